@@ -1,0 +1,54 @@
+"""Per-epoch work during ``fit()``: the image grid, history, loss plot, GIF and snapshots."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import artifacts
+from .gan import generate
+from .plotting import plot_grid, plot_losses
+
+
+class EpochArtifacts(keras.callbacks.Callback):
+    """Writes a GAN's per-epoch artifacts into ``run_dir`` (layout: ``gan_lab.artifacts``).
+
+    ``fixed_z`` (n, latent_dim) is drawn once by the caller and reused every epoch, so frames
+    of different epochs show the same latent points. ``seconds`` in the history is the
+    training time of the epoch alone: it stops before any file is written.
+    """
+
+    def __init__(self, run_dir, fixed_z, snapshot_epochs=(1, 10, 50, 100), last_epoch=None,
+                 history=()):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.fixed_z = np.asarray(fixed_z, np.float32)
+        self.snapshot_epochs = set(snapshot_epochs) | ({last_epoch} if last_epoch else set())
+        self.history = list(history)  # rows of earlier epochs when a run is resumed
+        self._started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._started
+        epoch += 1  # Keras counts from 0; files and history count from 1
+        logs = logs or {}
+        row = {"epoch": epoch, **{key: float(logs[key]) for key in artifacts.HISTORY_FIELDS[1:5]}}
+        row["seconds"] = round(seconds, 3)
+        self.history = [r for r in self.history if r["epoch"] < epoch] + [row]
+
+        generator = self.model.generator
+        images = generate(generator, z=self.fixed_z)
+        artifacts.save_figure(plot_grid(images, title=f"epoch {epoch}"),
+                              artifacts.frame_path(self.run_dir, epoch))
+        if epoch in self.snapshot_epochs:
+            artifacts.save_generator(generator, artifacts.snapshot_path(self.run_dir, epoch))
+        artifacts.write_history(self.run_dir / "history.csv", self.history)
+        artifacts.save_figure(plot_losses(self.history), self.run_dir / "losses.png")
+        # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
+        frames = [artifacts.frame_path(self.run_dir, r["epoch"]) for r in self.history]
+        artifacts.write_gif(self.run_dir / "progress.gif", frames)

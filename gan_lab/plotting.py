@@ -1,0 +1,101 @@
+"""Figures: image grids, loss curves and the epochs-by-runs comparison.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
+shown or kept alive by global state; Jupyter displays a returned figure by itself, and
+``artifacts.save_figure`` writes one to disk.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .data import check_images
+
+
+def tile(images, columns=None, pad=2) -> np.ndarray:
+    """Images in [-1, 1], (N, H, W, C) -> one uint8 mosaic (rows*H', columns*W', C).
+
+    ``columns`` defaults to the smallest square that holds N; ``pad`` pixels of black
+    separate the tiles.
+    """
+    check_images(images)
+    images = np.asarray(images, np.float32)
+    count, height, width, channels = images.shape
+    columns = columns or math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    pixels = np.rint((np.clip(images, -1, 1) + 1) * 127.5).astype(np.uint8)
+    mosaic = np.zeros(
+        (rows * (height + pad) + pad, columns * (width + pad) + pad, channels), np.uint8
+    )
+    for index, image in enumerate(pixels):
+        top = pad + (index // columns) * (height + pad)
+        left = pad + (index % columns) * (width + pad)
+        mosaic[top: top + height, left: left + width] = image
+    return mosaic
+
+
+def _show(axis, mosaic):
+    if mosaic.shape[-1] == 1:
+        axis.imshow(mosaic[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+        axis.imshow(mosaic, interpolation="nearest")
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def plot_grid(images, title=None, columns=None, size_inches=4.0) -> Figure:
+    """A square figure of images in [-1, 1], (N, H, W, C), with an optional title."""
+    figure = Figure(figsize=(size_inches, size_inches + (0.35 if title else 0)), dpi=100)
+    axis = figure.add_axes((0.02, 0.02, 0.96, 0.96 if not title else 0.88))
+    _show(axis, tile(images, columns))
+    if title:
+        figure.suptitle(title, fontsize=12, y=0.98)
+    return figure
+
+
+def plot_losses(history) -> Figure:
+    """Loss curves and mean D outputs per epoch from history rows (dicts or a DataFrame-like).
+
+    Rows need ``epoch``, ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
+    """
+    rows = list(history.to_dict("records") if hasattr(history, "to_dict") else history)
+    epochs = [int(row["epoch"]) for row in rows]
+    figure = Figure(figsize=(9, 3.6), dpi=100)
+    losses, outputs = figure.subplots(1, 2)
+    for key, label in (("d_loss", "discriminator"), ("g_loss", "generator")):
+        losses.plot(epochs, [float(row[key]) for row in rows], marker="o", ms=3, label=label)
+    losses.set(xlabel="epoch", ylabel="loss (epoch mean)", title="Losses")
+    losses.legend()
+    for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
+        outputs.plot(epochs, [float(row[key]) for row in rows], marker="o", ms=3, label=label)
+    outputs.axhline(0.5, color="gray", lw=0.8, ls="--")
+    outputs.set(xlabel="epoch", ylabel="mean sigmoid output", ylim=(0, 1), title="D's outputs")
+    outputs.legend()
+    for axis in (losses, outputs):
+        axis.grid(alpha=0.3)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    figure.tight_layout()
+    return figure
+
+
+def plot_comparison(grids, epochs, title=None) -> Figure:
+    """Rows = runs, columns = epochs: ``grids[label][epoch]`` are images in [-1, 1], (N, H, W, C)."""
+    labels = list(grids)
+    figure = Figure(figsize=(2.3 * len(epochs) + 0.8, 2.3 * len(labels) + 0.5), dpi=100)
+    axes = np.atleast_2d(figure.subplots(len(labels), len(epochs), squeeze=False))
+    for row, label in enumerate(labels):
+        for column, epoch in enumerate(epochs):
+            axis = axes[row, column]
+            _show(axis, tile(grids[label][epoch]))
+            if row == 0:
+                axis.set_title(f"epoch {epoch}")
+            if column == 0:
+                axis.set_ylabel(label, fontsize=12)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
