@@ -1,0 +1,117 @@
+"""Command line: ``python -m gan_lab {train,compare} ...`` (also installed as ``gan-lab``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+
+from .artifacts import RunError  # noqa: E402  (imports after the log level is set)
+from .data import DATASETS, SOURCES, DataError  # noqa: E402
+
+# Bad input and unusable folders: reported in one line saying what to fix.
+USER_ERRORS = (DataError, RunError, OSError)
+
+
+def _positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gan-lab", description="Train GANs on MNIST and compare what they draw."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train", help="train a dense GAN or a DCGAN and write images, GIF, losses and history",
+        description="Train a dense GAN or a DCGAN; per-epoch images, a GIF, a loss plot, "
+        "history.csv and generator snapshots go into the --out folder.",
+    )
+    train.add_argument("model", choices=("gan", "dcgan"), help="gan: dense (Goodfellow 2014); "
+                       "dcgan: convolutional (Radford 2015)")
+    train.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    train.add_argument("--source", default="auto", choices=SOURCES,
+                       help="where images come from (default: auto, see README)")
+    train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
+    train.add_argument("--epochs", type=_positive, default=5,
+                       help="epochs to train (default 5; the course run is 100)")
+    train.add_argument("--batch-size", type=_positive, default=128)
+    train.add_argument("--limit", type=_positive, help="use only the first N training images")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--loss", default="non_saturating", choices=("non_saturating", "minimax"))
+    train.add_argument("--d-steps", type=_positive, default=1, help="D updates per G update")
+    train.add_argument("--real-label", type=float, default=1.0,
+                       help="target for real images; 0.9 = one-sided label smoothing")
+    train.add_argument("--snapshot-epochs", type=_positive, nargs="+", default=[1, 10, 50, 100],
+                       metavar="E", help="epochs whose generator is saved (the last always is)")
+    train.add_argument("--out", help="run folder (default runs/<model>-<dataset>)")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run already in --out")
+
+    compare = commands.add_parser(
+        "compare", help="draw runs side by side at chosen epochs from their snapshots",
+        description="Rows = runs, columns = epochs, drawn from each run's saved generator "
+        "snapshots with its fixed latent batch.",
+    )
+    compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    compare.add_argument("--epochs", type=_positive, nargs="+", default=[1, 10, 50, 100])
+    compare.add_argument("--out", required=True, help="PNG file to write")
+    return parser
+
+
+def run_train(args) -> int:
+    from . import runs, runtime
+    from .data import load_images
+
+    out = args.out or runs.default_run_dir(args.model, args.dataset)
+    runs.prepare_run_dir(out, args.overwrite)  # fail before loading data, not after
+    data = load_images(args.dataset, "train", args.source, args.data_dir, args.limit)
+    print(f"Device: {runtime.describe_device()}")
+    print(f"Data: {data.name} {data.split}, {len(data.images):,} images "
+          f"{data.images.shape[1:]} from {data.source}")
+    print(f"Training {args.model} for {args.epochs} epochs, batch {args.batch_size} -> {out}")
+    started = time.perf_counter()
+    run = runs.train(
+        args.model, args.dataset, data=data, epochs=args.epochs, batch_size=args.batch_size,
+        seed=args.seed, loss=args.loss, d_steps=args.d_steps, real_label=args.real_label,
+        snapshot_epochs=args.snapshot_epochs, out=out, overwrite=True,
+    )
+    seconds = [row["seconds"] for row in run.history]
+    print(f"Done in {time.perf_counter() - started:.0f} s "
+          f"({sum(seconds) / len(seconds):.1f} s per epoch of training). In {out}:")
+    for name in ("progress.gif", "losses.png", "history.csv", "frames/", "snapshots/"):
+        print(f"  {name}")
+    return 0
+
+
+def run_compare(args) -> int:
+    from . import artifacts, runs
+
+    figure = runs.compare(args.run_dirs, args.epochs)
+    print(f"Wrote {artifacts.save_figure(figure, args.out)}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"train": run_train, "compare": run_compare}[args.command]
+    try:
+        return handler(args)
+    except USER_ERRORS as error:
+        # A bad input: one line saying what to fix, not a TensorFlow traceback.
+        print(f"gan-lab {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ngan-lab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""A training run end to end (data, models, fit, artifacts) and figures from saved runs."""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import __version__, artifacts, runtime
+from .artifacts import RunError
+from .callbacks import EpochArtifacts
+from .data import ImageSet, load_images, make_dataset
+from .gan import GAN, generate
+from .models import ARCHITECTURES, LATENT_DIM, build_pair
+from .plotting import plot_comparison
+
+DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
+FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
+# Files a run writes; --overwrite removes exactly these, nothing else the folder holds.
+RUN_FILES = ("config.json", "fixed_z.npy", "history.csv", "losses.png", "progress.gif",
+             "frames", "snapshots")
+
+
+@dataclass
+class Run:
+    """A finished training run: the trained GAN, its history rows and its folder."""
+
+    gan: GAN
+    history: list
+    run_dir: Path
+    config: dict
+
+
+def default_run_dir(model, dataset) -> Path:
+    """runs/<model>-<dataset>, relative to the working directory."""
+    return Path("runs") / f"{model}-{dataset}"
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def prepare_run_dir(run_dir, overwrite=False) -> Path:
+    """Create ``run_dir`` and check it can be written, before any training starts."""
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=run_dir):
+            pass
+    except OSError as error:
+        raise RunError(
+            f"cannot write to the output folder {run_dir} ({error.strerror}); "
+            "choose another one with --out"
+        ) from None
+    if (run_dir / "config.json").exists():
+        if not overwrite:
+            raise RunError(
+                f"{run_dir} already holds a training run; choose another --out, "
+                "or pass --overwrite to replace it"
+            )
+        for name in RUN_FILES:
+            target = run_dir / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+    return run_dir
+
+
+def train(
+    model="dcgan",
+    dataset="mnist",
+    *,
+    source="auto",
+    data_dir=None,
+    data: ImageSet | None = None,
+    epochs=5,
+    batch_size=128,
+    limit=None,
+    seed=0,
+    latent_dim=LATENT_DIM,
+    loss="non_saturating",
+    d_steps=1,
+    real_label=1.0,
+    snapshot_epochs=DEFAULT_SNAPSHOTS,
+    out=None,
+    overwrite=False,
+    verbose="auto",
+) -> Run:
+    """Train ``model`` ("gan" or "dcgan") and leave its artifacts in ``out``.
+
+    ``data`` may be an ImageSet already loaded (``gan_lab.data.load_images``); otherwise
+    ``dataset``/``source``/``data_dir``/``limit`` say what to load. ``out`` defaults to
+    ``runs/<model>-<dataset>``. Returns a ``Run``.
+    """
+    if model not in ARCHITECTURES:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
+    epochs = _positive_int(epochs, "epochs")
+    batch_size = _positive_int(batch_size, "batch_size")
+    latent_dim = _positive_int(latent_dim, "latent_dim")
+    snapshot_epochs = sorted({_positive_int(e, "snapshot epoch") for e in snapshot_epochs})
+    run_dir = prepare_run_dir(out or default_run_dir(model, dataset), overwrite)
+
+    runtime.configure()
+    keras.utils.set_random_seed(seed)
+    if data is None:
+        data = load_images(dataset, "train", source, data_dir, limit)
+    generator, discriminator = build_pair(model, data.images.shape[1:], latent_dim)
+    gan = GAN(generator, discriminator, seed=seed)
+    gan.compile(loss=loss, d_steps=d_steps, real_label=real_label)
+
+    fixed_z = np.random.default_rng(seed).standard_normal((FIXED_Z_COUNT, latent_dim))
+    fixed_z = fixed_z.astype(np.float32)
+    config = {
+        "model": model, "dataset": data.name, "source": data.source, "split": data.split,
+        "images": int(len(data.images)), "image_shape": list(data.images.shape[1:]),
+        "epochs": epochs, "batch_size": batch_size, "limit": limit, "seed": seed,
+        "latent_dim": latent_dim, "loss": loss, "d_steps": d_steps, "real_label": real_label,
+        "snapshot_epochs": snapshot_epochs, "device": runtime.describe_device(),
+        "gan_lab": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+        "python": platform.python_version(),
+    }
+    artifacts.save_array(run_dir / "fixed_z.npy", fixed_z)
+    artifacts.write_json(run_dir / "config.json", config)
+
+    callback = EpochArtifacts(run_dir, fixed_z, snapshot_epochs, last_epoch=epochs)
+    # With d_steps=k each fit() batch holds k minibatches, one per D update.
+    batches = make_dataset(data.images, batch_size * d_steps, seed=seed)
+    if verbose == "auto":
+        verbose = 1 if _interactive() else 2  # one line an epoch in logs and CI
+    gan.fit(batches, epochs=epochs, callbacks=[callback], verbose=verbose, shuffle=False)
+    return Run(gan, callback.history, run_dir, config)
+
+
+def _interactive():
+    import sys
+
+    return sys.stdout.isatty() or "ipykernel" in sys.modules
+
+
+def load_config(run_dir) -> dict:
+    """config.json of a run folder, or a RunError saying the folder is not a run."""
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise RunError(f"{run_dir} is not a gan_lab run folder (no config.json)")
+    return artifacts.read_json(path)
+
+
+def saved_epochs(run_dir) -> list[int]:
+    """Epochs for which ``run_dir`` holds a generator snapshot."""
+    folder = Path(run_dir) / "snapshots"
+    return sorted(int(p.stem.rsplit("_", 1)[1]) for p in folder.glob("generator_epoch_*.keras"))
+
+
+def load_snapshot(run_dir, epoch):
+    """The generator saved at ``epoch``, or a RunError naming the epochs that exist."""
+    path = artifacts.snapshot_path(run_dir, epoch)
+    if not path.is_file():
+        raise RunError(
+            f"{run_dir} has no generator snapshot for epoch {epoch}; it has epochs "
+            f"{saved_epochs(run_dir) or 'none'} (train with --snapshot-epochs ... to keep others)"
+        )
+    return artifacts.load_generator(path)
+
+
+def compare(run_dirs, epochs=DEFAULT_SNAPSHOTS, per_cell=16):
+    """The report figure: rows = runs, columns = epochs, each cell ``per_cell`` samples
+    from that run's fixed latent batch, so every column shows the same latent points."""
+    run_dirs = [Path(d) for d in run_dirs]
+    configs = [load_config(d) for d in run_dirs]
+    labels = [c["model"].upper() for c in configs]
+    if len(set(labels)) < len(labels):  # two runs of one model: tell them apart by folder
+        labels = [f"{label}\n{d.name}" for label, d in zip(labels, run_dirs)]
+    grids = {}
+    for label, run_dir in zip(labels, run_dirs):
+        z = np.load(run_dir / "fixed_z.npy")[:per_cell]
+        grids[label] = {e: generate(load_snapshot(run_dir, e), z=z) for e in epochs}
+    return plot_comparison(grids, list(epochs))

@@ -1,0 +1,151 @@
+"""The command line as a student uses it: real training runs on real digits, then compare."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from gan_lab.cli import main
+
+EPOCHS = 2
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One short real run of each model through ``python -m gan_lab train``."""
+    root = tmp_path_factory.mktemp("runs")
+    results = {}
+    for model in ("gan", "dcgan"):
+        out = root / model
+        done = subprocess.run(
+            [sys.executable, "-m", "gan_lab", "train", model, "--source", "sample",
+             "--epochs", str(EPOCHS), "--limit", "512", "--batch-size", "128",
+             "--snapshot-epochs", "1", "--out", str(out)],
+            capture_output=True, text=True, timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        results[model] = (out, done.stdout)
+    return results
+
+
+@pytest.mark.parametrize("model", ["gan", "dcgan"])
+def test_train_leaves_every_artifact(trained, model):
+    out, stdout = trained[model]
+    assert "Device: CPU" in stdout
+    assert "512 images (28, 28, 1) from sample" in stdout
+
+    frames = sorted((out / "frames").glob("*.png"))
+    assert [f.name for f in frames] == ["epoch_0001.png", "epoch_0002.png"]
+    pictures = [iio.imread(f) for f in frames]
+    assert all(p.shape == pictures[0].shape and p.shape[0] >= 300 for p in pictures)
+    assert not np.array_equal(pictures[0], pictures[1])  # training changed the samples
+
+    gif = iio.imread(out / "progress.gif", index=None)
+    assert gif.shape[0] == EPOCHS and gif.shape[1:3] == pictures[0].shape[:2]
+
+    with open(out / "history.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert list(rows[0]) == ["epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds"]
+    for row in rows:
+        values = [float(v) for v in row.values()]
+        assert all(np.isfinite(values)) and float(row["seconds"]) > 0
+        assert 0 < float(row["d_real"]) < 1 and 0 < float(row["d_fake"]) < 1
+
+    assert iio.imread(out / "losses.png").ndim == 3
+    snapshots = sorted(p.name for p in (out / "snapshots").iterdir())
+    assert snapshots == ["generator_epoch_0001.keras", "generator_epoch_0002.keras"]
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == model and config["source"] == "sample"
+    assert config["epochs"] == EPOCHS and config["images"] == 512 and config["seed"] == 0
+    assert np.load(out / "fixed_z.npy").shape == (64, 100)
+
+
+def test_frames_come_from_the_fixed_latent_batch(trained, tmp_path):
+    from gan_lab import runs
+    from gan_lab.artifacts import save_figure
+    from gan_lab.gan import generate
+    from gan_lab.plotting import plot_grid
+
+    out, _ = trained["dcgan"]
+    z = np.load(out / "fixed_z.npy")
+    images = generate(runs.load_snapshot(out, 2), z=z)
+    redrawn = save_figure(plot_grid(images, title="epoch 2"), tmp_path / "again.png")
+    np.testing.assert_allclose(iio.imread(redrawn).astype(float),
+                               iio.imread(out / "frames" / "epoch_0002.png").astype(float),
+                               atol=2)
+
+
+def test_compare_draws_runs_by_epochs(trained, tmp_path, capsys):
+    target = tmp_path / "compare.png"
+    dirs = [str(trained[m][0]) for m in ("gan", "dcgan")]
+    assert main(["compare", *dirs, "--epochs", "1", "2", "--out", str(target)]) == 0
+    picture = iio.imread(target)
+    assert picture.shape[1] > picture.shape[0]  # two epoch columns, two run rows + titles
+    assert "Wrote" in capsys.readouterr().out
+
+
+def test_compare_names_a_missing_snapshot(trained, tmp_path, capsys):
+    dirs = [str(trained[m][0]) for m in ("gan", "dcgan")]
+    code = main(["compare", *dirs, "--epochs", "1", "50", "--out", str(tmp_path / "x.png")])
+    error = capsys.readouterr().err
+    assert code == 2 and "no generator snapshot for epoch 50" in error
+    assert "it has epochs [1, 2]" in error
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_compare_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["compare", str(tmp_path), "--out", str(tmp_path / "x.png")]) == 2
+    assert "is not a gan_lab run folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "dcgan", "--epochs", "0"], "must be a positive integer, got 0"),
+        (["train", "dcgan", "--batch-size", "-4"], "must be a positive integer, got -4"),
+        (["train", "vae"], "invalid choice: 'vae'"),
+        (["train", "gan", "--source", "web"], "invalid choice: 'web'"),
+        (["compare", "runs/x"], "the following arguments are required: --out"),
+    ],
+)
+def test_bad_arguments_are_refused_by_the_parser(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unwritable_output_folder_is_refused_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["train", "gan", "--source", "sample", "--out", str(blocker / "run")]) == 2
+    assert "cannot write to the output folder" in capsys.readouterr().err
+
+
+def test_existing_run_is_not_overwritten_silently(trained, capsys):
+    out, _ = trained["gan"]
+    assert main(["train", "gan", "--source", "sample", "--out", str(out)]) == 2
+    assert "already holds a training run" in capsys.readouterr().err
+    assert (out / "history.csv").exists()
+
+
+def test_missing_data_is_a_one_line_error(tmp_path, capsys):
+    code = main(["train", "gan", "--source", "idx", "--data-dir", str(tmp_path),
+                 "--out", str(tmp_path / "run")])
+    error = capsys.readouterr().err
+    assert code == 2 and "missing train-images-idx3-ubyte.gz" in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_help_says_what_each_command_does(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert {"train": "per-epoch images", "compare": "Rows = runs"}[command] in text
