@@ -50,7 +50,8 @@ class DataError(ValueError):
 
 
 class ImageSet(NamedTuple):
-    """Images in [-1, 1], float32, shape (N, H, W, C); labels int64, shape (N,)."""
+    """Images, shape (N, H, W, C) (uint8 pixels from load_pixels, floats in [-1, 1] from
+    load_images); labels int64, shape (N,)."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -59,14 +60,14 @@ class ImageSet(NamedTuple):
     source: str  # the source actually used: "tfds", "idx", "sample" or "tfds-download"
 
 
-def load_images(
+def load_pixels(
     name: str = "mnist",
     split: str = "train",
     source: str = "auto",
     data_dir: str | os.PathLike | None = None,
     limit: int | None = None,
 ) -> ImageSet:
-    """Load a dataset as float32 images in [-1, 1], shape (N, 28, 28, 1) or (N, 32, 32, 3).
+    """Load a dataset as it is stored: uint8 pixels in [0, 255], shape (N, 28, 28, 1) or (N, 32, 32, 3).
 
     ``data_dir`` is the TFDS cache folder for ``tfds`` and the IDX folder for ``idx``.
     ``limit`` keeps the first ``limit`` images (a positive int). Raises ``DataError``
@@ -82,7 +83,7 @@ def load_images(
         raise DataError(f"limit must be a positive number of images, got {limit!r}")
 
     if source == "tfds":
-        images, labels = _load_tfds(name, split, data_dir)
+        pixels, labels = _load_tfds(name, split, data_dir)
     elif source == "idx":
         folder = data_dir or os.environ.get(DATA_DIR_ENV)
         if not folder:
@@ -90,28 +91,40 @@ def load_images(
                 f"source 'idx' needs a folder: pass data_dir=... (--data-dir) "
                 f"or set {DATA_DIR_ENV}"
             )
-        images, labels = _load_idx(name, split, Path(folder))
+        pixels, labels = _load_idx(name, split, Path(folder))
     elif source == "sample":
-        images, labels = _load_sample(name, split)
+        pixels, labels = _load_sample(name, split)
     else:
-        images, labels, source = _load_auto(name, split, data_dir)
+        pixels, labels, source = _load_auto(name, split, data_dir)
 
     if limit is not None:
-        images, labels = images[:limit], labels[:limit]
-    return ImageSet(to_unit_range(images, name), labels.astype(np.int64), name, split, source)
-
-
-def to_unit_range(pixels: np.ndarray, name: str) -> np.ndarray:
-    """uint8-valued pixels in [0, 255], shape (N, H, W[, C]) -> float32 in [-1, 1], (N, H, W, C)."""
+        pixels, labels = pixels[:limit], labels[:limit]
     shape, _ = DATASETS[name]
-    pixels = np.asarray(pixels)
     try:
-        pixels = pixels.reshape((-1, *shape))
+        pixels = np.asarray(pixels, np.uint8).reshape((-1, *shape))
     except ValueError:
         raise DataError(
             f"{name} images must hold {shape} pixels each, got array of shape {pixels.shape}"
         ) from None
-    return (pixels.astype(np.float32) / 127.5 - 1.0).astype(np.float32)
+    return ImageSet(pixels, np.asarray(labels, np.int64), name, split, source)
+
+
+def load_images(
+    name: str = "mnist",
+    split: str = "train",
+    source: str = "auto",
+    data_dir: str | os.PathLike | None = None,
+    limit: int | None = None,
+) -> ImageSet:
+    """``load_pixels`` scaled for a GAN: float32 images in [-1, 1], shape (N, 28, 28, 1)
+    (or (N, 32, 32, 3) for CIFAR-10), labels beside them."""
+    loaded = load_pixels(name, split, source, data_dir, limit)
+    return loaded._replace(images=to_unit_range(loaded.images))
+
+
+def to_unit_range(pixels: np.ndarray) -> np.ndarray:
+    """Pixels in [0, 255], any shape -> float32 in [-1, 1], same shape."""
+    return (np.asarray(pixels, np.float32) / 127.5 - 1.0).astype(np.float32)
 
 
 def check_images(images, image_shape=None, what: str = "images") -> None:
@@ -274,7 +287,7 @@ def _load_sample(name, split):
     per_class = np.bincount(labels).min()
     is_test = rank >= per_class - SAMPLE_TEST_PER_CLASS
     keep = is_test if split == "test" else ~is_test
-    return pixels[keep].astype(np.uint8), labels[keep].astype(np.int64)
+    return pixels[keep], labels[keep]
 
 
 def _network_answers(address=NETWORK_PROBE, timeout=NETWORK_TIMEOUT_S) -> bool:

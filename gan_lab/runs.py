@@ -15,7 +15,7 @@ import tensorflow as tf
 from . import __version__, artifacts, runtime
 from .artifacts import RunError
 from .callbacks import EpochArtifacts
-from .data import ImageSet, load_images, make_dataset
+from .data import ImageSet, check_images, load_images, make_dataset
 from .gan import GAN, generate
 from .models import ARCHITECTURES, LATENT_DIM, build_pair
 from .plotting import plot_comparison
@@ -82,6 +82,8 @@ def train(
     source="auto",
     data_dir=None,
     data: ImageSet | None = None,
+    generator=None,
+    discriminator=None,
     epochs=5,
     batch_size=128,
     limit=None,
@@ -98,7 +100,8 @@ def train(
     """Train ``model`` ("gan" or "dcgan") and leave its artifacts in ``out``.
 
     ``data`` may be an ImageSet already loaded (``gan_lab.data.load_images``); otherwise
-    ``dataset``/``source``/``data_dir``/``limit`` say what to load. ``out`` defaults to
+    ``dataset``/``source``/``data_dir``/``limit`` say what to load. ``generator`` and
+    ``discriminator`` replace the built-in ones (e.g. a student's own). ``out`` defaults to
     ``runs/<model>-<dataset>``. Returns a ``Run``.
     """
     if model not in ARCHITECTURES:
@@ -113,7 +116,10 @@ def train(
     keras.utils.set_random_seed(seed)
     if data is None:
         data = load_images(dataset, "train", source, data_dir, limit)
-    generator, discriminator = build_pair(model, data.images.shape[1:], latent_dim)
+    check_images(data.images, what="training images")
+    if generator is None or discriminator is None:
+        generator, discriminator = build_pair(model, data.images.shape[1:], latent_dim)
+    latent_dim = int(generator.input_shape[-1])
     gan = GAN(generator, discriminator, seed=seed)
     gan.compile(loss=loss, d_steps=d_steps, real_label=real_label)
 

@@ -181,3 +181,10 @@ def test_pipeline_batches_with_partial_last_batch_and_is_seeded(sample_digits):
     np.testing.assert_array_equal(first[0], again[0])
     with pytest.raises(DataError, match="batch_size"):
         make_dataset(images, 0)
+
+
+def test_load_pixels_gives_the_stored_bytes(sample_digits):
+    pixels = data.load_pixels("mnist", source="sample", limit=20)
+    assert pixels.images.dtype == np.uint8 and pixels.images.shape == (20, 28, 28, 1)
+    assert pixels.images.max() == 255
+    np.testing.assert_array_equal(data.to_unit_range(pixels.images), sample_digits.images[:20])
