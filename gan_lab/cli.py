@@ -11,9 +11,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 from .artifacts import RunError  # noqa: E402  (imports after the log level is set)
 from .data import DATASETS, SOURCES, DataError  # noqa: E402
+from .grading.grader import GradingError  # noqa: E402
 
 # Bad input and unusable folders: reported in one line saying what to fix.
-USER_ERRORS = (DataError, RunError, OSError)
+USER_ERRORS = (DataError, RunError, GradingError, OSError)
 
 
 def _positive(text):
@@ -63,6 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     compare.add_argument("--epochs", type=_positive, nargs="+", default=[1, 10, 50, 100])
     compare.add_argument("--out", required=True, help="PNG file to write")
+
+    release = commands.add_parser(
+        "release", help="write the student labs (and self-check data) from the solutions",
+        description="Write labs/*.ipynb from solutions/*.ipynb, each solution region replaced "
+        "by a NotImplementedError stub, and the self-check reference the labs' check cells use.",
+    )
+    release.add_argument("--solutions", default="solutions")
+    release.add_argument("--labs", default="labs")
+    release.add_argument("--check", action="store_true",
+                         help="write nothing; fail if labs/ differs from what would be written")
+
+    grade = commands.add_parser(
+        "grade", help="grade student notebooks against the solutions and write a CSV",
+        description="Grade notebooks: PATH is a notebook, a student's folder, or a folder of "
+        "student folders. Student code runs in child processes with a time limit.",
+    )
+    grade.add_argument("paths", nargs="+", metavar="PATH")
+    grade.add_argument("--out", default="grades.csv", help="CSV to write (default grades.csv)")
+    grade.add_argument("--solutions", default="solutions")
+    grade.add_argument("--timeout", type=float, default=20.0,
+                       help="seconds an exercise may run (default 20)")
+    grade.add_argument("--workers", type=_positive, help="students graded at once (default: cores)")
     return parser
 
 
@@ -99,9 +122,42 @@ def run_compare(args) -> int:
     return 0
 
 
+def run_release(args) -> int:
+    from .grading import notebooks, write_self_check_reference
+
+    changed = notebooks.release(args.solutions, args.labs, check=args.check)
+    if args.check:
+        if changed:
+            print("Out of date (run python -m gan_lab release): "
+                  + ", ".join(map(str, changed)), file=sys.stderr)
+            return 1
+        print(f"{args.labs}/ matches {args.solutions}/")
+        return 0
+    print(f"Wrote {len(changed)} lab notebook(s)" + (": " + ", ".join(map(str, changed))
+                                                      if changed else " (all up to date)"))
+    print(f"Wrote {write_self_check_reference(args.solutions)}")
+    return 0
+
+
+def run_grade(args) -> int:
+    from .grading.grader import grade, write_csv
+
+    started = time.perf_counter()
+    exercises, grades = grade(args.paths, args.solutions, timeout=args.timeout,
+                              workers=args.workers)
+    maximum = sum(e.points for e in exercises)
+    for result in grades:
+        lost = ", ".join(result.reasons) or "-"
+        print(f"{result.student:<24} {result.total:>3}/{maximum}   lost: {lost}")
+    path = write_csv(exercises, grades, args.out)
+    print(f"Graded {len(grades)} student(s) in {time.perf_counter() - started:.0f} s; wrote {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"train": run_train, "compare": run_compare}[args.command]
+    handler = {"train": run_train, "compare": run_compare, "release": run_release,
+               "grade": run_grade}[args.command]
     try:
         return handler(args)
     except USER_ERRORS as error:

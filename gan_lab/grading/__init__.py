@@ -1,0 +1,49 @@
+"""Grading: self-checks for students, and the class grader for instructors.
+
+``check(name, obj)`` runs in a student's notebook: the same probe the grader runs, on
+other inputs (seed 0), compared with the solutions' observations stored in
+``self_check.json`` (written by ``python -m gan_lab release``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SELF_CHECK_SEED = 0
+SELF_CHECK_FILE = Path(__file__).with_name("self_check.json")
+
+
+class CheckFailed(AssertionError):
+    """An exercise does not match the reference; the message says where."""
+
+
+def check(name: str, obj) -> str:
+    """Check a notebook exercise against the reference; returns a line saying it passed,
+    raises CheckFailed with the first difference (shape, range, value at a given input)."""
+    from .probes import EXERCISES, compare, run_probe
+
+    if name not in EXERCISES:
+        raise KeyError(f"no exercise called {name!r}; exercises: {', '.join(EXERCISES)}")
+    try:
+        observations = run_probe(name, obj, SELF_CHECK_SEED)
+    except NotImplementedError:
+        raise CheckFailed(f"{name}: not implemented yet (the cell still raises "
+                          "NotImplementedError)") from None
+    reference = json.loads(SELF_CHECK_FILE.read_text())[name]
+    passed, reason = compare(name, observations, reference)
+    if not passed:
+        raise CheckFailed(f"{name}: {reason}")
+    message = f"{name}: all {len(reference)} checks pass"
+    print(message)
+    return message
+
+
+def write_self_check_reference(solutions_dir="solutions", path=SELF_CHECK_FILE) -> Path:
+    """Run the solutions (in a child process) on the self-check inputs and store what they give."""
+    from .grader import reference_observations
+
+    _, observations = reference_observations(solutions_dir, seed=SELF_CHECK_SEED)
+    text = json.dumps(observations, indent=1) + "\n"  # probe order: first checks first
+    Path(path).write_text(text)
+    return Path(path)
