@@ -54,3 +54,13 @@ def seeded():
 
     keras.utils.set_random_seed(1234)
     return np.random.default_rng(1234)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("gan_lab grading")
+    group.addoption("--submission", action="append", default=[], metavar="PATH",
+                    help="notebook, student folder or class folder for tests/grading "
+                         "(repeatable; default: solutions/)")
+    group.addoption("--grading-timeout", type=float, default=20.0,
+                    help="seconds one exercise may run (default 20)")
+    group.addoption("--grades-csv", metavar="FILE", help="also write the grades as CSV")
