@@ -157,21 +157,40 @@ def check_images(images, image_shape=None, what: str = "images") -> None:
         )
 
 
-def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True, seed: int = 0):
-    """A tf.data pipeline over images (N, H, W, C) in [-1, 1]: cache, shuffle, batch, prefetch.
+def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True, seed: int = 0,
+                 epochs: int | None = None, first_epoch: int = 0):
+    """A tf.data pipeline over images (N, H, W, C) in [-1, 1]: shuffle, batch, prefetch.
 
-    The last batch may be partial; the GAN handles it. Shuffling is seeded, so the same
-    seed gives the same batches.
+    The last batch of an epoch may be partial; the GAN handles it. With ``epochs=None`` the
+    dataset is one epoch that reshuffles each time Keras iterates it. With ``epochs`` set it
+    holds epochs ``first_epoch + 1 .. epochs`` back to back, each shuffled by a permutation
+    that depends only on (seed, epoch): a run resumed at any epoch sees exactly the batches
+    an uninterrupted run would (fit with steps_per_epoch = ceil(N / batch_size)).
     """
     import tensorflow as tf
 
     check_images(images)
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
-    dataset = tf.data.Dataset.from_tensor_slices(np.asarray(images, np.float32)).cache()
-    if shuffle:
-        dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    images = np.asarray(images, np.float32)
+    if epochs is None:
+        dataset = tf.data.Dataset.from_tensor_slices(images).cache()
+        if shuffle:
+            dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    table = tf.constant(images)  # stays on the device; batches are gathered from it
+    count = len(images)
+
+    def epoch_order(epoch):
+        order = tf.range(count, dtype=tf.int64)
+        if shuffle:
+            order = tf.random.experimental.stateless_shuffle(
+                order, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_order)
+    return dataset.map(lambda rows: tf.gather(table, rows)).prefetch(tf.data.AUTOTUNE)
 
 
 # --- sources -------------------------------------------------------------------------
