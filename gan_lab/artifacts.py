@@ -137,3 +137,70 @@ def load_generator(path):
         return keras.saving.load_model(path, compile=False)
     except Exception as error:  # a damaged zip or weights file
         raise RunError(f"cannot load generator {path}: {error} (damaged file?)") from None
+
+
+def checkpoint_path(run_dir) -> Path:
+    return Path(run_dir) / "checkpoint.npz"
+
+
+def _training_variables(gan):
+    """Every variable training changes: both networks (weights, batch-norm statistics,
+    dropout seeds), the GAN's noise seed and both optimizers' slots and step counts."""
+    for optimizer, network in ((gan.d_optimizer, gan.discriminator),
+                               (gan.g_optimizer, gan.generator)):
+        if not optimizer.built:
+            optimizer.build(network.trainable_variables)
+    return [*gan.variables, *gan.d_optimizer.variables, *gan.g_optimizer.variables]
+
+
+def save_checkpoint(gan, run_dir, epoch: int) -> Path:
+    """The whole training state after ``epoch``, in one file written atomically."""
+    arrays = {f"v{i:04d}": np.asarray(v.numpy()) for i, v in enumerate(_training_variables(gan))}
+    path = checkpoint_path(run_dir)
+    with atomic_path(path) as temporary:
+        np.savez(temporary, epoch=np.array(epoch), **arrays)
+    return path
+
+
+def load_checkpoint(gan, run_dir) -> int:
+    """Restore the state saved by ``save_checkpoint`` into ``gan``; returns its epoch."""
+    import zipfile
+
+    path = checkpoint_path(run_dir)
+    if not path.is_file():
+        raise RunError(f"{run_dir} has no checkpoint to resume from; start it without --resume")
+    variables = _training_variables(gan)
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            epoch = int(stored["epoch"])
+            arrays = [stored[f"v{i:04d}"] for i in range(len(stored.files) - 1)]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise RunError(f"the checkpoint {path} is damaged ({error}); delete it and train "
+                       "the run again without --resume") from None
+    shapes = [tuple(v.shape) for v in variables]
+    if [a.shape for a in arrays] != shapes:
+        raise RunError(f"the checkpoint {path} holds another architecture "
+                       f"({len(arrays)} arrays for {len(shapes)} variables); "
+                       "resume it with the settings it was trained with")
+    for variable, array in zip(variables, arrays):
+        variable.assign(array)
+    return epoch
+
+
+def rewind(run_dir, epoch: int) -> list[dict]:
+    """Make ``run_dir`` hold epochs 1..``epoch`` only: later frames and snapshots and
+    temporary files from a killed write are removed. Returns the history rows kept."""
+    run_dir = Path(run_dir)
+    for folder in (run_dir, run_dir / "frames", run_dir / "snapshots"):
+        for leftover in folder.glob(".*.*"):  # atomic_path's temporaries: ".name.xxxx.ext"
+            leftover.unlink()
+    for pattern in ("frames/epoch_*.png", "snapshots/generator_epoch_*.keras"):
+        for path in run_dir.glob(pattern):
+            if int(path.stem.rsplit("_", 1)[1]) > epoch:
+                path.unlink()
+    history = run_dir / "history.csv"
+    rows = [r for r in read_history(history) if r["epoch"] <= epoch] if history.exists() else []
+    if [r["epoch"] for r in rows] != list(range(1, epoch + 1)):
+        raise RunError(f"{history} does not hold epochs 1 to {epoch} of the checkpoint; "
+                       "the run folder was changed by hand")
+    return rows

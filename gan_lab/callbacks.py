@@ -1,7 +1,9 @@
-"""Per-epoch work during ``fit()``: the image grid, history, loss plot, GIF and snapshots."""
+"""Per-epoch work during ``fit()``: the image grid, history, loss plot, GIF, snapshots and
+the checkpoint a stopped run resumes from."""
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -12,13 +14,19 @@ from . import artifacts
 from .gan import generate
 from .plotting import plot_grid, plot_losses
 
+LOGGED = artifacts.HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
+
 
 class EpochArtifacts(keras.callbacks.Callback):
     """Writes a GAN's per-epoch artifacts into ``run_dir`` (layout: ``gan_lab.artifacts``).
 
     ``fixed_z`` (n, latent_dim) is drawn once by the caller and reused every epoch, so frames
     of different epochs show the same latent points. ``seconds`` in the history is the
-    training time of the epoch alone: it stops before any file is written.
+    training time of the epoch alone: it stops before any file is written. The checkpoint
+    is written last, so every artifact of an epoch exists once its checkpoint does.
+
+    An epoch whose losses are NaN or Inf stops training and writes nothing: the last good
+    epoch's files stay as they were, and ``diverged`` holds the bad epoch's row.
     """
 
     def __init__(self, run_dir, fixed_z, snapshot_epochs=(1, 10, 50, 100), last_epoch=None,
@@ -28,6 +36,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         self.fixed_z = np.asarray(fixed_z, np.float32)
         self.snapshot_epochs = set(snapshot_epochs) | ({last_epoch} if last_epoch else set())
         self.history = list(history)  # rows of earlier epochs when a run is resumed
+        self.diverged = None
         self._started = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -36,9 +45,12 @@ class EpochArtifacts(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._started
         epoch += 1  # Keras counts from 0; files and history count from 1
-        logs = logs or {}
-        row = {"epoch": epoch, **{key: float(logs[key]) for key in artifacts.HISTORY_FIELDS[1:5]}}
+        row = {"epoch": epoch, **{key: float((logs or {})[key]) for key in LOGGED}}
         row["seconds"] = round(seconds, 3)
+        if not all(math.isfinite(row[key]) for key in LOGGED):
+            self.diverged = row
+            self.model.stop_training = True
+            return
         self.history = [r for r in self.history if r["epoch"] < epoch] + [row]
 
         generator = self.model.generator
@@ -52,3 +64,4 @@ class EpochArtifacts(keras.callbacks.Callback):
         # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
         frames = [artifacts.frame_path(self.run_dir, r["epoch"]) for r in self.history]
         artifacts.write_gif(self.run_dir / "progress.gif", frames)
+        artifacts.save_checkpoint(self.model, self.run_dir, epoch)

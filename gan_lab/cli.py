@@ -53,8 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--snapshot-epochs", type=_positive, nargs="+", default=[1, 10, 50, 100],
                        metavar="E", help="epochs whose generator is saved (the last always is)")
     train.add_argument("--out", help="run folder (default runs/<model>-<dataset>)")
-    train.add_argument("--overwrite", action="store_true",
-                       help="replace the run already in --out")
+    train.add_argument("--learning-rate", type=float, default=2e-4,
+                       help="Adam's learning rate for both networks (default 2e-4)")
+    what = train.add_mutually_exclusive_group()
+    what.add_argument("--resume", action="store_true",
+                      help="continue the run in --out from its last completed epoch")
+    what.add_argument("--overwrite", action="store_true",
+                      help="replace the run already in --out")
 
     compare = commands.add_parser(
         "compare", help="draw runs side by side at chosen epochs from their snapshots",
@@ -94,21 +99,25 @@ def run_train(args) -> int:
     from .data import load_images
 
     out = args.out or runs.default_run_dir(args.model, args.dataset)
-    runs.prepare_run_dir(out, args.overwrite)  # fail before loading data, not after
+    runs.prepare_run_dir(out, args.overwrite, args.resume)  # fail before loading data
     data = load_images(args.dataset, "train", args.source, args.data_dir, args.limit)
     print(f"Device: {runtime.describe_device()}")
     print(f"Data: {data.name} {data.split}, {len(data.images):,} images "
           f"{data.images.shape[1:]} from {data.source}")
-    print(f"Training {args.model} for {args.epochs} epochs, batch {args.batch_size} -> {out}")
+    verb = "Resuming" if args.resume else "Training"
+    print(f"{verb} {args.model} to epoch {args.epochs}, batch {args.batch_size} -> {out}")
     started = time.perf_counter()
     run = runs.train(
-        args.model, args.dataset, data=data, epochs=args.epochs, batch_size=args.batch_size,
+        args.model, args.dataset, data=data, limit=args.limit, epochs=args.epochs,
+        batch_size=args.batch_size,
         seed=args.seed, loss=args.loss, d_steps=args.d_steps, real_label=args.real_label,
-        snapshot_epochs=args.snapshot_epochs, out=out, overwrite=True,
+        learning_rate=args.learning_rate, snapshot_epochs=args.snapshot_epochs, out=out,
+        resume=args.resume,
     )
     seconds = [row["seconds"] for row in run.history]
     print(f"Done in {time.perf_counter() - started:.0f} s "
-          f"({sum(seconds) / len(seconds):.1f} s per epoch of training). In {out}:")
+          f"({sum(seconds) / len(seconds):.1f} s per epoch of training, epochs 1-"
+          f"{run.history[-1]['epoch']}). In {out}:")
     for name in ("progress.gif", "losses.png", "history.csv", "frames/", "snapshots/"):
         print(f"  {name}")
     return 0

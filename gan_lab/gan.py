@@ -46,9 +46,9 @@ def generator_loss(fake_logits, kind="non_saturating"):
     raise ValueError(f"unknown generator loss {kind!r}; choose one of {', '.join(LOSSES)}")
 
 
-def default_optimizer():
+def default_optimizer(learning_rate=2e-4):
     """Adam(lr 2e-4, beta_1 0.5), as in Radford et al. 2015."""
-    return keras.optimizers.Adam(learning_rate=2e-4, beta_1=0.5)
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5)
 
 
 class GAN(keras.Model):

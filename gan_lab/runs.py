@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import shutil
 import tempfile
@@ -16,15 +17,22 @@ from . import __version__, artifacts, runtime
 from .artifacts import RunError
 from .callbacks import EpochArtifacts
 from .data import ImageSet, check_images, load_images, make_dataset
-from .gan import GAN, generate
+from .gan import GAN, default_optimizer, generate
 from .models import ARCHITECTURES, LATENT_DIM, build_pair
 from .plotting import plot_comparison
 
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
+# Settings a resumed run must share with the run it continues (epochs may grow).
+RESUME_KEYS = ("model", "dataset", "source", "split", "images", "image_shape", "batch_size",
+               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label", "learning_rate")
 FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
 # Files a run writes; --overwrite removes exactly these, nothing else the folder holds.
 RUN_FILES = ("config.json", "fixed_z.npy", "history.csv", "losses.png", "progress.gif",
-             "frames", "snapshots")
+             "checkpoint.npz", "frames", "snapshots")
+
+
+class TrainingDiverged(RunError):
+    """The losses became NaN or Inf; the message names the epoch and what was kept."""
 
 
 @dataclass
@@ -48,9 +56,16 @@ def _positive_int(value, name):
     return int(value)
 
 
-def prepare_run_dir(run_dir, overwrite=False) -> Path:
-    """Create ``run_dir`` and check it can be written, before any training starts."""
+def prepare_run_dir(run_dir, overwrite=False, resume=False) -> Path:
+    """Create ``run_dir`` and check it can be written, before any training starts.
+
+    A folder that already holds a run is refused unless ``overwrite`` (its run files are
+    removed) or ``resume`` (they are kept and continued).
+    """
     run_dir = Path(run_dir)
+    if resume and not (run_dir / "config.json").is_file():
+        raise RunError(f"nothing to resume in {run_dir}: it holds no training run; "
+                       "start it without --resume")
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=run_dir):
@@ -60,11 +75,11 @@ def prepare_run_dir(run_dir, overwrite=False) -> Path:
             f"cannot write to the output folder {run_dir} ({error.strerror}); "
             "choose another one with --out"
         ) from None
-    if (run_dir / "config.json").exists():
+    if (run_dir / "config.json").exists() and not resume:
         if not overwrite:
             raise RunError(
-                f"{run_dir} already holds a training run; choose another --out, "
-                "or pass --overwrite to replace it"
+                f"{run_dir} already holds a training run; pass --resume to continue it, "
+                "--overwrite to replace it, or choose another --out"
             )
         for name in RUN_FILES:
             target = run_dir / name
@@ -73,6 +88,15 @@ def prepare_run_dir(run_dir, overwrite=False) -> Path:
             elif target.exists():
                 target.unlink()
     return run_dir
+
+
+def _check_resumable(run_dir, saved, config):
+    """A RunError unless the run in ``run_dir`` was trained with the same settings."""
+    differences = [f"{key} {saved.get(key)!r} there, {config[key]!r} now"
+                   for key in RESUME_KEYS if saved.get(key) != config[key]]
+    if differences:
+        raise RunError(f"{run_dir} holds a different run ({'; '.join(differences)}); resume "
+                       "it with the settings it was started with, or choose another --out")
 
 
 def train(
@@ -92,9 +116,11 @@ def train(
     loss="non_saturating",
     d_steps=1,
     real_label=1.0,
+    learning_rate=2e-4,
     snapshot_epochs=DEFAULT_SNAPSHOTS,
     out=None,
     overwrite=False,
+    resume=False,
     verbose="auto",
 ) -> Run:
     """Train ``model`` ("gan" or "dcgan") and leave its artifacts in ``out``.
@@ -102,15 +128,21 @@ def train(
     ``data`` may be an ImageSet already loaded (``gan_lab.data.load_images``); otherwise
     ``dataset``/``source``/``data_dir``/``limit`` say what to load. ``generator`` and
     ``discriminator`` replace the built-in ones (e.g. a student's own). ``out`` defaults to
-    ``runs/<model>-<dataset>``. Returns a ``Run``.
+    ``runs/<model>-<dataset>``. ``resume=True`` continues the run in ``out`` from its last
+    completed epoch up to ``epochs``; on a CPU the result equals an uninterrupted run's.
+    Raises ``TrainingDiverged`` if the losses become NaN or Inf. Returns a ``Run``.
     """
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
     epochs = _positive_int(epochs, "epochs")
     batch_size = _positive_int(batch_size, "batch_size")
     latent_dim = _positive_int(latent_dim, "latent_dim")
+    if isinstance(snapshot_epochs, (str, int)):
+        raise ValueError(f"snapshot_epochs must be a list of epochs, got {snapshot_epochs!r}")
     snapshot_epochs = sorted({_positive_int(e, "snapshot epoch") for e in snapshot_epochs})
-    run_dir = prepare_run_dir(out or default_run_dir(model, dataset), overwrite)
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+    run_dir = prepare_run_dir(out or default_run_dir(model, dataset), overwrite, resume)
 
     runtime.configure()
     keras.utils.set_random_seed(seed)
@@ -121,28 +153,50 @@ def train(
         generator, discriminator = build_pair(model, data.images.shape[1:], latent_dim)
     latent_dim = int(generator.input_shape[-1])
     gan = GAN(generator, discriminator, seed=seed)
-    gan.compile(loss=loss, d_steps=d_steps, real_label=real_label)
+    gan.compile(d_optimizer=default_optimizer(learning_rate),
+                g_optimizer=default_optimizer(learning_rate),
+                loss=loss, d_steps=d_steps, real_label=real_label)
 
-    fixed_z = np.random.default_rng(seed).standard_normal((FIXED_Z_COUNT, latent_dim))
-    fixed_z = fixed_z.astype(np.float32)
     config = {
         "model": model, "dataset": data.name, "source": data.source, "split": data.split,
         "images": int(len(data.images)), "image_shape": list(data.images.shape[1:]),
         "epochs": epochs, "batch_size": batch_size, "limit": limit, "seed": seed,
         "latent_dim": latent_dim, "loss": loss, "d_steps": d_steps, "real_label": real_label,
-        "snapshot_epochs": snapshot_epochs, "device": runtime.describe_device(),
-        "gan_lab": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+        "learning_rate": learning_rate, "snapshot_epochs": snapshot_epochs,
+        "device": runtime.describe_device(), "gan_lab": __version__,
+        "tensorflow": tf.__version__, "keras": keras.__version__,
         "python": platform.python_version(),
     }
+    done, history = 0, []
+    if resume:
+        _check_resumable(run_dir, load_config(run_dir), config)
+        if artifacts.checkpoint_path(run_dir).exists():  # else: stopped within epoch 1
+            done = artifacts.load_checkpoint(gan, run_dir)
+        history = artifacts.rewind(run_dir, done)
+    fixed_z = np.random.default_rng(seed).standard_normal((FIXED_Z_COUNT, latent_dim))
+    fixed_z = fixed_z.astype(np.float32)
     artifacts.save_array(run_dir / "fixed_z.npy", fixed_z)
     artifacts.write_json(run_dir / "config.json", config)
 
-    callback = EpochArtifacts(run_dir, fixed_z, snapshot_epochs, last_epoch=epochs)
-    # With d_steps=k each fit() batch holds k minibatches, one per D update.
-    batches = make_dataset(data.images, batch_size * d_steps, seed=seed)
-    if verbose == "auto":
-        verbose = 1 if _interactive() else 2  # one line an epoch in logs and CI
-    gan.fit(batches, epochs=epochs, callbacks=[callback], verbose=verbose, shuffle=False)
+    callback = EpochArtifacts(run_dir, fixed_z, snapshot_epochs, last_epoch=epochs,
+                              history=history)
+    if done < epochs:
+        # With d_steps=k each fit() batch holds k minibatches, one per D update. Every
+        # epoch's order depends on (seed, epoch) only, so a resumed run sees the same data.
+        rows = batch_size * d_steps
+        batches = make_dataset(data.images, rows, seed=seed, epochs=epochs, first_epoch=done)
+        if verbose == "auto":
+            verbose = 1 if _interactive() else 2  # one line an epoch in logs and CI
+        gan.fit(batches, epochs=epochs, initial_epoch=done, callbacks=[callback],
+                steps_per_epoch=math.ceil(len(data.images) / rows), verbose=verbose)
+    if callback.diverged:
+        bad = callback.diverged
+        good = callback.history[-1]["epoch"] if callback.history else None
+        kept = (f"the files of epoch {good} (checkpoint, frames, history) are kept: resume "
+                "from them with a lower learning rate" if good else "no epoch finished cleanly")
+        raise TrainingDiverged(
+            f"training diverged in epoch {bad['epoch']}: d_loss={bad['d_loss']:g}, "
+            f"g_loss={bad['g_loss']:g}. Stopped; {kept}.")
     return Run(gan, callback.history, run_dir, config)
 
 
@@ -170,9 +224,13 @@ def load_snapshot(run_dir, epoch):
     """The generator saved at ``epoch``, or a RunError naming the epochs that exist."""
     path = artifacts.snapshot_path(run_dir, epoch)
     if not path.is_file():
+        history = Path(run_dir) / "history.csv"
+        reached = len(artifacts.read_history(history)) if history.exists() else 0
+        why = (f"the run reached only epoch {reached}" if epoch > reached
+               else "train with --snapshot-epochs ... to keep others")
         raise RunError(
             f"{run_dir} has no generator snapshot for epoch {epoch}; it has epochs "
-            f"{saved_epochs(run_dir) or 'none'} (train with --snapshot-epochs ... to keep others)"
+            f"{saved_epochs(run_dir) or 'none'} ({why})"
         )
     return artifacts.load_generator(path)
 
@@ -182,6 +240,10 @@ def compare(run_dirs, epochs=DEFAULT_SNAPSHOTS, per_cell=16):
     from that run's fixed latent batch, so every column shows the same latent points."""
     run_dirs = [Path(d) for d in run_dirs]
     configs = [load_config(d) for d in run_dirs]
+    datasets = {c["dataset"] for c in configs}
+    if len(datasets) > 1:
+        raise RunError("compare runs on one dataset: these are on "
+                       + ", ".join(f"{d} ({c['dataset']})" for d, c in zip(run_dirs, configs)))
     labels = [c["model"].upper() for c in configs]
     if len(set(labels)) < len(labels):  # two runs of one model: tell them apart by folder
         labels = [f"{label}\n{d.name}" for label, d in zip(labels, run_dirs)]

@@ -12,15 +12,18 @@ def gpus():
     return tf.config.list_physical_devices("GPU")
 
 
-def configure(mixed_precision="auto") -> None:
+def configure(mixed_precision="auto", deterministic="auto") -> None:
     """Prepare TensorFlow for this machine; call once before building models.
 
     On a GPU: memory growth (so a notebook does not take the whole card) and, with
     ``mixed_precision="auto"`` or True, the ``mixed_float16`` policy (models keep their
-    outputs and losses in float32). On a CPU nothing changes: float32 throughout.
+    outputs and losses in float32). On a CPU: float32 and, with ``deterministic="auto"``,
+    TensorFlow's op determinism, so one seed gives one result (measured: no slower here).
     Device placement is left to TensorFlow.
     """
     devices = gpus()
+    if deterministic is True or (deterministic == "auto" and not devices):
+        tf.config.experimental.enable_op_determinism()
     for device in devices:
         try:
             tf.config.experimental.set_memory_growth(device, True)
