@@ -1,0 +1,225 @@
+"""Long runs survive: SIGKILL at three moments, then --resume, compared with a run that was
+never interrupted; the NaN guard; reproducibility."""
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+EPOCHS = 3
+TRAIN = ["train", "gan", "--source", "sample", "--limit", "320", "--batch-size", "64",
+         "--epochs", str(EPOCHS), "--snapshot-epochs", "1"]
+
+# Runs gan_lab's CLI in a real child process that SIGKILLs itself at a chosen moment.
+KILLER = r"""
+import json, os, signal, sys
+kill = json.loads(sys.argv[1])
+from gan_lab import artifacts, callbacks
+from gan_lab.cli import main
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if kill and kill["at"] == "batch":  # in the middle of an epoch's training steps
+    begin, end = callbacks.EpochArtifacts.on_epoch_begin, callbacks.EpochArtifacts.on_train_batch_end
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_now = epoch + 1
+        begin(self, epoch, logs)
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch_now == kill["epoch"] and batch == kill["batch"]:
+            die()
+    callbacks.EpochArtifacts.on_epoch_begin = on_epoch_begin
+    callbacks.EpochArtifacts.on_train_batch_end = on_train_batch_end
+elif kill and kill["at"] == "write":  # half-way through writing a file: the temporary is cut short
+    replace, seen = os.replace, []
+    def dying_replace(source, destination):
+        if str(destination).endswith(kill["file"]):
+            seen.append(destination)
+        if len(seen) == kill.get("nth", 1) and str(destination).endswith(kill["file"]):
+            with open(source, "r+b") as stream:
+                stream.truncate(os.path.getsize(source) // 2)
+            die()
+        replace(source, destination)
+    artifacts.os.replace = dying_replace
+
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def run(args, kill=None, check=True):
+    done = subprocess.run([sys.executable, "-c", KILLER, json.dumps(kill), *args],
+                          capture_output=True, text=True, timeout=600)
+    if check:
+        assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def history(run_dir):
+    with open(run_dir / "history.csv") as stream:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(stream)]
+
+
+def weights(run_dir, epoch):
+    from gan_lab.artifacts import load_generator, snapshot_path
+
+    return [w.numpy() for w in load_generator(snapshot_path(run_dir, epoch)).weights]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted") / "run"
+    run([*TRAIN, "--out", str(out)])
+    return out
+
+
+def test_same_seed_same_run(uninterrupted, tmp_path):
+    again = tmp_path / "again"
+    run([*TRAIN, "--out", str(again)])
+    assert history(again) == history(uninterrupted)
+    for a, b in zip(weights(again, EPOCHS), weights(uninterrupted, EPOCHS)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(iio.imread(again / "frames" / "epoch_0003.png"),
+                                  iio.imread(uninterrupted / "frames" / "epoch_0003.png"))
+
+
+@pytest.mark.parametrize("kill, rows_left", [
+    ({"at": "batch", "epoch": 2, "batch": 2}, 1),
+    ({"at": "write", "file": "epoch_0002.png"}, 1),
+    ({"at": "write", "file": "checkpoint.npz", "nth": 2}, 2),  # epoch 2's files all written
+    ({"at": "write", "file": "checkpoint.npz", "nth": 1}, 1),  # no checkpoint yet at all
+], ids=["mid-epoch-2", "writing-frame-2", "writing-checkpoint-2", "writing-checkpoint-1"])
+def test_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path, kill, rows_left):
+    out = tmp_path / "run"
+    killed = run([*TRAIN, "--out", str(out)], kill=kill, check=False)
+    assert killed.returncode == -signal.SIGKILL
+    assert len(history(out)) == rows_left
+
+    resumed = run([*TRAIN, "--out", str(out), "--resume"])
+    assert "Resuming gan to epoch 3" in resumed.stdout
+
+    assert history(out) == history(uninterrupted)  # each epoch once, same values
+    for a, b in zip(weights(out, EPOCHS), weights(uninterrupted, EPOCHS)):
+        np.testing.assert_array_equal(a, b)
+    frames = sorted(p.name for p in (out / "frames").iterdir())
+    assert frames == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]
+    for name in frames:
+        np.testing.assert_array_equal(iio.imread(out / "frames" / name),
+                                      iio.imread(uninterrupted / "frames" / name))
+    assert iio.imread(out / "progress.gif", index=None).shape[0] == EPOCHS
+    leftovers = [p for p in out.rglob(".*") if p.is_file()]
+    assert leftovers == [], leftovers
+
+
+def test_resume_extends_a_finished_run(uninterrupted, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(uninterrupted, out)
+    run([*TRAIN[:-4], "--epochs", "4", "--snapshot-epochs", "1", "--out", str(out), "--resume"])
+    assert [int(r["epoch"]) for r in history(out)] == [1, 2, 3, 4]
+    assert history(out)[:3] == history(uninterrupted)
+
+
+def test_nan_guard_stops_and_keeps_the_last_good_epoch(tmp_path):
+    out = tmp_path / "run"
+    done = run([*TRAIN, "--learning-rate", "1e9", "--out", str(out)], check=False)
+    assert done.returncode == 2
+    message = done.stderr.strip().splitlines()[-1]
+    assert "training diverged in epoch" in message and "Traceback" not in done.stderr
+    kept = history(out) if (out / "history.csv").exists() else []
+    if kept:
+        assert f"the files of epoch {len(kept)}" in message
+        assert all(np.isfinite(float(v)) for row in kept for v in row.values())
+    else:
+        assert "no epoch finished cleanly" in message
+
+
+@pytest.fixture
+def finished(uninterrupted, tmp_path):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(uninterrupted, out)
+    return out
+
+
+@pytest.mark.parametrize("change, message", [
+    (["train", "dcgan"], "holds a different run (model 'gan' there, 'dcgan' now"),
+    (["--batch-size", "32"], "batch_size 64 there, 32 now"),
+    (["--seed", "5"], "seed 0 there, 5 now"),
+    (["--limit", "100"], "320 there, 100 now"),
+])
+def test_resume_refuses_another_runs_folder(finished, change, message, capsys):
+    from gan_lab.cli import main
+
+    args = [*TRAIN, "--out", str(finished), "--resume"]
+    if change[0] == "train":
+        args[1] = change[1]
+    else:
+        args += change
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_resume_refuses_a_damaged_checkpoint(finished, capsys):
+    from gan_lab.cli import main
+
+    (finished / "checkpoint.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    assert main([*TRAIN, "--epochs", "4", "--out", str(finished), "--resume"]) == 2
+    assert "checkpoint" in (error := capsys.readouterr().err) and "is damaged" in error
+
+
+def test_resume_needs_a_run(tmp_path, capsys):
+    from gan_lab.cli import main
+
+    assert main([*TRAIN, "--out", str(tmp_path / "empty"), "--resume"]) == 2
+    assert "nothing to resume in" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*TRAIN, "--resume", "--overwrite"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_compare_names_epochs_never_reached_and_other_datasets(finished, tmp_path, capsys):
+    from gan_lab.cli import main
+
+    assert main(["compare", str(finished), "--epochs", "1", "7", "--out", str(tmp_path / "c.png")]) == 2
+    assert "the run reached only epoch 3" in capsys.readouterr().err
+    other = tmp_path / "other"
+    import shutil
+
+    shutil.copytree(finished, other)
+    config = json.loads((other / "config.json").read_text())
+    config["dataset"] = "fashion_mnist"
+    (other / "config.json").write_text(json.dumps(config))
+    assert main(["compare", str(finished), str(other), "--epochs", "1", "--out", str(tmp_path / "c.png")]) == 2
+    assert "compare runs on one dataset" in capsys.readouterr().err
+
+
+def test_wrong_latent_size_for_a_saved_generator(finished):
+    from gan_lab import runs
+    from gan_lab.gan import generate
+
+    with pytest.raises(ValueError, match=r"z must have shape \(n, 100\) for this generator, got \(2, 64\)"):
+        generate(runs.load_snapshot(finished, 1), z=np.zeros((2, 64)))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+    ({"epochs": -3}, "epochs must be a positive integer, got -3"),
+    ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
+    ({"snapshot_epochs": "1 10"}, "snapshot_epochs must be a list of epochs"),
+    ({"learning_rate": -1.0}, "learning_rate must be positive"),
+    ({"model": "vae"}, "unknown model 'vae'"),
+])
+def test_train_rejects_bad_settings_before_anything_runs(tmp_path, kwargs, message):
+    from gan_lab import runs
+
+    kwargs = {"model": "gan", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        runs.train(kwargs.pop("model"), source="sample", out=tmp_path / "run", **kwargs)
+    assert not (tmp_path / "run").exists()
