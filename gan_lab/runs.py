@@ -24,7 +24,7 @@ from .plotting import plot_comparison
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
 # Settings a resumed run must share with the run it continues (epochs may grow).
 RESUME_KEYS = ("model", "dataset", "source", "split", "images", "image_shape", "batch_size",
-               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label", "learning_rate")
+               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label")
 FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
 # Files a run writes; --overwrite removes exactly these, nothing else the folder holds.
 RUN_FILES = ("config.json", "fixed_z.npy", "history.csv", "losses.png", "progress.gif",
@@ -172,6 +172,8 @@ def train(
         _check_resumable(run_dir, load_config(run_dir), config)
         if artifacts.checkpoint_path(run_dir).exists():  # else: stopped within epoch 1
             done = artifacts.load_checkpoint(gan, run_dir)
+            for optimizer in (gan.d_optimizer, gan.g_optimizer):
+                optimizer.learning_rate = learning_rate  # may be lowered after a divergence
         history = artifacts.rewind(run_dir, done)
     fixed_z = np.random.default_rng(seed).standard_normal((FIXED_Z_COUNT, latent_dim))
     fixed_z = fixed_z.astype(np.float32)

@@ -223,3 +223,13 @@ def test_train_rejects_bad_settings_before_anything_runs(tmp_path, kwargs, messa
     with pytest.raises(ValueError, match=message):
         runs.train(kwargs.pop("model"), source="sample", out=tmp_path / "run", **kwargs)
     assert not (tmp_path / "run").exists()
+
+
+def test_diverged_run_resumes_with_a_lower_learning_rate(tmp_path):
+    out = tmp_path / "run"
+    run([*TRAIN[:-4], "--epochs", "1", "--snapshot-epochs", "1", "--out", str(out)])
+    diverged = run([*TRAIN, "--learning-rate", "1e9", "--out", str(out), "--resume"], check=False)
+    assert diverged.returncode == 2 and "training diverged in epoch 2" in diverged.stderr
+    assert "the files of epoch 1" in diverged.stderr and len(history(out)) == 1
+    run([*TRAIN, "--out", str(out), "--resume"])
+    assert [int(r["epoch"]) for r in history(out)] == [1, 2, 3]
