@@ -13,6 +13,7 @@ kept beside them for the metrics. Sources:
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import socket
@@ -109,16 +110,12 @@ def load_pixels(
     return ImageSet(pixels, np.asarray(labels, np.int64), name, split, source)
 
 
-def load_images(
-    name: str = "mnist",
-    split: str = "train",
-    source: str = "auto",
-    data_dir: str | os.PathLike | None = None,
-    limit: int | None = None,
-) -> ImageSet:
+@functools.wraps(load_pixels, assigned=("__module__", "__annotations__"))
+def load_images(*args, **kwargs) -> ImageSet:
     """``load_pixels`` scaled for a GAN: float32 images in [-1, 1], shape (N, 28, 28, 1)
-    (or (N, 32, 32, 3) for CIFAR-10), labels beside them."""
-    loaded = load_pixels(name, split, source, data_dir, limit)
+    (or (N, 32, 32, 3) for CIFAR-10), labels beside them. Same arguments as load_pixels:
+    ``load_images(name="mnist", split="train", source="auto", data_dir=None, limit=None)``."""
+    loaded = load_pixels(*args, **kwargs)
     return loaded._replace(images=to_unit_range(loaded.images))
 
 

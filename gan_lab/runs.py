@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import platform
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,8 +204,6 @@ def train(
 
 
 def _interactive():
-    import sys
-
     return sys.stdout.isatty() or "ipykernel" in sys.modules
 
 
