@@ -91,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--timeout", type=float, default=20.0,
                        help="seconds an exercise may run (default 20)")
     grade.add_argument("--workers", type=_positive, help="students graded at once (default: cores)")
+
+    bench = commands.add_parser(
+        "bench", help="measure training speed against a tutorial-style training loop",
+        description="Train each model on 60,000 synthetic images, alternating a tutorial-style "
+        "loop and gan_lab, and print images/s, seconds per epoch, memory and GFLOP/s.",
+    )
+    bench.add_argument("--quick", action="store_true", help="few steps: under 2 minutes")
+    bench.add_argument("--out", default="bench.json", help="JSON file to write")
     return parser
 
 
@@ -163,10 +171,25 @@ def run_grade(args) -> int:
     return 0
 
 
+def run_bench(args) -> int:
+    import json
+
+    from .bench import run_benchmark, table
+
+    started = time.perf_counter()
+    print("Benchmark runs (each in a fresh process):")
+    results = run_benchmark(quick=args.quick)
+    print(table(results))
+    with open(args.out, "w") as stream:
+        json.dump(results, stream, indent=2)
+    print(f"Wrote {args.out} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"train": run_train, "compare": run_compare, "release": run_release,
-               "grade": run_grade}[args.command]
+               "grade": run_grade, "bench": run_bench}[args.command]
     try:
         return handler(args)
     except USER_ERRORS as error:
