@@ -193,7 +193,8 @@ def rewind(run_dir, epoch: int) -> list[dict]:
     run_dir = Path(run_dir)
     for folder in (run_dir, run_dir / "frames", run_dir / "snapshots"):
         for leftover in folder.glob(".*.*"):  # atomic_path's temporaries: ".name.xxxx.ext"
-            leftover.unlink()
+            if leftover.is_file():
+                leftover.unlink()
     for pattern in ("frames/epoch_*.png", "snapshots/generator_epoch_*.keras"):
         for path in run_dir.glob(pattern):
             if int(path.stem.rsplit("_", 1)[1]) > epoch:

@@ -29,13 +29,6 @@ class GradingError(RuntimeError):
     """The grading itself cannot proceed (no solutions, a solution failing its checks)."""
 
 
-@dataclass(frozen=True)
-class Exercise:
-    name: str
-    points: int
-    notebook: str
-
-
 @dataclass
 class StudentGrade:
     student: str
@@ -47,19 +40,18 @@ class StudentGrade:
         return sum(self.points.values())
 
 
-def solution_exercises(solutions_dir) -> tuple[list[Exercise], list[tuple[str, str]]]:
-    """The exercises (name, points, notebook) and their solution cells, in notebook order."""
+def solution_exercises(solutions_dir) -> list[notebooks.ExerciseCell]:
+    """The exercise cells of the solutions (name, points, source, notebook), in order."""
     paths = sorted(Path(solutions_dir).glob("*.ipynb"))
     if not paths:
         raise GradingError(f"no solution notebooks in {solutions_dir}")
-    exercises, cells = [], []
+    exercises = []
     for path in paths:
         for cell in notebooks.exercise_cells(notebooks.read(path), path.name):
             if cell.name not in EXERCISES:
                 raise GradingError(f"{path.name}: exercise {cell.name!r} has no probe")
-            exercises.append(Exercise(cell.name, cell.points, path.name))
-            cells.append((cell.name, cell.source))
-    return exercises, cells
+            exercises.append(cell)
+    return exercises
 
 
 def discover(paths) -> dict[str, list[Path]]:
@@ -172,8 +164,8 @@ def run_cells(cells, seed, timeout, context=None) -> dict:
 def reference_observations(solutions_dir="solutions", seed=GRADING_SEED, timeout=60.0,
                            context=None):
     """(exercises, observations of the solutions) or GradingError if a solution fails."""
-    exercises, cells = solution_exercises(solutions_dir)
-    results = run_cells(cells, seed, timeout, context)
+    exercises = solution_exercises(solutions_dir)
+    results = run_cells([(e.name, e.source) for e in exercises], seed, timeout, context)
     broken = {name: r["error"] for name, r in results.items() if "error" in r}
     if broken:
         raise GradingError("the solutions fail their own checks: "
