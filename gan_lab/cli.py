@@ -11,6 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 from .artifacts import RunError  # noqa: E402  (imports after the log level is set)
 from .data import DATASETS, SOURCES, DataError  # noqa: E402
+from .gan import LOSSES, UPDATES  # noqa: E402
 from .grading.grader import GradingError  # noqa: E402
 
 # Bad input and unusable folders: reported in one line saying what to fix.
@@ -46,13 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive, default=128)
     train.add_argument("--limit", type=_positive, help="use only the first N training images")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--loss", default="non_saturating", choices=("non_saturating", "minimax"))
+    train.add_argument("--loss", default="non_saturating", choices=LOSSES)
     train.add_argument("--d-steps", type=_positive, default=1, help="D updates per G update")
     train.add_argument("--real-label", type=float, default=1.0,
                        help="target for real images; 0.9 = one-sided label smoothing")
     train.add_argument("--snapshot-epochs", type=_positive, nargs="+", default=[1, 10, 50, 100],
                        metavar="E", help="epochs whose generator is saved (the last always is)")
     train.add_argument("--out", help="run folder (default runs/<model>-<dataset>)")
+    train.add_argument("--update", choices=UPDATES, default="alternating",
+                       help="alternating: D, then G through the updated D (default); "
+                            "simultaneous: both from one forward pass, a little faster")
     train.add_argument("--learning-rate", type=float, default=2e-4,
                        help="Adam's learning rate for both networks (default 2e-4)")
     what = train.add_mutually_exclusive_group()
@@ -119,7 +123,7 @@ def run_train(args) -> int:
         args.model, args.dataset, data=data, limit=args.limit, epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed, loss=args.loss, d_steps=args.d_steps, real_label=args.real_label,
-        learning_rate=args.learning_rate, snapshot_epochs=args.snapshot_epochs, out=out,
+        update=args.update, learning_rate=args.learning_rate, snapshot_epochs=args.snapshot_epochs, out=out,
         resume=args.resume,
     )
     seconds = [row["seconds"] for row in run.history]

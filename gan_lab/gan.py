@@ -15,6 +15,9 @@ from keras import ops
 from .data import DataError, check_images
 
 LOSSES = ("non_saturating", "minimax")
+# "alternating": D's update, then G's through the updated D (Goodfellow et al., Algorithm 1).
+# "simultaneous": both from one forward pass (the TensorFlow DCGAN tutorial); a little faster.
+UPDATES = ("alternating", "simultaneous")
 
 
 def discriminator_loss(real_logits, fake_logits, real_label=1.0):
@@ -80,16 +83,26 @@ class GAN(keras.Model):
         loss="non_saturating",
         d_steps=1,
         real_label=1.0,
+        update="alternating",
+        jit_compile=True,
         **kwargs,
     ):
         """``loss``: "non_saturating" (default) or "minimax"; ``d_steps``: D updates per
         G update (each on its own share of the batch); ``real_label``: 1.0, or e.g. 0.9 for
-        one-sided label smoothing. Optimizers default to Adam(2e-4, beta_1=0.5)."""
-        super().compile(**kwargs)
+        one-sided label smoothing; ``update``: "alternating" (default) or "simultaneous" (see
+        ``UPDATES``). Optimizers default to Adam(2e-4, beta_1=0.5). ``jit_compile``: the train
+        step compiled with XLA (the faster default here, see ``gan_lab.bench``); other
+        keywords (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
+        super().compile(jit_compile=jit_compile, **kwargs)
         if loss not in LOSSES:
             raise ValueError(f"unknown generator loss {loss!r}; choose one of {', '.join(LOSSES)}")
         if not isinstance(d_steps, int) or d_steps < 1:
             raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}")
+        if update not in UPDATES:
+            raise ValueError(f"unknown update {update!r}; choose one of {', '.join(UPDATES)}")
+        if update == "simultaneous" and d_steps != 1:
+            raise ValueError("the simultaneous update makes one D update per step; "
+                             "use d_steps=1 or update='alternating'")
         if not 0.5 < real_label <= 1.0:
             raise ValueError(f"real_label must be in (0.5, 1], got {real_label!r}")
         self.d_optimizer = _loss_scaled(d_optimizer or default_optimizer())
@@ -97,6 +110,7 @@ class GAN(keras.Model):
         self.loss_kind = loss
         self.d_steps = d_steps
         self.real_label = float(real_label)
+        self.update = update
 
     @property
     def metrics(self):
@@ -112,44 +126,73 @@ class GAN(keras.Model):
 
     def train_step(self, data):
         real = data[0] if isinstance(data, (tuple, list)) else data
+        if self.update == "simultaneous":
+            return self.simultaneous_step(real)
         batch_size = ops.shape(real)[0]
         # Algorithm 1: k D updates, each on its own minibatch. The batch is cut into k
         # chunks of ceil(n/k) rows; indices wrap, so a partial last batch still works.
         chunk = (batch_size + self.d_steps - 1) // self.d_steps
-        for step in range(self.d_steps):
-            if self.d_steps == 1:
-                real_chunk = real
-            else:
-                rows = (ops.arange(chunk) + step * chunk) % batch_size
-                real_chunk = ops.take(real, rows, axis=0)
-            d_loss, d_real, d_fake = self.discriminator_step(real_chunk, self.sample_noise(chunk))
-            self.d_loss_tracker.update_state(d_loss)
-            self.d_real_tracker.update_state(d_real)
-            self.d_fake_tracker.update_state(d_fake)
-        g_loss = self.generator_step(self.sample_noise(chunk))
+        for step in range(self.d_steps - 1):
+            rows = (ops.arange(chunk) + step * chunk) % batch_size
+            fake = self.generator(self.sample_noise(chunk), training=True)
+            self._track(*self.discriminator_step(ops.take(real, rows, axis=0), fake))
+        if self.d_steps > 1:
+            rows = (ops.arange(chunk) + (self.d_steps - 1) * chunk) % batch_size
+            real = ops.take(real, rows, axis=0)
+        # The last D update and G's update share one forward pass of G (as the PyTorch
+        # DCGAN example does): G is unchanged by D's update, so its fakes are the same; the
+        # tape keeps G's activations for G's gradient through the updated D.
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.sample_noise(chunk), training=True)
+            with tape.stop_recording():
+                self._track(*self.discriminator_step(real, fake))
+            g_loss = generator_loss(self.discriminator(fake, training=True), self.loss_kind)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        _apply(self.g_optimizer, tape, scaled, self.generator)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 
-    def discriminator_step(self, real, z):
-        """One D update on real images and G(z); returns (loss, mean D(x), mean D(G(z)))."""
-        fake = self.generator(z, training=True)
+    def simultaneous_step(self, real):
+        """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does: G's
+        gradient is taken through D as it was before D's update. Returns the logs."""
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(self.sample_noise(ops.shape(real)[0]), training=True)
+            real_logits = self.discriminator(real, training=True)
+            fake_logits = self.discriminator(fake, training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            g_loss = generator_loss(fake_logits, self.loss_kind)
+            d_scaled = self.d_optimizer.scale_loss(d_loss)
+            g_scaled = self.g_optimizer.scale_loss(g_loss)
+        _apply(self.d_optimizer, d_tape, d_scaled, self.discriminator)
+        _apply(self.g_optimizer, g_tape, g_scaled, self.generator)
+        self._track(d_loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits)))
+        self.g_loss_tracker.update_state(g_loss)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _track(self, d_loss, d_real, d_fake):
+        self.d_loss_tracker.update_state(d_loss)
+        self.d_real_tracker.update_state(d_real)
+        self.d_fake_tracker.update_state(d_fake)
+
+    def discriminator_step(self, real, fake):
+        """One D update on real images and fakes (both (N, H, W, C) in [-1, 1]); returns
+        (loss, mean D(x), mean D(G(z))). No gradient reaches G through ``fake``."""
+        fake = ops.stop_gradient(fake)
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(real, training=True)
             fake_logits = self.discriminator(fake, training=True)
             loss = discriminator_loss(real_logits, fake_logits, self.real_label)
             scaled = self.d_optimizer.scale_loss(loss)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        _apply(self.d_optimizer, tape, scaled, self.discriminator)
         return loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
 
     def generator_step(self, z):
-        """One G update through a fixed D; returns G's loss."""
+        """One G update on G(z), z (N, latent_dim), through a fixed D; returns G's loss."""
         with tf.GradientTape() as tape:
             fake_logits = self.discriminator(self.generator(z, training=True), training=True)
             loss = generator_loss(fake_logits, self.loss_kind)
             scaled = self.g_optimizer.scale_loss(loss)
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        _apply(self.g_optimizer, tape, scaled, self.generator)
         return loss
 
     def fit(self, x=None, *args, **kwargs):
@@ -199,6 +242,12 @@ def generate(generator, n=None, z=None, seed=None):
             f"z must have shape (n, {latent_dim}) for this generator, got {z.shape}"
         )
     return np.asarray(generator(z, training=False), np.float32)
+
+
+def _apply(optimizer, tape, scaled_loss, model):
+    """One optimizer step on ``model``'s trainable variables from ``tape``."""
+    variables = model.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
 
 
 def _loss_scaled(optimizer):

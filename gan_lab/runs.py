@@ -25,7 +25,7 @@ from .plotting import plot_comparison
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
 # Settings a resumed run must share with the run it continues (epochs may grow).
 RESUME_KEYS = ("model", "dataset", "source", "split", "images", "image_shape", "batch_size",
-               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label")
+               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label", "update")
 FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
 # Files a run writes; --overwrite removes exactly these, nothing else the folder holds.
 RUN_FILES = ("config.json", "fixed_z.npy", "history.csv", "losses.png", "progress.gif",
@@ -117,6 +117,7 @@ def train(
     loss="non_saturating",
     d_steps=1,
     real_label=1.0,
+    update="alternating",
     learning_rate=2e-4,
     snapshot_epochs=DEFAULT_SNAPSHOTS,
     out=None,
@@ -156,14 +157,14 @@ def train(
     gan = GAN(generator, discriminator, seed=seed)
     gan.compile(d_optimizer=default_optimizer(learning_rate),
                 g_optimizer=default_optimizer(learning_rate),
-                loss=loss, d_steps=d_steps, real_label=real_label)
+                loss=loss, d_steps=d_steps, real_label=real_label, update=update)
 
     config = {
         "model": model, "dataset": data.name, "source": data.source, "split": data.split,
         "images": int(len(data.images)), "image_shape": list(data.images.shape[1:]),
         "epochs": epochs, "batch_size": batch_size, "limit": limit, "seed": seed,
         "latent_dim": latent_dim, "loss": loss, "d_steps": d_steps, "real_label": real_label,
-        "learning_rate": learning_rate, "snapshot_epochs": snapshot_epochs,
+        "update": update, "learning_rate": learning_rate, "snapshot_epochs": snapshot_epochs,
         "device": runtime.describe_device(), "gan_lab": __version__,
         "tensorflow": tf.__version__, "keras": keras.__version__,
         "python": platform.python_version(),

@@ -1,7 +1,9 @@
-"""The benchmark's arithmetic; the benchmark itself runs in CI as `python -m gan_lab bench --quick`."""
+"""The benchmark's arithmetic and its child runs; the benchmark itself runs in CI as `python -m gan_lab bench --quick`."""
+
+import pytest
 
 from gan_lab import models
-from gan_lab.bench import forward_flops, step_flops, table
+from gan_lab.bench import _measure_in_child, forward_flops, step_flops, table
 
 
 def test_forward_flops_count_every_dense_and_conv_layer():
@@ -19,13 +21,21 @@ def test_forward_flops_count_every_dense_and_conv_layer():
 
 
 def test_step_flops_and_table():
-    assert step_flops(10, 1, "gan_lab") == 49 and step_flops(10, 1, "baseline") == 38
-    case = {"images_per_s": 100.0, "seconds_per_epoch": 600.0, "peak_memory_mb": 1000,
-            "mflop_per_image": 1.0, "gflop_per_s": 0.1}
+    assert step_flops(10, 1, "alternating") == 39 and step_flops(10, 1, "simultaneous") == 38
+    row = {"model": "gan", "batch": 128, "loop": "gan_lab", "images_per_s": 100.0,
+           "seconds_per_epoch": 600.0, "peak_memory_mb": 1000, "mflop_per_image": 1.0,
+           "gflop_per_s": 0.1, "share_of_peak": 0.25, "vs_baseline": 1.0}
     results = {"device": "CPU (2 cores)", "machine": "x86_64", "tensorflow": "2.21.0",
-               "timed_steps": 4, "warmup_steps": 2, "repeats": 1,
-               "cases": [{"model": "gan", "batch": 128, "baseline": case, "gan_lab": case,
-                          "ratio": 1.0}]}
+               "matmul_peak_gflop_per_s": 0.4, "timed_steps": 4, "warmup_steps": 2,
+               "repeats": 1, "rows": [row]}
     text = table(results)
-    assert text.startswith("Device: CPU (2 cores), x86_64; TensorFlow 2.21.0;")
-    assert "| gan | 128 | gan_lab | 100 | 600 | 1,000 | 1.0 | 0.1 | 1.00x |" in text
+    assert text.startswith("Device: CPU (2 cores), x86_64; TensorFlow 2.21.0; float32 matmul "
+                           "peak 0 GFLOP/s;")
+    assert "| gan | 128 | gan_lab | 100 | 600 | 1,000 | 1.0 | 0.1 | 25% | 1.00x |" in text
+
+
+@pytest.mark.parametrize("variant", ["gan_lab steps_per_execution 8", "gan_lab simultaneous"])
+def test_a_variant_measures_in_its_own_process(variant):
+    # 9 steps after 8 warm-up ones: with 8 steps per execution the clock sees steps 7 and 15.
+    measured = _measure_in_child(variant, "gan", 32, 8, 9)
+    assert 10 < measured["images_per_s"] < 1e6 and measured["peak_memory_mb"] > 100
