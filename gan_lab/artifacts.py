@@ -120,14 +120,15 @@ def write_gif(path, frame_paths, seconds_per_frame=0.4) -> Path:
     return Path(path)
 
 
-def save_generator(generator, path) -> Path:
+def save_model(model, path) -> Path:
+    """A Keras model (a generator snapshot, a classifier) as a .keras file, atomically."""
     with atomic_path(path, suffix=".keras") as temporary:
-        generator.save(temporary)
+        model.save(temporary)
     return Path(path)
 
 
 def load_generator(path):
-    """A generator saved with ``save_generator`` (works in a fresh process)."""
+    """A generator saved with ``save_model`` (works in a fresh process)."""
     import keras
 
     path = Path(path)

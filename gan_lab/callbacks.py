@@ -58,7 +58,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         artifacts.save_figure(plot_grid(images, title=f"epoch {epoch}"),
                               artifacts.frame_path(self.run_dir, epoch))
         if epoch in self.snapshot_epochs:
-            artifacts.save_generator(generator, artifacts.snapshot_path(self.run_dir, epoch))
+            artifacts.save_model(generator, artifacts.snapshot_path(self.run_dir, epoch))
         artifacts.write_history(self.run_dir / "history.csv", self.history)
         artifacts.save_figure(plot_losses(self.history), self.run_dir / "losses.png")
         # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
