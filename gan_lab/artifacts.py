@@ -4,7 +4,9 @@ Layout of a run folder (the caller names it)::
 
     config.json                 everything needed to rerun
     fixed_z.npy                 the latent batch every epoch image is drawn from
-    history.csv                 epoch, d_loss, g_loss, d_real, d_fake, seconds (epoch means)
+    history.csv                 epoch, d_loss, g_loss, d_real, d_fake (epoch means),
+                                seconds, modes, kl_uniform, share_0 .. (if tracked)
+    metrics.csv                 written by ``python -m gan_lab evaluate``
     losses.png                  curves from history.csv
     frames/epoch_0001.png ...   one grid per epoch, 1-based
     progress.gif                the frames in epoch order
@@ -27,7 +29,9 @@ import numpy as np
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+# modes and kl_uniform are filled when training tracks them (EpochMetrics), else empty.
+HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "modes",
+                  "kl_uniform")
 
 
 class RunError(ValueError):
@@ -86,20 +90,28 @@ def snapshot_path(run_dir, epoch: int) -> Path:
     return Path(run_dir) / "snapshots" / f"generator_epoch_{epoch:04d}.keras"
 
 
-def write_history(path, rows) -> None:
-    """Rows of HISTORY_FIELDS -> CSV, one row an epoch."""
+def write_csv(path, fields, rows) -> None:
+    """Rows (dicts) -> CSV with the columns ``fields``, atomically."""
     with atomic_path(path) as temporary:
         with open(temporary, "w", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+            writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
 
 
+def write_history(path, rows) -> None:
+    """Rows of HISTORY_FIELDS (and class shares share_0 .. when tracked) -> CSV, one row
+    an epoch."""
+    shares = tuple(key for key in (rows[-1] if rows else {}) if key.startswith("share_"))
+    write_csv(path, HISTORY_FIELDS + shares, rows)
+
+
 def read_history(path) -> list[dict]:
-    """history.csv -> list of dicts with int epoch and float values."""
+    """history.csv -> list of dicts with int epoch and float values (None where empty)."""
     with open(path, newline="") as stream:
         return [
-            {key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
+            {key: int(value) if key == "epoch" else float(value) if value else None
+             for key, value in row.items()}
             for row in csv.DictReader(stream)
         ]
 

@@ -227,7 +227,8 @@ def run_benchmark(quick=False, log=print) -> dict:
         if model not in flops:
             generator, discriminator = build_pair(model)
             flops[model] = forward_flops(generator), forward_flops(discriminator)
-        update = (VARIANTS[variant] or {"update": "simultaneous"}).get("update", "alternating")
+        settings = VARIANTS[variant]
+        update = "simultaneous" if settings is None else settings.get("update", "alternating")
         step = step_flops(*flops[model], update)
         measured = runs[(model, batch, variant)]
         speed = statistics.median(m["images_per_s"] for m in measured)

@@ -12,9 +12,12 @@ import numpy as np
 
 from . import artifacts
 from .gan import generate
+from .metrics import generated
 from .plotting import plot_grid, plot_losses
 
 LOGGED = artifacts.HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
+TRACKED = ("modes", "kl_uniform")  # with a classifier: gan_lab.metrics
+METRIC_SAMPLES = 1_000  # cheap: about a second an epoch for the DCGAN on a CPU
 
 
 class EpochArtifacts(keras.callbacks.Callback):
@@ -27,16 +30,21 @@ class EpochArtifacts(keras.callbacks.Callback):
 
     An epoch whose losses are NaN or Inf stops training and writes nothing: the last good
     epoch's files stay as they were, and ``diverged`` holds the bad epoch's row.
+
+    With a ``classifier`` (``gan_lab.metrics.Classifier``), each row also gets ``modes``
+    and ``kl_uniform`` of METRIC_SAMPLES images from one fixed latent batch, and each
+    class's share of them (``share_0`` ...).
     """
 
     def __init__(self, run_dir, fixed_z, snapshot_epochs=(1, 10, 50, 100), last_epoch=None,
-                 history=()):
+                 history=(), classifier=None):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.fixed_z = np.asarray(fixed_z, np.float32)
         self.snapshot_epochs = set(snapshot_epochs) | ({last_epoch} if last_epoch else set())
         self.history = list(history)  # rows of earlier epochs when a run is resumed
         self.diverged = None
+        self.classifier = classifier
         self._started = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -54,6 +62,10 @@ class EpochArtifacts(keras.callbacks.Callback):
         self.history = [r for r in self.history if r["epoch"] < epoch] + [row]
 
         generator = self.model.generator
+        if self.classifier is not None:
+            measured = self.classifier.evaluate(generated(generator, METRIC_SAMPLES, seed=0))
+            row.update({key: float(measured[key]) for key in TRACKED})
+            row.update({f"share_{k}": float(v) for k, v in enumerate(measured["histogram"])})
         images = generate(generator, z=self.fixed_z)
         artifacts.save_figure(plot_grid(images, title=f"epoch {epoch}"),
                               artifacts.frame_path(self.run_dir, epoch))

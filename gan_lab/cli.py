@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 from .artifacts import RunError  # noqa: E402  (imports after the log level is set)
 from .data import DATASETS, SOURCES, DataError  # noqa: E402
 from .gan import LOSSES, UPDATES  # noqa: E402
+from .runs import PRESETS  # noqa: E402
 from .grading.grader import GradingError  # noqa: E402
 
 # Bad input and unusable folders: reported in one line saying what to fix.
@@ -42,8 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--source", default="auto", choices=SOURCES,
                        help="where images come from (default: auto, see README)")
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
-    train.add_argument("--epochs", type=_positive, default=5,
-                       help="epochs to train (default 5; the course run is 100)")
+    train.add_argument("--epochs", type=_positive,
+                       help="epochs to train (default 5, or the preset's; the course run is 100)")
+    train.add_argument("--preset", choices=sorted(PRESETS),
+                       help="the mode-collapse lab's settings (architecture options, batch "
+                            "size, learning rate, epochs; per-epoch metrics on)")
     train.add_argument("--batch-size", type=_positive, default=128)
     train.add_argument("--limit", type=_positive, help="use only the first N training images")
     train.add_argument("--seed", type=int, default=0)
@@ -59,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "simultaneous: both from one forward pass, a little faster")
     train.add_argument("--learning-rate", type=float, default=2e-4,
                        help="Adam's learning rate for both networks (default 2e-4)")
+    train.add_argument("--epoch-metrics", action="store_true",
+                       help="add modes and KL to uniform of each epoch's samples to history.csv")
     what = train.add_mutually_exclusive_group()
     what.add_argument("--resume", action="store_true",
                       help="continue the run in --out from its last completed epoch")
@@ -73,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
     compare.add_argument("--epochs", type=_positive, nargs="+", default=[1, 10, 50, 100])
     compare.add_argument("--out", required=True, help="PNG file to write")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="measure a run's snapshots: modes, KL to uniform, score, Frechet",
+        description="Generate images from each saved snapshot and measure them with a digit "
+        "classifier (trained once, then cached), beside the same measures of real images. "
+        "Writes RUN_DIR/metrics.csv.",
+    )
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("--epochs", type=_positive, nargs="+",
+                          help="snapshot epochs to measure (default: all saved)")
+    evaluate.add_argument("--samples", type=_positive, default=10_000,
+                          help="generated images per snapshot (default 10,000)")
+    evaluate.add_argument("--data-dir", help="TFDS cache or IDX folder, as for train")
 
     release = commands.add_parser(
         "release", help="write the student labs (and self-check data) from the solutions",
@@ -110,6 +129,14 @@ def run_train(args) -> int:
     from . import runs, runtime
     from .data import load_images
 
+    if args.preset:
+        chosen = PRESETS[args.preset]
+        if args.model != chosen["model"]:
+            raise RunError(f"preset {args.preset} trains the {chosen['model']} model: "
+                             f"python -m gan_lab train {chosen['model']} --preset {args.preset}")
+        args.batch_size = chosen["batch_size"]
+        args.epochs = args.epochs or chosen["epochs"]
+    args.epochs = args.epochs or 5
     out = args.out or runs.default_run_dir(args.model, args.dataset)
     runs.prepare_run_dir(out, args.overwrite, args.resume)  # fail before loading data
     data = load_images(args.dataset, "train", args.source, args.data_dir, args.limit)
@@ -123,7 +150,9 @@ def run_train(args) -> int:
         args.model, args.dataset, data=data, limit=args.limit, epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed, loss=args.loss, d_steps=args.d_steps, real_label=args.real_label,
-        update=args.update, learning_rate=args.learning_rate, snapshot_epochs=args.snapshot_epochs, out=out,
+        update=args.update, learning_rate=args.learning_rate,
+        snapshot_epochs=args.snapshot_epochs, epoch_metrics=args.epoch_metrics,
+        preset=args.preset, out=out,
         resume=args.resume,
     )
     seconds = [row["seconds"] for row in run.history]
@@ -140,6 +169,22 @@ def run_compare(args) -> int:
 
     figure = runs.compare(args.run_dirs, args.epochs)
     print(f"Wrote {artifacts.save_figure(figure, args.out)}")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from . import metrics, runs
+
+    results, references, judge = runs.evaluate(args.run_dir, args.epochs, args.samples,
+                                               args.data_dir)
+    print(f"Classifier: {judge.dataset} ({judge.source}), test accuracy "
+          f"{judge.test_accuracy:.2%} on {len(judge.held_out):,} held-out images. Frechet "
+          f"distance to those images; a mode holds >= {metrics.MODE_SHARE:.0%} of a uniform "
+          f"share; confident = top probability >= {metrics.CONFIDENT}.")
+    rows = {f"epoch {epoch}": m for epoch, m in results.items()}
+    rows.update({f"({name})": m for name, m in references.items()})
+    print(metrics.table(rows))
+    print(f"Wrote {args.run_dir}/metrics.csv")
     return 0
 
 
@@ -193,7 +238,8 @@ def run_bench(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"train": run_train, "compare": run_compare, "release": run_release,
-               "grade": run_grade, "bench": run_bench}[args.command]
+               "grade": run_grade, "bench": run_bench,
+               "evaluate": run_evaluate}[args.command]
     try:
         return handler(args)
     except USER_ERRORS as error:

@@ -73,11 +73,28 @@ def dense_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, hidden=(256,
     return keras.Model(z, images, name="dense_generator")
 
 
-def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropout=0.3):
+@keras.saving.register_keras_serializable(package="gan_lab")
+class MinibatchStdDev(layers.Layer):
+    """Appends one feature to (N, F): the mean over features of the standard deviation
+    across the batch (Karras et al. 2018, section 3). A batch of near-copies, as a collapsed
+    G makes, has a small one, so D can tell it from a varied real batch."""
+
+    def call(self, x):
+        spread = keras.ops.mean(keras.ops.std(x, axis=0))
+        return keras.ops.concatenate(
+            [x, keras.ops.broadcast_to(spread, (keras.ops.shape(x)[0], 1))], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+
+def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropout=0.3,
+                        minibatch_std=False):
     """Dense D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
 
     LeakyReLU(0.2) and dropout as in Goodfellow et al.; ``hidden=(128,)`` is the
-    course-skeleton variant.
+    course-skeleton variant. ``minibatch_std``: a ``MinibatchStdDev`` feature before the
+    logit, the mode-collapse remedy of the 04 lab.
     """
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")
@@ -87,6 +104,8 @@ def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropou
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
+    if minibatch_std:
+        x = MinibatchStdDev()(x)
     logits = layers.Dense(1, dtype="float32", name="logit")(x)
     return keras.Model(images, logits, name="dense_discriminator")
 
@@ -172,14 +191,16 @@ ARCHITECTURES = {
 }
 
 
-def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM):
-    """(generator, discriminator) for ``model`` in {"gan", "dcgan"} with default widths."""
+def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM,
+               generator_options=None, discriminator_options=None):
+    """(generator, discriminator) for ``model`` in {"gan", "dcgan"}: default widths, and
+    the builders' keyword ``*_options`` (e.g. {"batch_norm": False})."""
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
     make_generator, make_discriminator = ARCHITECTURES[model]
     return (
-        make_generator(image_shape, latent_dim=latent_dim),
-        make_discriminator(image_shape),
+        make_generator(image_shape, latent_dim=latent_dim, **(generator_options or {})),
+        make_discriminator(image_shape, **(discriminator_options or {})),
     )
 
 

@@ -1,4 +1,5 @@
-"""Figures: image grids, loss curves and the epochs-by-runs comparison.
+"""Figures: image grids, loss curves, class shares over epochs and the epochs-by-runs
+comparison.
 
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
 shown or kept alive by global state; Jupyter displays a returned figure by itself, and
@@ -98,4 +99,25 @@ def plot_comparison(grids, epochs, title=None) -> Figure:
     if title:
         figure.suptitle(title)
     figure.tight_layout()
+    return figure
+
+
+def plot_class_shares(histories, classes=10) -> Figure:
+    """Which classes a generator draws, epoch by epoch: one heat map per run.
+
+    ``histories``: {run label: history rows with ``share_0`` .. ``share_{K-1}``} (from
+    ``runs.train(..., epoch_metrics=True)``). Rows of a map are classes, columns epochs,
+    colour the share of samples the classifier puts in the class (uniform = 1/K)."""
+    figure = Figure(figsize=(4.2 * len(histories), 3.2), layout="constrained")
+    axes = figure.subplots(1, len(histories), squeeze=False)[0]
+    for axis, (label, history) in zip(axes, histories.items()):
+        shares = np.array([[row[f"share_{k}"] for k in range(classes)] for row in history])
+        epochs = [row["epoch"] for row in history]
+        image = axis.imshow(shares.T, aspect="auto", origin="lower", cmap="magma", vmin=0,
+                            vmax=max(0.5, float(shares.max())),
+                            extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -0.5, classes - 0.5))
+        axis.set_yticks(range(classes))
+        axis.set(xlabel="epoch", ylabel="class", title=str(label))
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.colorbar(image, ax=list(axes), label="share of samples")
     return figure

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from . import __version__, artifacts, runtime
+from . import __version__, artifacts, metrics, runtime
 from .artifacts import RunError
 from .callbacks import EpochArtifacts
 from .data import ImageSet, check_images, load_images, make_dataset
@@ -25,11 +25,24 @@ from .plotting import plot_comparison
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
 # Settings a resumed run must share with the run it continues (epochs may grow).
 RESUME_KEYS = ("model", "dataset", "source", "split", "images", "image_shape", "batch_size",
-               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label", "update")
+               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label", "update", "preset")
 FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
 # Files a run writes; --overwrite removes exactly these, nothing else the folder holds.
 RUN_FILES = ("config.json", "fixed_z.npy", "history.csv", "losses.png", "progress.gif",
              "checkpoint.npz", "frames", "snapshots")
+
+
+# Named settings of the mode-collapse lab (04), found by experiment on the 4,000-digit
+# sample (seed-by-seed figures: benchmarks/mode_collapse.py and the lab). "collapse": the
+# dense GAN without batch norm in G at 10x the usual learning rate; "remedy": the same
+# budget with batch norm back in G, a minibatch standard deviation feature in D, and half
+# that learning rate.
+PRESETS = {
+    "collapse": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
+                 "generator": {"batch_norm": False}, "discriminator": {}},
+    "remedy": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
+               "generator": {"batch_norm": True}, "discriminator": {"minibatch_std": True}},
+}
 
 
 class TrainingDiverged(RunError):
@@ -109,7 +122,7 @@ def train(
     data: ImageSet | None = None,
     generator=None,
     discriminator=None,
-    epochs=5,
+    epochs=None,
     batch_size=128,
     limit=None,
     seed=0,
@@ -120,6 +133,8 @@ def train(
     update="alternating",
     learning_rate=2e-4,
     snapshot_epochs=DEFAULT_SNAPSHOTS,
+    epoch_metrics=False,
+    preset=None,
     out=None,
     overwrite=False,
     resume=False,
@@ -132,11 +147,23 @@ def train(
     ``discriminator`` replace the built-in ones (e.g. a student's own). ``out`` defaults to
     ``runs/<model>-<dataset>``. ``resume=True`` continues the run in ``out`` from its last
     completed epoch up to ``epochs``; on a CPU the result equals an uninterrupted run's.
+    ``preset`` (a name in PRESETS) sets the model, its architecture options, batch size and
+    learning rate, the epochs unless given, and turns ``epoch_metrics`` on.
+    ``epochs`` defaults to 5. ``epoch_metrics=True`` adds modes and KL to uniform of each epoch's samples to
+    history.csv (``gan_lab.metrics``; the classifier trains once, then is cached).
     Raises ``TrainingDiverged`` if the losses become NaN or Inf. Returns a ``Run``.
     """
+    chosen = {"generator": {}, "discriminator": {}}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        chosen = PRESETS[preset]
+        model, batch_size = chosen["model"], chosen["batch_size"]
+        learning_rate, epoch_metrics = chosen["learning_rate"], True
+        epochs = epochs or chosen["epochs"]
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
-    epochs = _positive_int(epochs, "epochs")
+    epochs = _positive_int(5 if epochs is None else epochs, "epochs")
     batch_size = _positive_int(batch_size, "batch_size")
     latent_dim = _positive_int(latent_dim, "latent_dim")
     if isinstance(snapshot_epochs, (str, int)):
@@ -152,7 +179,8 @@ def train(
         data = load_images(dataset, "train", source, data_dir, limit)
     check_images(data.images, what="training images")
     if generator is None or discriminator is None:
-        generator, discriminator = build_pair(model, data.images.shape[1:], latent_dim)
+        generator, discriminator = build_pair(model, data.images.shape[1:], latent_dim,
+                                              chosen["generator"], chosen["discriminator"])
     latent_dim = int(generator.input_shape[-1])
     gan = GAN(generator, discriminator, seed=seed)
     gan.compile(d_optimizer=default_optimizer(learning_rate),
@@ -164,7 +192,7 @@ def train(
         "images": int(len(data.images)), "image_shape": list(data.images.shape[1:]),
         "epochs": epochs, "batch_size": batch_size, "limit": limit, "seed": seed,
         "latent_dim": latent_dim, "loss": loss, "d_steps": d_steps, "real_label": real_label,
-        "update": update, "learning_rate": learning_rate, "snapshot_epochs": snapshot_epochs,
+        "update": update, "preset": preset, "learning_rate": learning_rate, "snapshot_epochs": snapshot_epochs,
         "device": runtime.describe_device(), "gan_lab": __version__,
         "tensorflow": tf.__version__, "keras": keras.__version__,
         "python": platform.python_version(),
@@ -182,8 +210,10 @@ def train(
     artifacts.save_array(run_dir / "fixed_z.npy", fixed_z)
     artifacts.write_json(run_dir / "config.json", config)
 
+    judge = metrics.classifier(data.name, data.source, data_dir, log=print) \
+        if epoch_metrics else None
     callback = EpochArtifacts(run_dir, fixed_z, snapshot_epochs, last_epoch=epochs,
-                              history=history)
+                              history=history, classifier=judge)
     if done < epochs:
         # With d_steps=k each fit() batch holds k minibatches, one per D update. Every
         # epoch's order depends on (seed, epoch) only, so a resumed run sees the same data.
@@ -254,3 +284,27 @@ def compare(run_dirs, epochs=DEFAULT_SNAPSHOTS, per_cell=16):
         z = np.load(run_dir / "fixed_z.npy")[:per_cell]
         grids[label] = {e: generate(load_snapshot(run_dir, e), z=z) for e in epochs}
     return plot_comparison(grids, list(epochs))
+
+
+METRICS_FIELDS = ("epoch", "samples", *metrics.MEASURES)
+
+
+def evaluate(run_dir, epochs=None, samples=metrics.DEFAULT_SAMPLES, data_dir=None, log=print):
+    """The measures of ``gan_lab.metrics`` for each saved snapshot of ``run_dir`` (or the
+    ``epochs`` given), written to ``run_dir/metrics.csv`` with one class-share column per
+    class. Returns ({epoch: measures}, {reference name: measures}, the classifier)."""
+    run_dir = Path(run_dir)
+    config = load_config(run_dir)
+    epochs = list(epochs or saved_epochs(run_dir))
+    if not epochs:
+        raise RunError(f"{run_dir} holds no generator snapshots to evaluate")
+    judge = metrics.classifier(config["dataset"], config["source"], data_dir, log=log)
+    results = {epoch: judge.evaluate(metrics.generated(load_snapshot(run_dir, epoch), samples))
+               for epoch in epochs}
+    classes = len(next(iter(results.values()))["histogram"])
+    fields = [*METRICS_FIELDS, *(f"share_{k}" for k in range(classes))]
+    rows = [{"epoch": epoch, **{key: m[key] for key in METRICS_FIELDS[1:]},
+             **{f"share_{k}": share for k, share in enumerate(m["histogram"])}}
+            for epoch, m in results.items()]
+    artifacts.write_csv(run_dir / "metrics.csv", fields, rows)
+    return results, judge.reference_points(), judge

@@ -8,6 +8,8 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # every test runs on the CPU
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # An empty TFDS cache: tensorflow-datasets reads this once, at import.
 os.environ["TFDS_DATA_DIR"] = tempfile.mkdtemp(prefix="gan_lab_tfds_")
+# Classifiers for the metrics train once per test session, not into the user's cache.
+os.environ["GAN_LAB_CACHE"] = tempfile.mkdtemp(prefix="gan_lab_cache_")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
