@@ -286,6 +286,50 @@ TRANSPOSE_CASES = [
 ]
 
 
+def _probability_cases(seed):
+    """Classifier outputs (N, 10): varied, collapsed onto one class, onto three, and unsure."""
+    rng = _rng(seed, 7)
+
+    def softmax(logits):
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    collapsed = np.full((40, 10), 1.0)
+    collapsed[:, 3] = 8.0
+    three = rng.normal(0, 0.3, (90, 10))
+    three[np.arange(90), np.repeat([1, 5, 8], 30)] += 5
+    return {
+        "200 varied samples": softmax(rng.normal(0, 3, (200, 10))),
+        "40 samples all of class 3": softmax(collapsed),
+        "90 samples of classes 1, 5, 8": softmax(three),
+        "50 samples, 47 of class 0": softmax(np.where(np.arange(10) == np.where(
+            np.arange(50)[:, None] < 47, 0, 9), 4.0, 0.0)),
+    }
+
+
+def probe_class_histogram(class_histogram, seed):
+    observations = {}
+    for label, probabilities in _probability_cases(seed).items():
+        out = np.asarray(class_histogram(probabilities.copy()), float)
+        observations[f"{label}: shape"] = observe(f"histogram shape for {label}", out.shape)
+        observations[f"{label}: values"] = observe(f"histogram for {label}", out)
+    return observations
+
+
+def _histogram_probe(name, cast):
+    def probe(function, seed):
+        from gan_lab.metrics import class_histogram
+
+        observations = {}
+        for label, probabilities in _probability_cases(seed).items():
+            histogram = class_histogram(probabilities)
+            observations[label] = observe(f"{name} of the histogram of {label}",
+                                          cast(function(histogram.copy())))
+        return observations
+
+    return probe
+
+
 # --- the exercises -----------------------------------------------------------------------
 
 
@@ -364,6 +408,9 @@ EXERCISES = {
     "build_dcgan_discriminator": Exercise("build_dcgan_discriminator",
                                           _discriminator_probe("build_dcgan_discriminator", False),
                                           hint=_discriminator_hint),
+    "class_histogram": Exercise("class_histogram", probe_class_histogram),
+    "kl_to_uniform": Exercise("kl_to_uniform", _histogram_probe("kl_to_uniform", float)),
+    "modes_covered": Exercise("modes_covered", _histogram_probe("modes_covered", int)),
 }
 
 

@@ -72,6 +72,8 @@ def conv_output_size(size, kernel, stride, padding):
 }
 
 BROKEN = {
+    # Lab 4: KL in bits instead of nats
+    "kl_in_bits": ("kl_to_uniform", "def kl_to_uniform(histogram):\n    h = np.asarray(histogram, float)\n    h = h[h > 0]\n    return float(np.sum(h * np.log2(h * 10)))\n"),
     # crashing: a syntax error, a runtime error, a missing definition
     "syntax": ("discriminator_loss", "def discriminator_loss(real_logits, fake_logits)\n    return 0\n"),
     "raises": ("build_generator", "def build_generator(latent_dim=100):\n    return keras.Sequential([layers.Dense(256, input_shape=latent_dim)])[0]\n"),
@@ -152,7 +154,8 @@ def write_class(root):
     expected["bob_partly_done"] = {name: "not implemented" for name in (
         "build_generator", "build_discriminator", "generator_loss_minimax",
         "generator_loss_non_saturating", "train_step", "conv_output_size",
-        "conv_transpose_output_size", "build_dcgan_generator", "build_dcgan_discriminator")}
+        "conv_transpose_output_size", "build_dcgan_generator", "build_dcgan_discriminator",
+        "class_histogram", "kl_to_uniform", "modes_covered")}
     for student, cases in {
         "carol_crashing": ("syntax", "raises", "misnamed"),
         "dave_hanging_and_exiting": ("endless", "exits", "os_exit"),
