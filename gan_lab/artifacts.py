@@ -29,9 +29,9 @@ import numpy as np
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-# modes and kl_uniform are filled when training tracks them (EpochMetrics), else empty.
-HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "modes",
-                  "kl_uniform")
+HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+# Added when training tracks them (runs.train(epoch_metrics=True)), with share_0 .. share_9.
+TRACKED_FIELDS = ("modes", "kl_uniform")
 
 
 class RunError(ValueError):
@@ -102,8 +102,9 @@ def write_csv(path, fields, rows) -> None:
 def write_history(path, rows) -> None:
     """Rows of HISTORY_FIELDS (and class shares share_0 .. when tracked) -> CSV, one row
     an epoch."""
-    shares = tuple(key for key in (rows[-1] if rows else {}) if key.startswith("share_"))
-    write_csv(path, HISTORY_FIELDS + shares, rows)
+    last = rows[-1] if rows else {}
+    tracked = tuple(key for key in last if key in TRACKED_FIELDS or key.startswith("share_"))
+    write_csv(path, HISTORY_FIELDS + tracked, rows)
 
 
 def read_history(path) -> list[dict]:

@@ -16,7 +16,6 @@ from .metrics import generated
 from .plotting import plot_grid, plot_losses
 
 LOGGED = artifacts.HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
-TRACKED = ("modes", "kl_uniform")  # with a classifier: gan_lab.metrics
 METRIC_SAMPLES = 1_000  # cheap: about a second an epoch for the DCGAN on a CPU
 
 
@@ -64,7 +63,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         generator = self.model.generator
         if self.classifier is not None:
             measured = self.classifier.evaluate(generated(generator, METRIC_SAMPLES, seed=0))
-            row.update({key: float(measured[key]) for key in TRACKED})
+            row.update({key: float(measured[key]) for key in artifacts.TRACKED_FIELDS})
             row.update({f"share_{k}": float(v) for k, v in enumerate(measured["histogram"])})
         images = generate(generator, z=self.fixed_z)
         artifacts.save_figure(plot_grid(images, title=f"epoch {epoch}"),
