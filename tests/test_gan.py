@@ -167,3 +167,17 @@ def test_generator_loads_in_a_fresh_process(tmp_path):
     )
     subprocess.run([sys.executable, "-c", script], check=True, capture_output=True)
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-6)
+
+
+def test_simultaneous_update_trains_and_refuses_several_d_steps(sample_digits):
+    gan = small_gan(update="simultaneous")
+    g_before, d_before = weights(gan.generator), weights(gan.discriminator)
+    history = gan.fit(make_dataset(sample_digits.images[:64], 32, seed=0), epochs=1,
+                      verbose=0).history
+    assert all(np.isfinite(v[0]) for v in history.values())
+    assert not any(np.array_equal(a, b) for a, b in zip(g_before, weights(gan.generator)))
+    assert not any(np.array_equal(a, b) for a, b in zip(d_before, weights(gan.discriminator)))
+    with pytest.raises(ValueError, match="use d_steps=1 or update='alternating'"):
+        small_gan(update="simultaneous", d_steps=2)
+    with pytest.raises(ValueError, match="unknown update 'sometimes'"):
+        small_gan(update="sometimes")
