@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,18 @@ def exercise_cells(notebook, notebook_name="") -> list[ExerciseCell]:
     return cells
 
 
+# CPython 3.11 before 3.11.8 builds ASTs in one shared state: ast.parse from two threads at
+# once (the grader grades students in threads) can fail with "SystemError: AST constructor
+# recursion depth mismatch" (python/cpython#106905). Parsing is cheap; do it one at a time.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse(source: str) -> ast.Module:
+    """``ast.parse``, safe to call from several threads (raises SyntaxError as it does)."""
+    with _PARSE_LOCK:
+        return ast.parse(source)
+
+
 def find_definition(notebook, name):
     """Source of a code cell that defines ``name`` at top level, for a student notebook
     whose cell lost its metadata (e.g. the code was pasted into a new cell)."""
@@ -53,7 +66,7 @@ def find_definition(notebook, name):
         if cell.cell_type != "code":
             continue
         try:
-            tree = ast.parse(cell.source)
+            tree = parse(cell.source)
         except SyntaxError:
             if re.search(rf"^def {re.escape(name)}\b", cell.source, re.MULTILINE):
                 return cell.source
@@ -113,7 +126,7 @@ def release(solutions_dir="solutions", labs_dir="labs", check=False) -> list[Pat
 def uses_gan_lab(source: str) -> bool:
     """True if the code imports or names gan_lab: the library holds the answers."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return False
     for node in ast.walk(tree):
