@@ -11,8 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 from .artifacts import RunError  # noqa: E402  (imports after the log level is set)
 from .data import DATASETS, SOURCES, DataError  # noqa: E402
-from .gan import LOSSES, UPDATES  # noqa: E402
-from .runs import PRESETS  # noqa: E402
+from .options import LOSSES, PRESETS, UPDATES  # noqa: E402
 from .grading.grader import GradingError  # noqa: E402
 
 # Bad input and unusable folders: reported in one line saying what to fix.

@@ -13,11 +13,8 @@ import tensorflow as tf
 from keras import ops
 
 from .data import DataError, check_images
+from .options import LOSSES, UPDATES
 
-LOSSES = ("non_saturating", "minimax")
-# "alternating": D's update, then G's through the updated D (Goodfellow et al., Algorithm 1).
-# "simultaneous": both from one forward pass (the TensorFlow DCGAN tutorial); a little faster.
-UPDATES = ("alternating", "simultaneous")
 
 
 def discriminator_loss(real_logits, fake_logits, real_label=1.0):

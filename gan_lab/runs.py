@@ -20,6 +20,7 @@ from .callbacks import EpochArtifacts
 from .data import ImageSet, check_images, load_images, make_dataset
 from .gan import GAN, default_optimizer, generate
 from .models import ARCHITECTURES, LATENT_DIM, build_pair
+from .options import PRESETS
 from .plotting import plot_comparison
 
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
@@ -30,19 +31,6 @@ FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
 # Files a run writes; --overwrite removes exactly these, nothing else the folder holds.
 RUN_FILES = ("config.json", "fixed_z.npy", "history.csv", "losses.png", "progress.gif",
              "checkpoint.npz", "frames", "snapshots")
-
-
-# Named settings of the mode-collapse lab (04), found by experiment on the 4,000-digit
-# sample (seed-by-seed figures: benchmarks/mode_collapse.py and the lab). "collapse": the
-# dense GAN without batch norm in G at 10x the usual learning rate; "remedy": the same
-# budget with batch norm back in G, a minibatch standard deviation feature in D, and half
-# that learning rate.
-PRESETS = {
-    "collapse": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
-                 "generator": {"batch_norm": False}, "discriminator": {}},
-    "remedy": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
-               "generator": {"batch_norm": True}, "discriminator": {"minibatch_std": True}},
-}
 
 
 class TrainingDiverged(RunError):

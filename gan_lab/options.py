@@ -1,0 +1,19 @@
+"""Names of the training settings, importable without TensorFlow: the command line builds
+its parser from them before anything heavy loads."""
+
+LOSSES = ("non_saturating", "minimax")
+# "alternating": D's update, then G's through the updated D (Goodfellow et al., Algorithm 1).
+# "simultaneous": both from one forward pass (the TensorFlow DCGAN tutorial); a little faster.
+UPDATES = ("alternating", "simultaneous")
+
+# Named settings of the mode-collapse lab (04), found by experiment on the 4,000-digit
+# sample (seed-by-seed figures: benchmarks/mode_collapse.py and the lab). "collapse": the
+# dense GAN without batch norm in G at 10x the usual learning rate; "remedy": the same
+# budget with batch norm back in G, a minibatch standard deviation feature in D, and half
+# that learning rate.
+PRESETS = {
+    "collapse": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
+                 "generator": {"batch_norm": False}, "discriminator": {}},
+    "remedy": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
+               "generator": {"batch_norm": True}, "discriminator": {"minibatch_std": True}},
+}
