@@ -15,6 +15,7 @@ Two kinds of measure:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
@@ -175,24 +176,25 @@ class Classifier:
     held_out: np.ndarray  # real test images in [-1, 1], never trained on
     held_out_labels: np.ndarray
 
+    @functools.cached_property
+    def _outputs(self):
+        """The classifier with its features layer as a second output."""
+        import keras
+
+        return keras.Model(self.model.input,
+                           [self.model.output, self.model.get_layer("features").output])
+
     def predict(self, images, batch_size=500):
         """(probabilities (N, K), features (N, 128)) for images in [-1, 1], shape
         (N, H, W, C) matching the classifier's input."""
-        import keras
-
         check_images(images, self.model.input_shape[1:], what="images to classify")
-        if not hasattr(self, "_both"):
-            self._both = keras.Model(self.model.input, [self.model.output,
-                                                        self.model.get_layer("features").output])
-        probabilities, features = self._both.predict(np.asarray(images, np.float32),
-                                                     batch_size=batch_size, verbose=0)
+        probabilities, features = self._outputs.predict(np.asarray(images, np.float32),
+                                                         batch_size=batch_size, verbose=0)
         return probabilities, features
 
-    @property
+    @functools.cached_property
     def held_out_features(self):
-        if not hasattr(self, "_held_out_features"):
-            self._held_out_features = self.predict(self.held_out)[1]
-        return self._held_out_features
+        return self.predict(self.held_out)[1]
 
     def evaluate(self, images) -> dict:
         """The measures of images (N, H, W, C) in [-1, 1]: samples, modes, kl_uniform,
