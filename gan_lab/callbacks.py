@@ -12,7 +12,7 @@ import numpy as np
 
 from . import artifacts
 from .gan import generate
-from .metrics import generated
+from .metrics import asked_labels, generated
 from .plotting import plot_grid, plot_losses
 
 LOGGED = artifacts.HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
@@ -32,7 +32,7 @@ class EpochArtifacts(keras.callbacks.Callback):
 
     With a ``classifier`` (``gan_lab.metrics.Classifier``), each row also gets ``modes``
     and ``kl_uniform`` of METRIC_SAMPLES images from one fixed latent batch, and each
-    class's share of them (``share_0`` ...).
+    class's share of them (``share_0`` ...); for a conditional GAN also ``label_accuracy``.
     """
 
     def __init__(self, run_dir, fixed_z, snapshot_epochs=(1, 10, 50, 100), last_epoch=None,
@@ -62,8 +62,10 @@ class EpochArtifacts(keras.callbacks.Callback):
 
         generator = self.model.generator
         if self.classifier is not None:
-            measured = self.classifier.evaluate(generated(generator, METRIC_SAMPLES, seed=0))
-            row.update({key: float(measured[key]) for key in artifacts.TRACKED_FIELDS})
+            measured = self.classifier.evaluate(generated(generator, METRIC_SAMPLES, seed=0),
+                                                asked_labels(generator, METRIC_SAMPLES))
+            row.update({key: float(measured[key]) for key in artifacts.TRACKED_FIELDS
+                        if key in measured})
             row.update({f"share_{k}": float(v) for k, v in enumerate(measured["histogram"])})
         images = generate(generator, z=self.fixed_z)
         artifacts.save_figure(plot_grid(images, title=f"epoch {epoch}"),

@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 from .artifacts import RunError  # noqa: E402  (imports after the log level is set)
 from .data import DATASETS, SOURCES, DataError  # noqa: E402
-from .options import LOSSES, PRESETS, UPDATES  # noqa: E402
+from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES  # noqa: E402
 from .grading.grader import GradingError  # noqa: E402
 
 # Bad input and unusable folders: reported in one line saying what to fix.
@@ -36,8 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a dense GAN or a DCGAN; per-epoch images, a GIF, a loss plot, "
         "history.csv and generator snapshots go into the --out folder.",
     )
-    train.add_argument("model", choices=("gan", "dcgan"), help="gan: dense (Goodfellow 2014); "
-                       "dcgan: convolutional (Radford 2015)")
+    train.add_argument("model", choices=MODELS, help="gan: dense (Goodfellow 2014); "
+                       "dcgan: convolutional (Radford 2015); cgan: the dcgan conditioned on "
+                       "the class label (Mirza 2014), so you can ask it for a 7")
+    train.add_argument("--arch", choices=ARCHS,
+                       help="an alternative generator: course_cifar = the course's CIFAR-10 "
+                            "G (one dense layer, four 3x3 transposed convolutions), for dcgan")
     train.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
     train.add_argument("--source", default="auto", choices=SOURCES,
                        help="where images come from (default: auto, see README)")
@@ -136,14 +140,14 @@ def run_train(args) -> int:
         args.batch_size = chosen["batch_size"]
         args.epochs = args.epochs or chosen["epochs"]
     args.epochs = args.epochs or 5
-    out = args.out or runs.default_run_dir(args.model, args.dataset)
+    out = args.out or runs.default_run_dir(args.model, args.dataset, args.arch)
     runs.prepare_run_dir(out, args.overwrite, args.resume)  # fail before loading data
     data = load_images(args.dataset, "train", args.source, args.data_dir, args.limit)
     print(f"Device: {runtime.describe_device()}")
     print(f"Data: {data.name} {data.split}, {len(data.images):,} images "
           f"{data.images.shape[1:]} from {data.source}")
     verb = "Resuming" if args.resume else "Training"
-    print(f"{verb} {args.model} to epoch {args.epochs}, batch {args.batch_size} -> {out}")
+    print(f"{verb} {args.model}{f' ({args.arch})' if args.arch else ''} to epoch {args.epochs}, batch {args.batch_size} -> {out}")
     started = time.perf_counter()
     run = runs.train(
         args.model, args.dataset, data=data, limit=args.limit, epochs=args.epochs,
@@ -151,7 +155,7 @@ def run_train(args) -> int:
         seed=args.seed, loss=args.loss, d_steps=args.d_steps, real_label=args.real_label,
         update=args.update, learning_rate=args.learning_rate,
         snapshot_epochs=args.snapshot_epochs, epoch_metrics=args.epoch_metrics,
-        preset=args.preset, out=out,
+        preset=args.preset, arch=args.arch, out=out,
         resume=args.resume,
     )
     seconds = [row["seconds"] for row in run.history]

@@ -155,7 +155,7 @@ def check_images(images, image_shape=None, what: str = "images") -> None:
 
 
 def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True, seed: int = 0,
-                 epochs: int | None = None, first_epoch: int = 0):
+                 epochs: int | None = None, first_epoch: int = 0, labels=None):
     """A tf.data pipeline over images (N, H, W, C) in [-1, 1]: shuffle, batch, prefetch.
 
     The last batch of an epoch may be partial; the GAN handles it. With ``epochs=None`` the
@@ -163,6 +163,7 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     holds epochs ``first_epoch + 1 .. epochs`` back to back, each shuffled by a permutation
     that depends only on (seed, epoch): a run resumed at any epoch sees exactly the batches
     an uninterrupted run would (fit with steps_per_epoch = ceil(N / batch_size)).
+    With ``labels`` (N,) ints (a conditional GAN's), batches are (images, labels) pairs.
     """
     import tensorflow as tf
 
@@ -170,13 +171,21 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
     images = np.asarray(images, np.float32)
+    columns = (images,)
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+            raise DataError(f"labels must be integers of shape ({len(images)},), one per "
+                            f"image, got {labels.dtype} {labels.shape}")
+        columns = (images, labels.astype(np.int32))
     if epochs is None:
-        dataset = tf.data.Dataset.from_tensor_slices(images).cache()
+        dataset = tf.data.Dataset.from_tensor_slices(columns if labels is not None else images)
+        dataset = dataset.cache()
         if shuffle:
             dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
         return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
-    table = tf.constant(images)  # stays on the device; batches are gathered from it
+    tables = tuple(tf.constant(column) for column in columns)  # batches are gathered from them
     count = len(images)
 
     def epoch_order(epoch):
@@ -186,8 +195,12 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
                 order, seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
         return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
 
+    def gather(rows):
+        batch = tuple(tf.gather(table, rows) for table in tables)
+        return batch if labels is not None else batch[0]
+
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_order)
-    return dataset.map(lambda rows: tf.gather(table, rows)).prefetch(tf.data.AUTOTUNE)
+    return dataset.map(gather).prefetch(tf.data.AUTOTUNE)
 
 
 # --- sources -------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 Label convention everywhere: real = 1, fake = 0. The discriminator outputs logits.
 Goodfellow et al. 2014, Algorithm 1: ``d_steps`` discriminator updates on fresh real
-minibatches, then one generator update.
+minibatches, then one generator update. With a conditional pair (``models.conditional_*``,
+Mirza & Osindero 2014) the batches are (images, labels), G draws each fake for the label of
+a real image of the batch, and D judges every image together with its label.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tensorflow as tf
 from keras import ops
 
 from .data import DataError, check_images
+from .models import label_classes
 from .options import LOSSES, UPDATES
 
 
@@ -54,18 +57,28 @@ def default_optimizer(learning_rate=2e-4):
 class GAN(keras.Model):
     """A generator G: z (N, latent_dim) -> images in [-1, 1] and a discriminator
     D: images -> logits (N, 1), trained together by ``fit()`` on batches of real images.
+
+    A conditional pair (G: [z, labels], D: [images, labels]) trains on (images, labels)
+    batches; ``classes`` is then its number of classes, else None.
     """
 
     def __init__(self, generator, discriminator, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = int(generator.input_shape[-1])
+        self.latent_dim = int(generator.inputs[0].shape[-1])
         self.image_shape = tuple(int(d) for d in generator.output_shape[1:])
-        if tuple(discriminator.input_shape[1:]) != self.image_shape:
+        judged = tuple(discriminator.inputs[0].shape[1:])
+        if judged != self.image_shape:
             raise ValueError(
                 f"generator makes images of shape {self.image_shape} but the discriminator "
-                f"takes {tuple(discriminator.input_shape[1:])}"
+                f"takes {judged}"
+            )
+        self.classes = label_classes(generator)
+        if label_classes(discriminator) != self.classes:
+            raise ValueError(
+                "generator and discriminator must both be conditional on the same classes "
+                f"or both unconditional; got {self.classes} and {label_classes(discriminator)}"
             )
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -121,41 +134,53 @@ class GAN(keras.Model):
         """z ~ N(0, I), shape (batch_size, latent_dim), from the model's seeded stream."""
         return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
 
+    def _generate(self, z, labels=None):
+        return self.generator(z if labels is None else [z, labels], training=True)
+
+    def _judge(self, images, labels=None):
+        return self.discriminator(images if labels is None else [images, labels], training=True)
+
     def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
+        real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
+        if self.classes is None:
+            labels = None  # an unconditional GAN ignores labels it is given
         if self.update == "simultaneous":
-            return self.simultaneous_step(real)
+            return self.simultaneous_step(real, labels)
         batch_size = ops.shape(real)[0]
         # Algorithm 1: k D updates, each on its own minibatch. The batch is cut into k
         # chunks of ceil(n/k) rows; indices wrap, so a partial last batch still works.
         chunk = (batch_size + self.d_steps - 1) // self.d_steps
-        for step in range(self.d_steps - 1):
+
+        def rows_of(step, tensor):
             rows = (ops.arange(chunk) + step * chunk) % batch_size
-            fake = self.generator(self.sample_noise(chunk), training=True)
-            self._track(*self.discriminator_step(ops.take(real, rows, axis=0), fake))
+            return None if tensor is None else ops.take(tensor, rows, axis=0)
+
+        for step in range(self.d_steps - 1):
+            step_labels = rows_of(step, labels)
+            fake = self._generate(self.sample_noise(chunk), step_labels)
+            self._track(*self.discriminator_step(rows_of(step, real), fake, step_labels))
         if self.d_steps > 1:
-            rows = (ops.arange(chunk) + (self.d_steps - 1) * chunk) % batch_size
-            real = ops.take(real, rows, axis=0)
+            real, labels = rows_of(self.d_steps - 1, real), rows_of(self.d_steps - 1, labels)
         # The last D update and G's update share one forward pass of G (as the PyTorch
         # DCGAN example does): G is unchanged by D's update, so its fakes are the same; the
         # tape keeps G's activations for G's gradient through the updated D.
         with tf.GradientTape() as tape:
-            fake = self.generator(self.sample_noise(chunk), training=True)
+            fake = self._generate(self.sample_noise(chunk), labels)
             with tape.stop_recording():
-                self._track(*self.discriminator_step(real, fake))
-            g_loss = generator_loss(self.discriminator(fake, training=True), self.loss_kind)
+                self._track(*self.discriminator_step(real, fake, labels))
+            g_loss = generator_loss(self._judge(fake, labels), self.loss_kind)
             scaled = self.g_optimizer.scale_loss(g_loss)
         _apply(self.g_optimizer, tape, scaled, self.generator)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 
-    def simultaneous_step(self, real):
+    def simultaneous_step(self, real, labels=None):
         """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does: G's
         gradient is taken through D as it was before D's update. Returns the logs."""
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(self.sample_noise(ops.shape(real)[0]), training=True)
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            fake = self._generate(self.sample_noise(ops.shape(real)[0]), labels)
+            real_logits = self._judge(real, labels)
+            fake_logits = self._judge(fake, labels)
             d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
             g_loss = generator_loss(fake_logits, self.loss_kind)
             d_scaled = self.d_optimizer.scale_loss(d_loss)
@@ -171,64 +196,94 @@ class GAN(keras.Model):
         self.d_real_tracker.update_state(d_real)
         self.d_fake_tracker.update_state(d_fake)
 
-    def discriminator_step(self, real, fake):
-        """One D update on real images and fakes (both (N, H, W, C) in [-1, 1]); returns
-        (loss, mean D(x), mean D(G(z))). No gradient reaches G through ``fake``."""
+    def discriminator_step(self, real, fake, labels=None):
+        """One D update on real images and fakes (both (N, H, W, C) in [-1, 1]; ``labels``
+        (N,) for both when conditional); returns (loss, mean D(x), mean D(G(z))). No
+        gradient reaches G through ``fake``."""
         fake = ops.stop_gradient(fake)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
+            real_logits = self._judge(real, labels)
+            fake_logits = self._judge(fake, labels)
             loss = discriminator_loss(real_logits, fake_logits, self.real_label)
             scaled = self.d_optimizer.scale_loss(loss)
         _apply(self.d_optimizer, tape, scaled, self.discriminator)
         return loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
 
-    def generator_step(self, z):
-        """One G update on G(z), z (N, latent_dim), through a fixed D; returns G's loss."""
+    def generator_step(self, z, labels=None):
+        """One G update on G(z), z (N, latent_dim) (and ``labels`` (N,) when conditional),
+        through a fixed D; returns G's loss."""
         with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
+            fake_logits = self._judge(self._generate(z, labels), labels)
             loss = generator_loss(fake_logits, self.loss_kind)
             scaled = self.g_optimizer.scale_loss(loss)
         _apply(self.g_optimizer, tape, scaled, self.generator)
         return loss
 
-    def fit(self, x=None, *args, **kwargs):
-        """``keras.Model.fit`` after checking the first batch: images (N, H, W, C) in [-1, 1]."""
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit`` after checking the first batch: images (N, H, W, C) in [-1, 1]
+        (``y``: a conditional GAN's labels (N,), when ``x`` is an array)."""
         if not hasattr(self, "d_optimizer"):
             raise RuntimeError("call gan.compile() before gan.fit()")
-        self.check_training_data(x)
+        self.check_training_data(x if y is None else (x, y))
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; silences Keras' warning
-        return super().fit(x, *args, **kwargs)
+        return super().fit(x, y, *args, **kwargs)
 
     def check_training_data(self, x):
-        """Raise ``DataError`` saying what to fix if ``x`` is not images of this GAN's shape."""
+        """Raise ``DataError`` saying what to fix if ``x`` is not images of this GAN's shape
+        (with integer labels in [0, classes) beside them for a conditional GAN)."""
         if isinstance(x, tf.data.Dataset):
             first = next(iter(x.take(1)), None)
             if first is None:
                 raise DataError("the training dataset is empty")
-            first = first[0] if isinstance(first, (tuple, list)) else first
-            if tuple(first.shape) == self.image_shape:  # an unbatched dataset
+            images = first[0] if isinstance(first, (tuple, list)) else first
+            if tuple(images.shape) == self.image_shape:  # an unbatched dataset
                 raise DataError(
-                    f"the training dataset yields single images {tuple(first.shape)}; "
+                    f"the training dataset yields single images {tuple(images.shape)}; "
                     "batch it, e.g. gan_lab.data.make_dataset(images, batch_size=128)"
                 )
-            sample = np.asarray(first)
+            first = tuple(np.asarray(part) for part in first) \
+                if isinstance(first, (tuple, list)) else np.asarray(first)
         else:
-            sample = x[0] if isinstance(x, (tuple, list)) else x
-        check_images(sample, self.image_shape, what="training images")
+            first = x
+        images, labels = (first[0], first[1]) if isinstance(first, (tuple, list)) \
+            else (first, None)
+        check_images(images, self.image_shape, what="training images")
+        if self.classes is not None:
+            if labels is None:
+                raise DataError(
+                    "a conditional GAN trains on (images, labels) batches; make them with "
+                    "gan_lab.data.make_dataset(images, batch_size, labels=labels)")
+            check_labels(labels, self.classes, len(images))
 
-    def generate(self, n=None, z=None, seed=None):
-        """Images in [-1, 1], shape (n, H, W, C), from ``z`` (n, latent_dim) or fresh noise."""
-        return generate(self.generator, n=n, z=z, seed=seed)
+    def generate(self, n=None, z=None, seed=None, labels=None):
+        """Images in [-1, 1], shape (n, H, W, C), from ``z`` (n, latent_dim) or fresh noise
+        (and ``labels`` when conditional: see ``generate``)."""
+        return generate(self.generator, n=n, z=z, seed=seed, labels=labels)
 
 
-def generate(generator, n=None, z=None, seed=None):
+def check_labels(labels, classes, count=None) -> np.ndarray:
+    """``labels`` as int32 (N,), or a DataError unless they are integers in [0, classes)
+    (and ``count`` of them when given)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (count is not None and len(labels) != count):
+        want = f"({count},)" if count is not None else "(N,)"
+        raise DataError(f"labels must have shape {want}, one per image, got {labels.shape}")
+    if labels.size and (not np.issubdtype(labels.dtype, np.integer)
+                        or labels.min() < 0 or labels.max() >= classes):
+        raise DataError(f"labels must be integers in [0, {classes}), got {labels.dtype} "
+                        f"values in [{labels.min()}, {labels.max()}]")
+    return labels.astype(np.int32)
+
+
+def generate(generator, n=None, z=None, seed=None, labels=None):
     """Run ``generator`` in inference mode on ``z`` or on ``n`` seeded normal latents.
 
-    Returns a numpy array of images in [-1, 1], shape (n, H, W, C).
+    A conditional generator also takes ``labels`` (n,) ints in [0, classes); by default
+    image i is drawn for label i mod classes. Returns a numpy array of images in [-1, 1],
+    shape (n, H, W, C).
     """
-    latent_dim = int(generator.input_shape[-1])
+    latent_dim = int(generator.inputs[0].shape[-1])
     if z is None:
         if n is None or n < 1:
             raise ValueError("pass n (a positive number of images) or z")
@@ -238,7 +293,14 @@ def generate(generator, n=None, z=None, seed=None):
         raise ValueError(
             f"z must have shape (n, {latent_dim}) for this generator, got {z.shape}"
         )
-    return np.asarray(generator(z, training=False), np.float32)
+    classes = label_classes(generator)
+    if classes is None:
+        if labels is not None:
+            raise ValueError("this generator is unconditional: it takes no labels")
+        return np.asarray(generator(z, training=False), np.float32)
+    labels = np.arange(len(z)) % classes if labels is None else labels
+    labels = check_labels(labels, classes, len(z))
+    return np.asarray(generator([z, labels], training=False), np.float32)
 
 
 def _apply(optimizer, tape, scaled_loss, model):

@@ -196,13 +196,15 @@ class Classifier:
     def held_out_features(self):
         return self.predict(self.held_out)[1]
 
-    def evaluate(self, images) -> dict:
+    def evaluate(self, images, asked=None) -> dict:
         """The measures of images (N, H, W, C) in [-1, 1]: samples, modes, kl_uniform,
         classifier_score, frechet_distance (to the held-out real images), confident (share
-        with top probability >= CONFIDENT) and histogram (K shares)."""
+        with top probability >= CONFIDENT) and histogram (K shares). With ``asked`` (N,),
+        the labels a conditional generator was asked for, also label_accuracy: the share
+        the classifier reads as the label asked for."""
         probabilities, features = self.predict(images)
         histogram = class_histogram(probabilities)
-        return {
+        measured = {
             "samples": len(probabilities),
             "modes": modes_covered(histogram),
             "kl_uniform": kl_to_uniform(histogram),
@@ -211,6 +213,9 @@ class Classifier:
             "confident": float((probabilities.max(1) >= CONFIDENT).mean()),
             "histogram": histogram,
         }
+        if asked is not None:
+            measured["label_accuracy"] = float((probabilities.argmax(1) == asked).mean())
+        return measured
 
     def reference_points(self, samples=4_000, seed=0, data_dir=None) -> dict:
         """The measures of real images, read beside a generator's: name -> evaluate().
@@ -282,27 +287,44 @@ def classifier(dataset="mnist", source="auto", data_dir=None, retrain=False, log
 
 def generated(generator, samples=DEFAULT_SAMPLES, seed=0, batch_size=1_000):
     """``samples`` images from ``generator`` (inference mode) on seeded normal latents, made
-    in batches so 10,000 DCGAN samples fit in memory; in [-1, 1], shape (N, H, W, C)."""
+    in batches so 10,000 DCGAN samples fit in memory; in [-1, 1], shape (N, H, W, C). A
+    conditional generator draws image i for label i mod classes (``asked_labels``)."""
     from .gan import generate
 
-    latent_dim = int(generator.input_shape[-1])
+    latent_dim = int(generator.inputs[0].shape[-1])
     z = np.random.default_rng(seed).standard_normal((samples, latent_dim)).astype(np.float32)
-    return np.concatenate([generate(generator, z=z[i:i + batch_size])
-                           for i in range(0, samples, batch_size)])
+    asked = asked_labels(generator, samples)
+    return np.concatenate([
+        generate(generator, z=z[i:i + batch_size],
+                 labels=None if asked is None else asked[i:i + batch_size])
+        for i in range(0, samples, batch_size)])
+
+
+def asked_labels(generator, samples):
+    """The labels ``generated`` asks a conditional generator for (i mod classes, shape
+    (samples,)); None for an unconditional one."""
+    from .models import label_classes
+
+    classes = label_classes(generator)
+    return None if classes is None else np.arange(samples) % classes
 
 
 MEASURES = ("modes", "kl_uniform", "classifier_score", "frechet_distance", "confident")
 
 
 def table(rows) -> str:
-    """{name: evaluate() result} as aligned text, with each class's share in percent."""
+    """{name: evaluate() result} as aligned text, with each class's share in percent (and
+    the share drawn as asked, for a conditional generator's rows)."""
     width = max(len(str(name)) for name in rows) + 2
+    asked = any("label_accuracy" in m for m in rows.values())
     header = (f"{'':<{width}}{'modes':>6}{'KL':>7}{'score':>7}{'Frechet':>9}{'confident':>10}"
-              "   class shares %")
+              + (f"{'as asked':>9}" if asked else "") + "   class shares %")
     lines = [header]
     for name, m in rows.items():
         shares = " ".join(f"{100 * v:3.0f}" for v in m["histogram"])
+        matched = m.get("label_accuracy")
+        column = "" if not asked else f"{'':>9}" if matched is None else f"{matched:>9.2f}"
         lines.append(f"{str(name):<{width}}{m['modes']:>6}{m['kl_uniform']:>7.3f}"
                      f"{m['classifier_score']:>7.2f}{m['frechet_distance']:>9.2f}"
-                     f"{m['confident']:>10.2f}   {shares}")
+                     f"{m['confident']:>10.2f}{column}   {shares}")
     return "\n".join(lines)

@@ -16,6 +16,8 @@ dense (128,), course variant           114,064      100,609
 dcgan G (256, 128) D (64, 128)       1,781,505      138,689
 dcgan 32x32x3, G (512, 256, 128)     3,448,579      663,361
   D (64, 128, 256)
+course_cifar G (32x32x3)             1,374,339      (dcgan D)
+cgan (dcgan 28x28, 10 classes)       1,782,505      201,409
 ==================================  ===========  ===============
 """
 
@@ -131,15 +133,20 @@ def dcgan_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, widths=None,
     (512, 256, 128) for 32x32.
     """
     image_shape = _check_shape(image_shape)
+    z = keras.Input((latent_dim,), name="z")
+    images = _dcgan_upsample(z, image_shape, widths, kernel)
+    return keras.Model(z, images, name="dcgan_generator")
+
+
+def _dcgan_upsample(x, image_shape, widths, kernel):
+    """The DCGAN generator's layers from a (N, F) tensor to images (N, *image_shape)."""
     steps = _upsamplings(image_shape)
     widths = tuple(widths or GENERATOR_WIDTHS[steps])
     if len(widths) != steps:
         raise ValueError(f"{image_shape} needs {steps} generator widths, got {widths}")
     height, width, channels = image_shape
     start = (height // 2**steps, width // 2**steps)
-
-    z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(start[0] * start[1] * widths[0], use_bias=False, kernel_initializer=_init())(z)
+    x = layers.Dense(start[0] * start[1] * widths[0], use_bias=False, kernel_initializer=_init())(x)
     x = layers.Reshape((*start, widths[0]))(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.ReLU()(x)
@@ -152,8 +159,31 @@ def dcgan_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, widths=None,
     x = layers.Conv2DTranspose(
         channels, kernel, strides=2, padding="same", kernel_initializer=_init()
     )(x)
+    # float32 output even under mixed precision: tanh and the losses need the precision.
+    return layers.Activation("tanh", dtype="float32")(x)
+
+
+def course_cifar_generator(image_shape=(32, 32, 3), latent_dim=LATENT_DIM):
+    """The course's CIFAR-10 G: z (N, latent_dim) -> images in [-1, 1], (N, 32, 32, 3).
+
+    One fully connected layer to 4x4x256, then four 3x3 transposed convolutions with 256,
+    128 and 64 channels (stride 2: 4 -> 8 -> 16 -> 32) and 3 (stride 1), LeakyReLU(0.2)
+    between them and tanh at the end; no batch norm.
+    """
+    image_shape = _check_shape(image_shape)
+    if image_shape != (32, 32, 3):
+        raise ValueError(f"the course_cifar generator makes 32x32x3 images, not {image_shape}")
+    z = keras.Input((latent_dim,), name="z")
+    x = layers.Dense(4 * 4 * 256, kernel_initializer=_init())(z)
+    x = layers.LeakyReLU(LEAKY_SLOPE)(x)
+    x = layers.Reshape((4, 4, 256))(x)
+    for filters in (256, 128, 64):
+        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same",
+                                   kernel_initializer=_init())(x)
+        x = layers.LeakyReLU(LEAKY_SLOPE)(x)
+    x = layers.Conv2DTranspose(3, 3, strides=1, padding="same", kernel_initializer=_init())(x)
     images = layers.Activation("tanh", dtype="float32")(x)
-    return keras.Model(z, images, name="dcgan_generator")
+    return keras.Model(z, images, name="course_cifar_generator")
 
 
 def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4):
@@ -164,40 +194,104 @@ def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4):
     logit. ``widths``: (64, 128) for 28x28, (64, 128, 256) for 32x32.
     """
     image_shape = _check_shape(image_shape)
+    images = keras.Input(image_shape, name="images")
+    logits = _dcgan_downsample(images, image_shape, widths, kernel)
+    return keras.Model(images, logits, name="dcgan_discriminator")
+
+
+def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False):
+    """The DCGAN discriminator's layers from images (N, H, W, C) to logits (N, 1) (and the
+    flattened last feature map, (N, F), ``with_features``)."""
     steps = _upsamplings(image_shape)
     widths = tuple(widths or DISCRIMINATOR_WIDTHS[steps])
     if len(widths) != steps:
         raise ValueError(f"{image_shape} needs {steps} discriminator widths, got {widths}")
-
-    images = keras.Input(image_shape, name="images")
-    x = images
     for index, filters in enumerate(widths):
         x = layers.Conv2D(
             filters, kernel, strides=2, padding="same", use_bias=index == 0,
-            kernel_initializer=_init(),
+            kernel_initializer=_init(), name=f"conv_{index}",
         )(x)
         if index > 0:  # no batch norm on the input layer (Radford et al., Section 3)
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
-        x = layers.LeakyReLU(LEAKY_SLOPE)(x)
-    x = layers.Flatten()(x)
-    logits = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(x)
-    return keras.Model(images, logits, name="dcgan_discriminator")
+        x = layers.LeakyReLU(LEAKY_SLOPE, name=f"features_{index}")(x)
+    features = layers.Flatten()(x)
+    logit = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(features)
+    return (logit, features) if with_features else logit
+
+
+# --- conditional GAN (Mirza & Osindero 2014) ------------------------------------------
+
+LABEL_LAYER = "label_embedding"
+
+
+def conditional_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, classes=10,
+                          widths=None, kernel=4):
+    """Class-conditional DCGAN G: [z (N, latent_dim), labels (N,) ints in [0, classes)]
+    -> images in [-1, 1], (N, *image_shape).
+
+    z is multiplied element-wise by a learned embedding of the label (as in common AC-GAN
+    code): appended as a one-hot instead, the label is easily ignored early in training.
+    """
+    image_shape = _check_shape(image_shape)
+    z = keras.Input((latent_dim,), name="z")
+    labels = keras.Input((), dtype="int32", name="label")
+    code = layers.Embedding(classes, latent_dim, name=LABEL_LAYER)(labels)
+    x = layers.Multiply()([z, code])
+    images = _dcgan_upsample(x, image_shape, widths, kernel)
+    return keras.Model([z, labels], images, name="conditional_generator")
+
+
+def conditional_discriminator(image_shape=(28, 28, 1), classes=10, widths=None, kernel=4):
+    """Class-conditional DCGAN D: [images (N, *image_shape) in [-1, 1], labels (N,)] ->
+    logits (N, 1).
+
+    A projection discriminator (Miyato & Koyama 2018): the DCGAN D's logit plus the dot
+    product of its last features with a learned embedding of the label, so a well-drawn
+    digit of the wrong class scores low.
+    """
+    image_shape = _check_shape(image_shape)
+    images = keras.Input(image_shape, name="images")
+    labels = keras.Input((), dtype="int32", name="label")
+    logit, features = _dcgan_downsample(images, image_shape, widths, kernel, with_features=True)
+    code = layers.Embedding(classes, features.shape[-1], name=LABEL_LAYER)(labels)
+    projection = layers.Dot(axes=1)([code, features])
+    logits = layers.Add(dtype="float32", name="conditional_logit")([logit, projection])
+    return keras.Model([images, labels], logits, name="conditional_discriminator")
+
+
+def label_classes(model) -> int | None:
+    """Number of classes a conditional generator or discriminator takes; None if it is
+    unconditional."""
+    try:
+        return int(model.get_layer(LABEL_LAYER).input_dim)
+    except ValueError:
+        return None
 
 
 ARCHITECTURES = {
     # name: (generator builder, discriminator builder)
     "gan": (dense_generator, dense_discriminator),
     "dcgan": (dcgan_generator, dcgan_discriminator),
+    "cgan": (conditional_generator, conditional_discriminator),
 }
+# Named alternative generators (--arch): name -> (model it replaces G of, builder).
+GENERATOR_ARCHS = {"course_cifar": ("dcgan", course_cifar_generator)}
 
 
 def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM,
-               generator_options=None, discriminator_options=None):
-    """(generator, discriminator) for ``model`` in {"gan", "dcgan"}: default widths, and
-    the builders' keyword ``*_options`` (e.g. {"batch_norm": False})."""
+               generator_options=None, discriminator_options=None, arch=None):
+    """(generator, discriminator) for ``model`` in ARCHITECTURES ("gan", "dcgan", "cgan"):
+    default widths, and the builders' keyword ``*_options`` (e.g. {"batch_norm": False}).
+    ``arch``: a named alternative generator from GENERATOR_ARCHS (e.g. "course_cifar")."""
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
     make_generator, make_discriminator = ARCHITECTURES[model]
+    if arch is not None:
+        if arch not in GENERATOR_ARCHS:
+            raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(GENERATOR_ARCHS)}")
+        replaces, make_generator = GENERATOR_ARCHS[arch]
+        if model != replaces:
+            raise ValueError(f"arch {arch!r} is a {replaces} generator; train {replaces} with it")
     return (
         make_generator(image_shape, latent_dim=latent_dim, **(generator_options or {})),
         make_discriminator(image_shape, **(discriminator_options or {})),

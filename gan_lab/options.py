@@ -1,6 +1,11 @@
 """Names of the training settings, importable without TensorFlow: the command line builds
 its parser from them before anything heavy loads."""
 
+# gan: dense (Goodfellow et al. 2014); dcgan: convolutional (Radford et al. 2015);
+# cgan: the DCGAN conditioned on class labels (Mirza & Osindero 2014).
+MODELS = ("gan", "dcgan", "cgan")
+# Named alternative generators: the course's CIFAR-10 generator for the dcgan.
+ARCHS = ("course_cifar",)
 LOSSES = ("non_saturating", "minimax")
 # "alternating": D's update, then G's through the updated D (Goodfellow et al., Algorithm 1).
 # "simultaneous": both from one forward pass (the TensorFlow DCGAN tutorial); a little faster.

@@ -26,8 +26,11 @@ from .plotting import plot_comparison
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
 # Settings a resumed run must share with the run it continues (epochs may grow).
 RESUME_KEYS = ("model", "dataset", "source", "split", "images", "image_shape", "batch_size",
-               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label", "update", "preset")
+               "limit", "seed", "latent_dim", "loss", "d_steps", "real_label", "update", "preset",
+               "arch")
 FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
+# A conditional GAN's frame: 10 latent points (rows), each drawn as every class (columns).
+FIXED_Z_CONDITIONAL = 10
 # Files a run writes; --overwrite removes exactly these, nothing else the folder holds.
 RUN_FILES = ("config.json", "fixed_z.npy", "history.csv", "losses.png", "progress.gif",
              "checkpoint.npz", "frames", "snapshots")
@@ -47,9 +50,10 @@ class Run:
     config: dict
 
 
-def default_run_dir(model, dataset) -> Path:
-    """runs/<model>-<dataset>, relative to the working directory."""
-    return Path("runs") / f"{model}-{dataset}"
+def default_run_dir(model, dataset, arch=None) -> Path:
+    """runs/<model>-<dataset> (runs/<model>-<arch>-<dataset> with an ``arch``), relative to
+    the working directory."""
+    return Path("runs") / "-".join(filter(None, (model, arch, dataset)))
 
 
 def _positive_int(value, name):
@@ -123,12 +127,15 @@ def train(
     snapshot_epochs=DEFAULT_SNAPSHOTS,
     epoch_metrics=False,
     preset=None,
+    arch=None,
     out=None,
     overwrite=False,
     resume=False,
     verbose="auto",
 ) -> Run:
-    """Train ``model`` ("gan" or "dcgan") and leave its artifacts in ``out``.
+    """Train ``model`` ("gan", "dcgan" or the class-conditional "cgan") and leave its
+    artifacts in ``out``. ``arch`` names an alternative generator (``models.GENERATOR_ARCHS``,
+    e.g. "course_cifar" for the dcgan on CIFAR-10).
 
     ``data`` may be an ImageSet already loaded (``gan_lab.data.load_images``); otherwise
     ``dataset``/``source``/``data_dir``/``limit`` say what to load. ``generator`` and
@@ -168,8 +175,9 @@ def train(
     check_images(data.images, what="training images")
     if generator is None or discriminator is None:
         generator, discriminator = build_pair(model, data.images.shape[1:], latent_dim,
-                                              chosen["generator"], chosen["discriminator"])
-    latent_dim = int(generator.input_shape[-1])
+                                              chosen["generator"], chosen["discriminator"],
+                                              arch=arch)
+    latent_dim = int(generator.inputs[0].shape[-1])
     gan = GAN(generator, discriminator, seed=seed)
     gan.compile(d_optimizer=default_optimizer(learning_rate),
                 g_optimizer=default_optimizer(learning_rate),
@@ -180,7 +188,7 @@ def train(
         "images": int(len(data.images)), "image_shape": list(data.images.shape[1:]),
         "epochs": epochs, "batch_size": batch_size, "limit": limit, "seed": seed,
         "latent_dim": latent_dim, "loss": loss, "d_steps": d_steps, "real_label": real_label,
-        "update": update, "preset": preset, "learning_rate": learning_rate, "snapshot_epochs": snapshot_epochs,
+        "update": update, "preset": preset, "arch": arch, "learning_rate": learning_rate, "snapshot_epochs": snapshot_epochs,
         "device": runtime.describe_device(), "gan_lab": __version__,
         "tensorflow": tf.__version__, "keras": keras.__version__,
         "python": platform.python_version(),
@@ -193,7 +201,12 @@ def train(
             for optimizer in (gan.d_optimizer, gan.g_optimizer):
                 optimizer.learning_rate = learning_rate  # may be lowered after a divergence
         history = artifacts.rewind(run_dir, done)
-    fixed_z = np.random.default_rng(seed).standard_normal((FIXED_Z_COUNT, latent_dim))
+    rng = np.random.default_rng(seed)
+    if gan.classes is None:
+        fixed_z = rng.standard_normal((FIXED_Z_COUNT, latent_dim))
+    else:  # row r: one latent point drawn as class 0, 1, ... (generate's default labels)
+        fixed_z = np.repeat(rng.standard_normal((FIXED_Z_CONDITIONAL, latent_dim)),
+                            gan.classes, axis=0)
     fixed_z = fixed_z.astype(np.float32)
     artifacts.save_array(run_dir / "fixed_z.npy", fixed_z)
     artifacts.write_json(run_dir / "config.json", config)
@@ -206,7 +219,8 @@ def train(
         # With d_steps=k each fit() batch holds k minibatches, one per D update. Every
         # epoch's order depends on (seed, epoch) only, so a resumed run sees the same data.
         rows = batch_size * d_steps
-        batches = make_dataset(data.images, rows, seed=seed, epochs=epochs, first_epoch=done)
+        batches = make_dataset(data.images, rows, seed=seed, epochs=epochs, first_epoch=done,
+                               labels=None if gan.classes is None else data.labels)
         if verbose == "auto":
             verbose = 1 if _interactive() else 2  # one line an epoch in logs and CI
         gan.fit(batches, epochs=epochs, initial_epoch=done, callbacks=[callback],
@@ -287,11 +301,15 @@ def evaluate(run_dir, epochs=None, samples=metrics.DEFAULT_SAMPLES, data_dir=Non
     if not epochs:
         raise RunError(f"{run_dir} holds no generator snapshots to evaluate")
     judge = metrics.classifier(config["dataset"], config["source"], data_dir, log=log)
-    results = {epoch: judge.evaluate(metrics.generated(load_snapshot(run_dir, epoch), samples))
-               for epoch in epochs}
+    results = {}
+    for epoch in epochs:
+        generator = load_snapshot(run_dir, epoch)
+        results[epoch] = judge.evaluate(metrics.generated(generator, samples),
+                                        metrics.asked_labels(generator, samples))
     classes = len(next(iter(results.values()))["histogram"])
-    fields = [*METRICS_FIELDS, *(f"share_{k}" for k in range(classes))]
-    rows = [{"epoch": epoch, **{key: m[key] for key in METRICS_FIELDS[1:]},
+    asked = ("label_accuracy",) if "label_accuracy" in results[epochs[0]] else ()
+    fields = [*METRICS_FIELDS, *asked, *(f"share_{k}" for k in range(classes))]
+    rows = [{"epoch": epoch, **{key: m[key] for key in (*METRICS_FIELDS[1:], *asked)},
              **{f"share_{k}": share for k, share in enumerate(m["histogram"])}}
             for epoch, m in results.items()]
     artifacts.write_csv(run_dir / "metrics.csv", fields, rows)

@@ -11,6 +11,7 @@ BUILDS = {
                              models.dense_discriminator(hidden=(128,))),
     "dcgan": lambda: models.build_pair("dcgan"),
     "dcgan_cifar": lambda: models.build_pair("dcgan", (32, 32, 3)),
+    "course_cifar": lambda: models.build_pair("dcgan", (32, 32, 3), arch="course_cifar"),
 }
 # The parameter counts documented in gan_lab/models.py.
 PARAMS = {
@@ -18,9 +19,10 @@ PARAMS = {
     "dense_course": (114_064, 100_609),
     "dcgan": (1_781_505, 138_689),
     "dcgan_cifar": (3_448_579, 663_361),
+    "course_cifar": (1_374_339, 663_361),
 }
 SHAPES = {"dense": (28, 28, 1), "dense_course": (28, 28, 1), "dcgan": (28, 28, 1),
-          "dcgan_cifar": (32, 32, 3)}
+          "dcgan_cifar": (32, 32, 3), "course_cifar": (32, 32, 3)}
 
 
 @pytest.fixture(scope="module", params=sorted(BUILDS))
@@ -111,3 +113,9 @@ def test_bad_shapes_and_names():
         models.dcgan_generator((28, 28, 1), widths=(64,))
     with pytest.raises(ValueError, match="unknown model 'vae'"):
         models.build_pair("vae")
+
+
+def test_conditional_parameter_counts_match_the_documentation():
+    generator, discriminator = models.build_pair("cgan")
+    assert (models.trainable_params(generator), models.trainable_params(discriminator)) == \
+        (1_782_505, 201_409)
