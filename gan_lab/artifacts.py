@@ -31,7 +31,7 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 # Added when training tracks them (runs.train(epoch_metrics=True)), with share_0 .. share_9.
-TRACKED_FIELDS = ("modes", "kl_uniform")
+TRACKED_FIELDS = ("modes", "kl_uniform", "label_accuracy")
 
 
 class RunError(ValueError):
@@ -117,11 +117,12 @@ def read_history(path) -> list[dict]:
         ]
 
 
-def write_gif(path, frame_paths, seconds_per_frame=0.4) -> Path:
-    """A looping GIF of the PNG files in ``frame_paths``, in the order given."""
+def write_gif(path, frames, seconds_per_frame=0.4) -> Path:
+    """A looping GIF of ``frames`` in the order given: PNG file paths, or uint8 arrays of
+    one shape (e.g. ``plotting.enlarged(images)``)."""
     import imageio.v3 as iio
 
-    frames = [iio.imread(frame) for frame in frame_paths]
+    frames = [np.asarray(f) if isinstance(f, np.ndarray) else iio.imread(f) for f in frames]
     if not frames:
         raise RunError("no frames to put in the GIF")
     # Hold the last frame longer so the final result can be seen.

@@ -121,3 +121,28 @@ def plot_class_shares(histories, classes=10) -> Figure:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.colorbar(image, ax=list(axes), label="share of samples")
     return figure
+
+
+def plot_rows(rows, title=None, size_inches=0.9) -> Figure:
+    """Labelled strips, one per row: ``rows`` = {label: images in [-1, 1], (N, H, W, C)}, all
+    rows N images wide (a latent walk, or images before and after vector arithmetic)."""
+    labels = list(rows)
+    columns = max(len(images) for images in rows.values())
+    figure = Figure(figsize=(size_inches * columns + 1.6, size_inches * len(labels) + 0.4),
+                    dpi=100, layout="constrained")
+    axes = figure.subplots(len(labels), 1, squeeze=False)[:, 0]
+    for axis, label in zip(axes, labels):
+        _show(axis, tile(rows[label], columns=columns))
+        axis.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=10)
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def enlarged(images, scale=4) -> np.ndarray:
+    """Images in [-1, 1], (N, H, W, C) -> uint8 frames (N, scale*H, scale*W[, 3]) for a GIF:
+    each pixel a scale x scale block; grey images lose their channel axis."""
+    check_images(images)
+    pixels = np.rint((np.clip(np.asarray(images, np.float32), -1, 1) + 1) * 127.5)
+    pixels = pixels.astype(np.uint8).repeat(scale, axis=1).repeat(scale, axis=2)
+    return pixels[..., 0] if pixels.shape[-1] == 1 else pixels

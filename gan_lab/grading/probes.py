@@ -330,6 +330,36 @@ def _histogram_probe(name, cast):
     return probe
 
 
+def probe_slerp(slerp, seed):
+    rng = _rng(seed, 11)
+    z0, z1 = rng.normal(0, 1, 8), rng.normal(0, 1, 8)
+    cases = {
+        "two random codes, t = 0, 0.25, 0.5, 1": (z0, z1, [0.0, 0.25, 0.5, 1.0]),
+        "codes at a wide angle, 7 steps": (z0, -z0 + 0.3 * z1, np.linspace(0, 1, 7)),
+        "parallel codes (z1 = 2 z0)": (z0, 2 * z0, [0.0, 0.5, 1.0]),
+    }
+    observations = {}
+    for label, (a, b, t) in cases.items():
+        out = np.asarray(slerp(a.copy(), b.copy(), np.asarray(t)), float)
+        observations[f"{label}: shape"] = observe(f"slerp shape for {label}", out.shape)
+        observations[f"{label}: values"] = observe(f"slerp points for {label}", out)
+    return observations
+
+
+def probe_pool_to_grid(pool_to_grid, seed):
+    rng = _rng(seed, 13)
+    cases = {"maps (2, 7, 7, 3), grid 4": ((2, 7, 7, 3), 4),
+             "maps (3, 14, 14, 2), grid 4": ((3, 14, 14, 2), 4),
+             "maps (1, 4, 4, 5), grid 4": ((1, 4, 4, 5), 4),
+             "maps (2, 6, 9, 1), grid 2": ((2, 6, 9, 1), 2)}
+    observations = {}
+    for label, (shape, grid) in cases.items():
+        out = np.asarray(pool_to_grid(rng.normal(0, 1, shape).astype(np.float32), grid), float)
+        observations[f"{label}: shape"] = observe(f"pooled shape for {label}", out.shape)
+        observations[f"{label}: values"] = observe(f"pooled features for {label}", out)
+    return observations
+
+
 # --- the exercises -----------------------------------------------------------------------
 
 
@@ -411,6 +441,8 @@ EXERCISES = {
     "class_histogram": Exercise("class_histogram", probe_class_histogram),
     "kl_to_uniform": Exercise("kl_to_uniform", _histogram_probe("kl_to_uniform", float)),
     "modes_covered": Exercise("modes_covered", _histogram_probe("modes_covered", int)),
+    "slerp": Exercise("slerp", probe_slerp),
+    "pool_to_grid": Exercise("pool_to_grid", probe_pool_to_grid),
 }
 
 
@@ -463,9 +495,10 @@ def _first_difference(key, student, reference):
         if got_array is None or got_array.shape != want_array.shape:
             return f"{what}: expected {len(want)} values, got {_short(got)}"
         if not np.allclose(got_array, want_array, rtol=RTOL, atol=ATOL, equal_nan=False):
-            index = int(np.argmax(np.abs(got_array - want_array)))
-            return (f"{what}: differs, e.g. value #{index} is {got_array[index]:.6g}, "
-                    f"expected {want_array[index]:.6g}")
+            where = np.unravel_index(np.argmax(np.abs(got_array - want_array)), want_array.shape)
+            place = f"#{where[0]}" if len(where) == 1 else f"at {list(map(int, where))}"
+            return (f"{what}: differs, e.g. value {place} is {got_array[where]:.6g}, "
+                    f"expected {want_array[where]:.6g}")
         return None
     if isinstance(want, float):
         if not isinstance(got, (int, float)) or not math.isclose(got, want, rel_tol=RTOL,

@@ -74,6 +74,10 @@ def conv_output_size(size, kernel, stride, padding):
 BROKEN = {
     # Lab 4: KL in bits instead of nats
     "kl_in_bits": ("kl_to_uniform", "def kl_to_uniform(histogram):\n    h = np.asarray(histogram, float)\n    h = h[h > 0]\n    return float(np.sum(h * np.log2(h * 10)))\n"),
+    # Lab 5: the straight line where the great circle was asked for; pooling to a fixed
+    # window (H // grid) that misses the last rows of a 7x7 map
+    "lerp_for_slerp": ("slerp", "def slerp(z0, z1, t):\n    t = np.asarray(t, float)[:, None]\n    return (1 - t) * np.asarray(z0) + t * np.asarray(z1)\n"),
+    "fixed_window": ("pool_to_grid", "def pool_to_grid(feature_maps, grid=4):\n    m = np.asarray(feature_maps)\n    k = m.shape[1] // grid\n    n, c = len(m), m.shape[-1]\n    m = m[:, :k * grid, :k * grid]\n    return m.reshape(n, grid, k, grid, k, c).max(axis=(2, 4)).reshape(n, -1)\n"),
     # crashing: a syntax error, a runtime error, a missing definition
     "syntax": ("discriminator_loss", "def discriminator_loss(real_logits, fake_logits)\n    return 0\n"),
     "raises": ("build_generator", "def build_generator(latent_dim=100):\n    return keras.Sequential([layers.Dense(256, input_shape=latent_dim)])[0]\n"),
@@ -155,7 +159,7 @@ def write_class(root):
         "build_generator", "build_discriminator", "generator_loss_minimax",
         "generator_loss_non_saturating", "train_step", "conv_output_size",
         "conv_transpose_output_size", "build_dcgan_generator", "build_dcgan_discriminator",
-        "class_histogram", "kl_to_uniform", "modes_covered")}
+        "class_histogram", "kl_to_uniform", "modes_covered", "slerp", "pool_to_grid")}
     for student, cases in {
         "carol_crashing": ("syntax", "raises", "misnamed"),
         "dave_hanging_and_exiting": ("endless", "exits", "os_exit"),
