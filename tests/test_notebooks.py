@@ -14,7 +14,7 @@ SMALL = {
                                     "SOURCE": "sample"},
     "04_mode_collapse.ipynb": {"SEEDS": [0], "EPOCHS": 2, "SOURCE": "sample"},
     "05_dcgan_paper.ipynb": {"EPOCHS": 1, "LIMIT": 1024, "SOURCE": "sample", "PER_CLASS": [10],
-                             "DRAWS": 1},
+                             "DRAWS": 1, "CNN_STEPS": 50},
 }
 
 
