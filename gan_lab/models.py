@@ -82,7 +82,10 @@ class MinibatchStdDev(layers.Layer):
     G makes, has a small one, so D can tell it from a varied real batch."""
 
     def call(self, x):
-        spread = keras.ops.mean(keras.ops.std(x, axis=0))
+        # sqrt(var + eps), not std: std's gradient is NaN where a batch does not vary at
+        # all, which is exactly the collapsed batch this feature is for.
+        variance = keras.ops.var(x, axis=0)
+        spread = keras.ops.mean(keras.ops.sqrt(variance + 1e-8))
         return keras.ops.concatenate(
             [x, keras.ops.broadcast_to(spread, (keras.ops.shape(x)[0], 1))], axis=-1)
 
@@ -96,7 +99,7 @@ def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropou
 
     LeakyReLU(0.2) and dropout as in Goodfellow et al.; ``hidden=(128,)`` is the
     course-skeleton variant. ``minibatch_std``: a ``MinibatchStdDev`` feature before the
-    logit, the mode-collapse remedy of the 04 lab.
+    logit (tried on the dense GAN in the 04 lab; the lab's remedy puts it in the DCGAN D).
     """
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")
@@ -186,20 +189,21 @@ def course_cifar_generator(image_shape=(32, 32, 3), latent_dim=LATENT_DIM):
     return keras.Model(z, images, name="course_cifar_generator")
 
 
-def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4):
+def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4, minibatch_std=False):
     """DCGAN D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
 
     k strided convolutions (stride 2, no pooling) doubling the channels, LeakyReLU(0.2),
     batch norm on all but the input layer, then the flattened last feature map feeds one
-    logit. ``widths``: (64, 128) for 28x28, (64, 128, 256) for 32x32.
+    logit. ``widths``: (64, 128) for 28x28, (64, 128, 256) for 32x32. ``minibatch_std``: a
+    ``MinibatchStdDev`` feature beside the flattened map (the 04 lab's remedy).
     """
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")
-    logits = _dcgan_downsample(images, image_shape, widths, kernel)
+    logits = _dcgan_downsample(images, image_shape, widths, kernel, minibatch_std=minibatch_std)
     return keras.Model(images, logits, name="dcgan_discriminator")
 
 
-def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False):
+def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False, minibatch_std=False):
     """The DCGAN discriminator's layers from images (N, H, W, C) to logits (N, 1) (and the
     flattened last feature map, (N, F), ``with_features``)."""
     steps = _upsamplings(image_shape)
@@ -215,6 +219,8 @@ def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False):
             x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE, name=f"features_{index}")(x)
     features = layers.Flatten()(x)
+    if minibatch_std:
+        features = MinibatchStdDev()(features)
     logit = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(features)
     return (logit, features) if with_features else logit
 

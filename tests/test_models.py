@@ -119,3 +119,31 @@ def test_conditional_parameter_counts_match_the_documentation():
     generator, discriminator = models.build_pair("cgan")
     assert (models.trainable_params(generator), models.trainable_params(discriminator)) == \
         (1_782_505, 201_409)
+
+
+def test_minibatch_std_appends_the_batch_spread_and_has_a_gradient_on_a_collapsed_batch():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(8, 5)).astype("float32")
+    out = keras.ops.convert_to_numpy(models.MinibatchStdDev()(features))
+    assert out.shape == (8, 6)
+    np.testing.assert_allclose(out[:, :5], features)
+    np.testing.assert_allclose(out[:, 5], features.std(axis=0).mean(), rtol=1e-4)
+
+    # A batch of identical rows is what a collapsed G hands D: the gradient through the
+    # feature must stay finite there (std's is NaN at zero variance).
+    copies = tf.Variable(np.repeat(features[:1], 8, axis=0))
+    with tf.GradientTape() as tape:
+        spread = tf.reduce_sum(models.MinibatchStdDev()(copies)[:, 5])
+    gradient = tape.gradient(spread, copies).numpy()
+    assert np.isfinite(gradient).all()
+
+
+@pytest.mark.parametrize("image_shape", [(28, 28, 1), (32, 32, 3)])
+def test_dcgan_discriminator_with_minibatch_std_adds_one_feature(image_shape):
+    plain = models.dcgan_discriminator(image_shape)
+    spread = models.dcgan_discriminator(image_shape, minibatch_std=True)
+    assert models.trainable_params(spread) == models.trainable_params(plain) + 1
+    images = np.zeros((4, *image_shape), "float32")
+    assert spread(images).shape == (4, 1)
