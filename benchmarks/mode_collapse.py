@@ -2,9 +2,9 @@
 
     python benchmarks/mode_collapse.py [--seeds 0 1 2 3 4] [--presets collapse remedy]
 
-Trains ``runs.train(preset=...)`` on the 4,000-digit offline sample for each seed (about a
-minute a run on 2 CPU cores), then measures the last generator on 10,000 samples with the
-digit classifier, and prints modes covered and KL to uniform per seed, with the criteria:
+Trains ``runs.train(preset=...)`` on the 4,000-digit offline sample for each seed (on 2 CPU
+cores about 80 s a collapse run, 4 minutes a remedy run, 26 minutes in all), then measures
+the last generator on 10,000 samples with the digit classifier, and prints modes covered and KL to uniform per seed, with the criteria:
 collapse = at most 3 modes or KL >= 1.0; remedy = at least 9 modes and KL < 0.1.
 """
 
