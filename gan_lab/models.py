@@ -99,7 +99,7 @@ def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropou
 
     LeakyReLU(0.2) and dropout as in Goodfellow et al.; ``hidden=(128,)`` is the
     course-skeleton variant. ``minibatch_std``: a ``MinibatchStdDev`` feature before the
-    logit (tried on the dense GAN in the 04 lab; the lab's remedy puts it in the DCGAN D).
+    logit (measured in the 04 lab's notes).
     """
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")
@@ -195,7 +195,7 @@ def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4, minibatc
     k strided convolutions (stride 2, no pooling) doubling the channels, LeakyReLU(0.2),
     batch norm on all but the input layer, then the flattened last feature map feeds one
     logit. ``widths``: (64, 128) for 28x28, (64, 128, 256) for 32x32. ``minibatch_std``: a
-    ``MinibatchStdDev`` feature beside the flattened map (the 04 lab's remedy).
+    ``MinibatchStdDev`` feature beside the flattened map (measured in the 04 lab's notes).
     """
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")

@@ -1,4 +1,4 @@
-"""The mode-collapse presets on 5 seeds each: about 26 minutes, so marked slow."""
+"""The mode-collapse presets on 5 seeds each: about 24 minutes, so marked slow."""
 
 import sys
 from pathlib import Path
