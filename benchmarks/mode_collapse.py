@@ -4,7 +4,8 @@
 
 Trains ``runs.train(preset=...)`` on the 4,000-digit offline sample for each seed (on 2 CPU
 cores about 75 s a collapse run, 3.5 minutes a remedy run, 24 minutes in all), then measures
-the last generator on 10,000 samples with the digit classifier, and prints modes covered and KL to uniform per seed, with the criteria:
+the last generator on 10,000 samples with the digit classifier, and prints modes covered and
+KL to uniform per seed, with the criteria:
 collapse = at most 3 modes or KL >= 1.0; remedy = at least 9 modes and KL < 0.1.
 """
 
