@@ -109,14 +109,27 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser(
         "grade", help="grade student notebooks against the solutions and write a CSV",
         description="Grade notebooks: PATH is a notebook, a student's folder, or a folder of "
-        "student folders. Student code runs in child processes with a time limit.",
+        "student folders. Each student's code runs in a bubblewrap sandbox of its own (no "
+        "network, no project files, no other students), with limits on time, memory, "
+        "processes and output; see the README's grading section.",
     )
     grade.add_argument("paths", nargs="+", metavar="PATH")
     grade.add_argument("--out", default="grades.csv", help="CSV to write (default grades.csv)")
     grade.add_argument("--solutions", default="solutions")
     grade.add_argument("--timeout", type=float, default=20.0,
                        help="seconds an exercise may run (default 20)")
+    grade.add_argument("--student-timeout", type=float, default=300.0,
+                       help="seconds all of a student's exercises may take (default 300)")
+    grade.add_argument("--memory", type=float, default=4.0,
+                       help="GiB of address space a student's process may map (default 4)")
+    grade.add_argument("--processes", type=_positive, default=256,
+                       help="processes and threads a student may add (default 256)")
+    grade.add_argument("--seed", type=_positive,
+                       help="seed of the graded inputs (default: a fresh one each run)")
     grade.add_argument("--workers", type=_positive, help="students graded at once (default: cores)")
+    grade.add_argument("--no-sandbox", action="store_true",
+                       help="run students' code without bubblewrap: unsafe, for machines "
+                            "without it; every run and the CSV say so")
 
     bench = commands.add_parser(
         "bench", help="measure training speed against a tutorial-style training loop",
@@ -209,17 +222,25 @@ def run_release(args) -> int:
 
 
 def run_grade(args) -> int:
-    from .grading.grader import grade, write_csv
+    from .grading.grader import NO_SANDBOX_WARNING, grade, write_csv
+    from .grading.sandbox import Limits
 
+    if args.no_sandbox:
+        print(f"gan-lab grade: WARNING: {NO_SANDBOX_WARNING}", file=sys.stderr)
+    limits = Limits(exercise_seconds=args.timeout, student_seconds=args.student_timeout,
+                    memory_bytes=int(args.memory * (1 << 30)), processes=args.processes)
     started = time.perf_counter()
-    exercises, grades = grade(args.paths, args.solutions, timeout=args.timeout,
-                              workers=args.workers)
-    maximum = sum(e.points for e in exercises)
-    for result in grades:
+    grading = grade(args.paths, args.solutions, seed=args.seed, limits=limits,
+                    workers=args.workers, sandbox=not args.no_sandbox)
+    maximum = sum(e.points for e in grading.exercises)
+    for result in grading.grades:
         lost = ", ".join(result.reasons) or "-"
         print(f"{result.student:<24} {result.total:>3}/{maximum}   lost: {lost}")
-    path = write_csv(exercises, grades, args.out)
-    print(f"Graded {len(grades)} student(s) in {time.perf_counter() - started:.0f} s; wrote {path}")
+    path = write_csv(grading, args.out)
+    print(f"Graded {len(grading.grades)} student(s) in {time.perf_counter() - started:.0f} s "
+          f"({grading.note}); wrote {path}")
+    if args.no_sandbox:
+        print(f"gan-lab grade: WARNING: {NO_SANDBOX_WARNING}", file=sys.stderr)
     return 0
 
 

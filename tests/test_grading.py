@@ -1,4 +1,6 @@
-"""The grading machinery: release, self-checks, and a hand-made class graded end to end."""
+"""The grading machinery without a sandbox: release, self-checks, finding submissions and
+their cells, inputs, comparison, the runner's channel, the CSV and the grade command's
+refusal and --no-sandbox. The hostile class graded in sandboxes: tests/grading."""
 
 import csv
 import json
@@ -6,12 +8,15 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from gan_lab.cli import main
-from gan_lab.grading import CheckFailed, SELF_CHECK_FILE, check, notebooks
-from gan_lab.grading.grader import grade, reference_observations, write_csv
-from gan_lab.grading.probes import compare
+from gan_lab.grading import CheckFailed, SELF_CHECK_FILE, check, inputs, notebooks, sandbox
+from gan_lab.grading.compare import compare
+from gan_lab.grading.grader import (Grading, StudentGrade, _student_cells, discover,
+                                    reference_observations, run_cells, write_csv)
+from gan_lab.grading.sandbox import Limits
 
 sys.path.insert(0, str(Path(__file__).parent / "grading"))
 import students  # noqa: E402
@@ -108,87 +113,206 @@ def test_self_checks_say_what_is_wrong():
 
 
 def test_stored_self_check_reference_matches_the_solutions():
-    _, fresh = reference_observations(SOLUTIONS, seed=0)
+    _, fresh = reference_observations(SOLUTIONS, seed=0, sandboxed=False)
     stored = json.loads(SELF_CHECK_FILE.read_text())
     assert sorted(fresh) == sorted(stored)
     for name in stored:
         assert compare(name, fresh[name], stored[name]) == (True, ""), name
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
-    root = tmp_path_factory.mktemp("class")
-    expected = students.write_class(root)
-    planted = ("sign_flipped", "kl_in_bits", "lerp_for_slerp", "fixed_window")
-    students.write_student(root / "zed_planted_bug", dict(students.BROKEN[c] for c in planted))
-    expected["zed_planted_bug"] = {students.BROKEN[c][0]: c for c in planted}
-    exercises, grades = grade([root, SOLUTIONS, LABS], SOLUTIONS, timeout=5.0)
-    return exercises, {g.student: g for g in grades}, expected, root
+# --- finding submissions and their cells (no sandbox needed) ------------------------------------
 
 
-def test_solutions_score_full_marks(graded_class):
-    exercises, grades, _, _ = graded_class
-    assert grades["solutions"].total == sum(e.points for e in exercises) == 28
-    assert grades["solutions"].reasons == {}
+def _book(path, cells):
+    notebook = nbformat.v4.new_notebook()
+    for source, exercise in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        if exercise:
+            cell.metadata["gan_lab"] = {"exercise": exercise, "points": 1}
+        notebook.cells.append(cell)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
 
 
-def test_labs_score_zero_with_not_implemented(graded_class):
-    exercises, grades, _, _ = graded_class
-    assert grades["labs"].total == 0
-    assert set(grades["labs"].reasons) == {e.name for e in exercises}
-    assert all("not implemented" in r for r in grades["labs"].reasons.values())
+def test_every_submission_gets_a_row_whatever_its_layout(tmp_path):
+    klass = tmp_path / "class"
+    _book(klass / "alice" / "01_vanilla_gan.ipynb", [])
+    _book(klass / "heidi" / "submission" / "final" / "01_vanilla_gan.ipynb", [])
+    _book(klass / "heidi" / ".ipynb_checkpoints" / "01_vanilla_gan-checkpoint.ipynb", [])
+    (klass / "judy").mkdir()
+    _book(klass / "ivan.ipynb", [])
+    _book(klass / "alice.ipynb", [])  # same name as a folder: both kept
+    (klass / "leo").symlink_to(SOLUTIONS)
+    (klass / "notes.txt").write_text("not a submission")
+    found = discover([klass])
+    assert sorted(found) == ["alice", "alice~2", "heidi", "ivan", "judy", "leo"]
+    assert [p.name for p in found["heidi"].books] == ["01_vanilla_gan.ipynb"]
+    assert found["judy"].problem == "no notebooks found"
+    assert "link" in found["leo"].problem
+    assert list(discover([klass / "ivan.ipynb"])) == ["ivan"]  # a loose notebook: its file
+    assert list(discover([SOLUTIONS])) == ["solutions"]  # a student's folder
 
 
-def test_each_student_loses_exactly_the_broken_exercises(graded_class):
-    exercises, grades, expected, _ = graded_class
-    points = {e.name: e.points for e in exercises}
-    for student, lost in expected.items():
-        grade_ = grades[student]
-        assert set(grade_.reasons) == set(lost), (student, grade_.reasons)
-        assert grade_.total == 28 - sum(points[name] for name in lost)
+def test_the_last_definition_wins_and_self_checks_in_a_cell_are_ignored(tmp_path):
+    exercises = [notebooks.ExerciseCell("slerp", 2, "", "05_dcgan_paper.ipynb"),
+                 notebooks.ExerciseCell("pool_to_grid", 2, "", "05_dcgan_paper.ipynb")]
+    book = _book(tmp_path / "05_dcgan_paper.ipynb", [
+        ("def slerp(z0, z1, t):\n    raise NotImplementedError", "slerp"),
+        ("def slerp(z0, z1, t):\n    return 'answer'\n\nimport gan_lab\n"
+         "gan_lab.check('slerp', slerp)", None),  # pasted below, metadata lost
+        ("from gan_lab import check\ndef pool_to_grid(m, grid=4):\n    return m\n"
+         "check('pool_to_grid', pool_to_grid)", "pool_to_grid"),
+    ])
+    cells, reasons = _student_cells(exercises, [book])
+    assert reasons == {}
+    sources = dict(cells)
+    assert "return 'answer'" in sources["slerp"] and "gan_lab" not in sources["slerp"]
+    assert "check" not in sources["pool_to_grid"] and "return m" in sources["pool_to_grid"]
+    cheat = _book(tmp_path / "x" / "05_dcgan_paper.ipynb", [
+        ("from gan_lab.latent import slerp", "slerp")])
+    _, reasons = _student_cells(exercises[:1], [cheat])
+    assert "uses gan_lab" in reasons["slerp"]
 
 
-@pytest.mark.parametrize("student, exercise, phrase", [
-    ("bob_partly_done", "train_step", "not implemented"),
-    ("carol_crashing", "discriminator_loss", "syntax error on line 1"),
-    ("carol_crashing", "build_generator", "ValueError"),
-    ("carol_crashing", "scale_images", "does not define `scale_images`"),
-    ("dave_hanging_and_exiting", "conv_output_size", "still running after 5 s"),
-    ("dave_hanging_and_exiting", "generator_loss_minimax", "sys.exit"),
-    ("dave_hanging_and_exiting", "conv_transpose_output_size", "os._exit"),
-    ("eve_tampering", "discriminator_loss", "uses gan_lab"),
-    ("eve_tampering", "generator_loss_non_saturating", "expected 1."),
-    ("frank_mistakes", "build_discriminator", "no sigmoid"),
-    ("frank_mistakes", "generator_loss_non_saturating", "opposite sign"),
-    ("frank_mistakes", "train_step", "update D first"),
-    ("zed_planted_bug", "generator_loss_non_saturating", "opposite sign"),
-    ("zed_planted_bug", "kl_to_uniform", "kl_to_uniform of the histogram of"),
-])
-def test_reasons_say_what_an_instructor_would(graded_class, student, exercise, phrase):
-    _, grades, _, _ = graded_class
-    assert phrase in grades[student].reasons[exercise]
+# --- inputs and comparison ------------------------------------------------------------------------
 
 
-def test_csv_has_a_row_a_student_and_every_reason(graded_class, tmp_path):
-    exercises, grades, _, _ = graded_class
-    path = write_csv(exercises, list(grades.values()), tmp_path / "grades.csv")
-    rows = {row["student"]: row for row in csv.DictReader(open(path))}
-    header = list(next(iter(rows.values())))
-    assert header == ["student", *(e.name for e in exercises), "total", "max", "reasons"]
-    assert rows["solutions"]["total"] == "28" and rows["solutions"]["reasons"] == ""
-    frank = rows["frank_mistakes"]
-    assert frank["build_discriminator"] == "0" and frank["scale_images"] == "1"
-    assert frank["reasons"].count(" | ") == 2 and "train_step:" in frank["reasons"]
+def _cases(made):
+    cases = made.get("cases")
+    if isinstance(cases, dict):
+        return cases
+    if isinstance(cases, list):
+        return {repr(c): c for c in cases}
+    return {key: value for key, value in made.items() if isinstance(value, np.ndarray)}
 
 
-def test_grade_command_on_one_notebook(tmp_path, capsys):
+@pytest.mark.parametrize("name", list(inputs.MAKERS))
+def test_graded_inputs_never_equal_the_self_check_inputs(name):
+    own = _cases(inputs.make(name, inputs.SELF_CHECK_SEED))
+    for seed in (1, 2, 12345, 2**31 - 2):
+        for label, case in _cases(inputs.make(name, seed)).items():
+            if label in own:
+                same = (own[label] == case if isinstance(case, tuple) and isinstance(case[0], int)
+                        else all(np.array_equal(a, b) for a, b in zip(
+                            np.atleast_1d(np.asarray(own[label], dtype=object)),
+                            np.atleast_1d(np.asarray(case, dtype=object)))))
+                assert not same, (name, seed, label)
+
+
+def test_comparison_survives_anything_a_student_process_sends():
+    reference = {"shape": {"what": "shape", "value": [3, 28, 28, 1]},
+                 "values": {"what": "values", "value": [0.5, 1.5]},
+                 "loss": {"what": "loss", "value": 1.25},
+                 "std": {"what": "std", "value": [0.02, 0.02], "spread": 0.25}}
+    deep = []
+    for _ in range(500):
+        deep = [deep]
+    for junk in (None, [], "x", {"shape": None}, {"shape": {"value": float("nan")}},
+                 {"shape": {"value": [3, 28, 28, 1]}, "values": {"value": {"a": 1}}},
+                 {"shape": {"value": [3, 28, 28, 1]}, "values": {"value": [float("nan"), 1]}},
+                 {"shape": {"value": [3, 28, 28, 1]}, "values": {"value": deep}},
+                 {"shape": {"value": [3, 28, 28, 1]}, "values": {"value": [0.5, 1.5]},
+                  "loss": {"value": True}},
+                 {"shape": {"value": [3, 28, 28, 1]}, "values": {"value": [0.5, 1.5]},
+                  "loss": {"value": 1.25}, "std": {"value": [[1], "a"]}}):
+        passed, reason = compare("slerp", junk, reference)
+        assert not passed and reason
+    good = {key: {"value": value["value"]} for key, value in reference.items()}
+    assert compare("slerp", good, reference) == (True, "")
+
+
+def test_write_csv_is_atomic_and_shows_names_as_text(tmp_path):
+    exercises = [notebooks.ExerciseCell("slerp", 2, "", "05.ipynb")]
+    grades = [StudentGrade("=SUM(A1)", {"slerp": 0}, {"slerp": "no cell defines `slerp`"})]
+    path = write_csv(Grading(exercises, grades, 7, sandboxed=False), tmp_path / "grades.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grades.csv"]  # no temporary left
+    row = next(csv.DictReader(open(path, newline="")))
+    assert row["student"] == "'=SUM(A1)"
+    assert row["graded"].startswith("NOT SANDBOXED") and row["graded"].endswith("seed 7")
+
+
+# --- the runner's channel: a runner that stalls, dies or lies costs one exercise ----------------
+
+FAKE_RUNNER = """
+import json, os, pickle, struct, sys, time
+def send(reply):
+    data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+    os.write(1, struct.pack(">I", len(data)) + data)
+send({"ready": True})
+while True:
+    header = os.read(0, 4)
+    if len(header) < 4:
+        sys.exit(0)
+    size = struct.unpack(">I", header)[0]
+    body = b""
+    while len(body) < size:
+        body += os.read(0, size - len(body))
+    name = pickle.loads(body)["name"]
+    if name == "stall":
+        time.sleep(60)
+    elif name == "die":
+        os._exit(1)
+    elif name == "huge":
+        os.write(1, struct.pack(">I", 1 << 30))
+        time.sleep(60)
+    elif name == "lie":
+        send({"name": "other", "observations": {}})
+    else:
+        send({"name": name, "observations": {"ok": True}})
+"""
+
+
+def test_a_runner_that_stalls_dies_or_lies_costs_only_that_exercise(tmp_path, monkeypatch):
+    script = tmp_path / "runner.py"
+    script.write_text(FAKE_RUNNER)
+    monkeypatch.setattr(sandbox, "plain_command", lambda: [sys.executable, str(script)])
+    monkeypatch.setattr(inputs, "make", lambda name, seed: {})
+    cells = [(name, "") for name in ("a", "stall", "b", "die", "c", "huge", "d", "lie", "e")]
+    limits = Limits(exercise_seconds=1, student_seconds=60, startup_seconds=10)
+    results = run_cells(cells, 1, limits, sandboxed=False)
+    assert [name for name, r in results.items() if "observations" in r] == list("abcde")
+    assert "no reply for stall in time" in results["stall"]["error"]
+    assert "ended while die" in results["die"]["error"]
+    assert "larger than" in results["huge"]["error"]
+    assert "was not for lie" in results["lie"]["error"]
+
+
+def test_a_student_out_of_time_loses_the_rest(tmp_path, monkeypatch):
+    script = tmp_path / "runner.py"
+    script.write_text(FAKE_RUNNER)
+    monkeypatch.setattr(sandbox, "plain_command", lambda: [sys.executable, str(script)])
+    monkeypatch.setattr(inputs, "make", lambda name, seed: {})
+    limits = Limits(exercise_seconds=5, student_seconds=1.5, startup_seconds=10)
+    results = run_cells([("stall", ""), ("a", "")], 1, limits, sandboxed=False)
+    assert "time limit" in results["stall"]["error"] and "time limit" in results["a"]["error"]
+
+
+# --- the grade command ----------------------------------------------------------------------------
+
+
+def test_grade_refuses_without_a_sandbox_and_says_how_to_get_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)
+    sandbox.check_available.cache_clear()
+    try:
+        assert main(["grade", str(LABS), "--out", str(tmp_path / "grades.csv")]) == 2
+    finally:
+        sandbox.check_available.cache_clear()
+    error = capsys.readouterr().err
+    assert "apt-get install bubblewrap" in error and "--no-sandbox" in error
+    assert not (tmp_path / "grades.csv").exists()
+
+
+def test_grade_without_a_sandbox_warns_on_the_run_and_in_the_csv(tmp_path, capsys):
+    students.write_student(tmp_path / "class" / "ivan", books=("04",))
     out = tmp_path / "grades.csv"
-    assert main(["grade", str(LABS / "02_dcgan.ipynb"), "--out", str(out)]) == 0
-    row = next(csv.DictReader(open(out)))
-    assert row["student"] == "labs" and row["total"] == "0"
-    assert "build_dcgan_generator: not implemented" in row["reasons"]
-    # Lab 1's exercises are not in this notebook: said so, not crashed on
-    assert "no cell defines `scale_images`" in row["reasons"]
+    assert main(["grade", str(tmp_path / "class"), "--no-sandbox", "--out", str(out),
+                 "--timeout", "60"]) == 0
+    assert "WARNING: NOT SANDBOXED" in capsys.readouterr().err
+    row = next(csv.DictReader(open(out, newline="")))
+    assert row["student"] == "ivan" and row["total"] == "4"  # Lab 4's exercises
+    assert row["graded"].startswith("NOT SANDBOXED (--no-sandbox)")
+    assert "build_dcgan_generator: no cell defines" in row["reasons"]
 
 
 def test_release_check_command_fails_on_stale_labs(tmp_path, capsys):

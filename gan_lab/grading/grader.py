@@ -1,28 +1,33 @@
-"""Grade a class: submissions against the solutions, each in its own child process.
+"""Grade a class: each student's exercise cells run in a sandbox of their own, their raw
+observations judged here against the solutions' on the same inputs.
 
-The same path serves ``python -m gan_lab grade`` and ``pytest tests/grading``. The
-solutions are run first, in a child process of their own, the same way as the students'
-code; a solution that fails its own checks stops the grading (a broken check is caught
-before any student loses points to it).
+The same path serves ``python -m gan_lab grade`` and ``pytest tests/grading``. Each grading
+run draws its own seed (never the self-checks' 0); the solutions run first, in a sandbox like
+a student's, on that seed's inputs, and a solution that fails stops the grading (a broken
+check is caught before any student loses points to it). Whatever a student's code does
+becomes, at worst, zeros with a reason on that student's row; the CSV is written once, after
+everyone, by the grader.
 """
 
 from __future__ import annotations
 
 import csv
-import json
-import multiprocessing
+import io
 import os
+import secrets
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import notebooks
-from .probes import EXERCISES, compare
+from . import inputs, notebooks
+from .compare import compare
+from .sandbox import Limits, Session, StudentProcessError, UnreadableReply, check_available
 
-GRADING_SEED = 1  # the self-checks in the notebooks use seed 0: different inputs
-STARTUP_SECONDS = 120  # the first child waits for TensorFlow to import in the fork server
+NO_SANDBOX_WARNING = ("NOT SANDBOXED (--no-sandbox): students' code ran as you, able to read "
+                      "the solutions and other students' work, write anywhere you can, and "
+                      "fake its results; grades from this run can be cheated")
 
 
 class GradingError(RuntimeError):
@@ -40,6 +45,25 @@ class StudentGrade:
         return sum(self.points.values())
 
 
+@dataclass
+class Grading:
+    """A grading run: the exercises, a grade a student, the seed of the inputs, and
+    whether students' code ran in a sandbox."""
+
+    exercises: list
+    grades: list
+    seed: int
+    sandboxed: bool
+
+    def __iter__(self):  # exercises, grades = grade(...)
+        return iter((self.exercises, self.grades))
+
+    @property
+    def note(self):
+        how = "sandboxed (bwrap)" if self.sandboxed else NO_SANDBOX_WARNING
+        return f"{how}; inputs seed {self.seed}"
+
+
 def solution_exercises(solutions_dir) -> list[notebooks.ExerciseCell]:
     """The exercise cells of the solutions (name, points, source, notebook), in order."""
     paths = sorted(Path(solutions_dir).glob("*.ipynb"))
@@ -48,171 +72,268 @@ def solution_exercises(solutions_dir) -> list[notebooks.ExerciseCell]:
     exercises = []
     for path in paths:
         for cell in notebooks.exercise_cells(notebooks.read(path), path.name):
-            if cell.name not in EXERCISES:
+            if cell.name not in inputs.MAKERS:
                 raise GradingError(f"{path.name}: exercise {cell.name!r} has no probe")
             exercises.append(cell)
     return exercises
 
 
-def discover(paths) -> dict[str, list[Path]]:
-    """Student name -> notebooks. A PATH is a notebook, a student's folder of notebooks,
-    or a folder of student folders."""
-    students = {}
+# --- finding the submissions --------------------------------------------------------------
+
+
+@dataclass
+class Submission:
+    books: list = field(default_factory=list)  # notebook paths
+    problem: str = ""  # why nothing can be graded (an empty folder, a link)
+
+
+MAX_DEPTH = 3  # notebooks are looked for this many folders down a student's folder
+
+
+def _visible(entry):
+    return not entry.name.startswith((".", "__"))
+
+
+def _notebooks_below(folder, depth=0):
+    """Notebooks in ``folder`` and its visible subfolders (links are not followed; a linked
+    notebook is listed, and refused when read)."""
+    found = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return found
+    for entry in entries:
+        if not _visible(entry):
+            continue
+        if entry.name.endswith(".ipynb") and not entry.is_dir(follow_symlinks=False):
+            found.append(Path(entry.path))
+        elif entry.is_dir(follow_symlinks=False) and depth < MAX_DEPTH:
+            found.extend(_notebooks_below(entry.path, depth + 1))
+    return found
+
+
+def discover(paths) -> dict[str, Submission]:
+    """Student name -> Submission; every submission gets a row.
+
+    A PATH is a notebook (a student named after the file), a student's folder (notebooks and
+    no subfolders), or a class folder: each subfolder is a student (notebooks found up to
+    three folders down; an empty folder gets a row with 0), each loose notebook a student
+    named after its file. Hidden folders (.ipynb_checkpoints) are skipped; links are not
+    followed.
+    """
+    students: dict[str, Submission] = {}
+
+    def add(name, submission):
+        unique, number = name or "(unnamed)", 2
+        while unique in students:
+            unique, number = f"{name}~{number}", number + 1
+        students[unique] = submission
+
     for path in map(Path, paths):
-        if path.is_file():
-            students.setdefault(path.parent.name or path.stem, []).append(path)
+        if path.is_symlink():
+            add(path.stem, Submission(problem=f"{path.name} is a link: not followed"))
+        elif path.is_file():
+            add(path.stem, Submission([path]))
         elif path.is_dir():
-            own = sorted(path.glob("*.ipynb"))
-            if own:
-                students.setdefault(path.name, []).extend(own)
-            for folder in sorted(p for p in path.iterdir() if p.is_dir()):
-                books = sorted(folder.glob("*.ipynb"))
-                if books:
-                    students.setdefault(folder.name, []).extend(books)
+            entries = [e for e in sorted(os.scandir(path), key=lambda e: e.name) if _visible(e)]
+            folders = [e for e in entries if e.is_dir(follow_symlinks=False)]
+            loose = [e for e in entries if e.name.endswith(".ipynb")
+                     and not e.is_dir(follow_symlinks=False)]
+            if loose and not folders:
+                add(path.resolve().name, Submission([Path(e.path) for e in loose]))
+                continue
+            for entry in entries:
+                name = entry.name
+                if entry.is_symlink():
+                    add(name, Submission(problem=f"{name} is a link: not followed"))
+                elif entry in folders:
+                    books = _notebooks_below(entry.path)
+                    add(name, Submission(books, "" if books else "no notebooks found"))
+                elif entry in loose:
+                    add(Path(name).stem, Submission([Path(entry.path)]))
         else:
             raise GradingError(f"{path} does not exist")
     if not students:
-        raise GradingError(f"no notebooks found in {', '.join(map(str, paths))}")
+        raise GradingError(f"no submissions found in {', '.join(map(str, paths))}")
     return students
 
 
 def _student_cells(exercises, books):
-    """Cells to run [(name, source)] and reasons known without running anything."""
+    """Cells to run [(name, source)] and reasons known without running anything.
+
+    For each exercise: its own notebook (by file name) first, else the others; within a
+    notebook the last cell that defines it (as when run top to bottom). Self-check lines
+    in an exercise cell are dropped."""
     read, failures = {}, {}
     for book in books:
         try:
-            read[book.name] = notebooks.read(book)
-        except Exception as error:  # not JSON, not a notebook: every exercise in it is lost
+            read.setdefault(book.name, notebooks.read_submission(book))
+        except ValueError as error:
             failures[book.name] = f"{book.name} cannot be read as a notebook ({error})"[:200]
     cells, reasons = [], {}
     for exercise in exercises:
         ordered = sorted(read.items(), key=lambda item: item[0] != exercise.notebook)
         source = None
         for name, notebook in ordered:
-            found = [c for c in notebooks.exercise_cells(notebook, name) if c.name == exercise.name]
-            source = found[0].source if found else notebooks.find_definition(notebook, exercise.name)
+            source = notebooks.find_definition(notebook, exercise.name)
             if source is not None:
                 break
         if source is None:
             reasons[exercise.name] = failures.get(exercise.notebook) or (
                 f"no cell defines `{exercise.name}` (missing notebook {exercise.notebook}?)")
-        elif notebooks.uses_gan_lab(source):
+            continue
+        source = notebooks.without_self_checks(source)
+        if notebooks.uses_gan_lab(source):
             reasons[exercise.name] = "uses gan_lab, which holds the answers: write it yourself"
         else:
             cells.append((exercise.name, source))
     return cells, reasons
 
 
-def _context():
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["gan_lab.grading.worker"])
-    return context
+# --- running ---------------------------------------------------------------------------------
 
 
-def run_cells(cells, seed, timeout, context=None) -> dict:
-    """Run exercise cells in child processes: name -> {"observations": ...} or {"error": ...}.
+def run_cells(cells, seed, limits: Limits, sandboxed=True, secrets_=(), made=None) -> dict:
+    """Run exercise cells in one student's sandbox: name -> {"observations"} or {"error"}.
 
-    A cell that loops past ``timeout`` seconds, or ends its process, loses its exercise;
-    the cells after it run in a fresh child.
-    """
-    from . import worker
-
-    context = context or _context()
+    A cell that ends or stalls the sandbox loses its exercise; the cells after it run in a
+    fresh sandbox, within the student's time limit."""
+    made = made or {}
+    deadline = time.monotonic() + limits.student_seconds
     results, remaining = {}, list(cells)
     while remaining:
-        handle, progress = tempfile.mkstemp(suffix=".jsonl", prefix="gan_lab_grading_")
-        os.close(handle)
-        process = context.Process(target=worker.run_job, args=(remaining, seed, progress),
-                                  daemon=True)
-        process.start()
-        current, since, limit, offset = None, time.monotonic(), STARTUP_SECONDS, 0
         try:
-            while True:
-                process.join(0.02)
-                with open(progress) as stream:
-                    stream.seek(offset)
-                    text = stream.read()
-                complete = text[: text.rfind("\n") + 1]
-                offset += len(complete)
-                for line in complete.splitlines():
-                    entry = json.loads(line)
-                    if "start" in entry:
-                        current, since, limit = entry["start"], time.monotonic(), timeout
-                    elif entry.get("name") == current and current not in results:
-                        results[current] = {k: v for k, v in entry.items() if k != "name"}
-                        current = None
-                if not process.is_alive() and not text[len(complete):]:
-                    if current is not None and current not in results:
-                        results[current] = {"error": "the code ended the grading process "
-                                            f"(exit code {process.exitcode}: os._exit or a crash)"}
+            session = Session(limits, sandboxed, secrets_, deadline)
+        except StudentProcessError as error:
+            for name, _ in remaining:
+                results[name] = {"error": str(error)}
+            break
+        with session:
+            for name, source in list(remaining):
+                remaining.remove((name, source))
+                try:
+                    results[name] = session.run(name, source,
+                                                made.get(name) or inputs.make(name, seed))
+                except UnreadableReply as error:  # framed whole: the sandbox goes on
+                    results[name] = {"error": str(error)}
+                except StudentProcessError as error:  # a fresh sandbox for the rest
+                    results[name] = {"error": str(error)}
                     break
-                if time.monotonic() - since > limit:
-                    process.kill()
-                    process.join()
-                    what = current or remaining[0][0]
-                    results[what] = {"error": f"still running after {limit:.0f} s "
-                                     "(an endless loop?); stopped"}
-                    break
-        finally:
-            if process.is_alive():
-                process.kill()
-            os.remove(progress)
-        remaining = [cell for cell in remaining if cell[0] not in results]
+        if time.monotonic() >= deadline:
+            for name, _ in remaining:
+                results[name] = {"error": "not run: the student's time limit "
+                                          f"({limits.student_seconds:.0f} s) was reached"}
+            break
     return results
 
 
-def reference_observations(solutions_dir="solutions", seed=GRADING_SEED, timeout=60.0,
-                           context=None):
-    """(exercises, observations of the solutions) or GradingError if a solution fails."""
+def reference_observations(solutions_dir="solutions", seed=inputs.SELF_CHECK_SEED,
+                           limits=None, sandboxed=True, secrets_=()):
+    """(exercises, observations of the solutions on ``seed``'s inputs), or GradingError."""
     exercises = solution_exercises(solutions_dir)
-    results = run_cells([(e.name, e.source) for e in exercises], seed, timeout, context)
-    broken = {name: r["error"] for name, r in results.items() if "error" in r}
+    limits = limits or Limits(exercise_seconds=120.0, student_seconds=900.0)
+    results = run_cells([(e.name, e.source) for e in exercises], seed, limits, sandboxed,
+                        secrets_)
+    broken = {name: r.get("error", "no observations") for name, r in results.items()
+              if "observations" not in r}
     if broken:
         raise GradingError("the solutions fail their own checks: "
                            + "; ".join(f"{k}: {v}" for k, v in broken.items()))
     return exercises, {name: r["observations"] for name, r in results.items()}
 
 
-def grade(paths, solutions_dir="solutions", seed=GRADING_SEED, timeout=20.0, workers=None):
-    """Grade every student found in ``paths``; returns (exercises, [StudentGrade, ...])."""
-    context = _context()
-    exercises, reference = reference_observations(solutions_dir, seed, context=context)
+def _grade_student(student, submission, exercises, reference, seed, limits, sandboxed,
+                   secrets_, made):
+    result = StudentGrade(student)
+    if submission.problem:
+        cells, reasons, results = [], {e.name: submission.problem for e in exercises}, {}
+    else:
+        cells, reasons = _student_cells(exercises, submission.books)
+        results = run_cells(cells, seed, limits, sandboxed, secrets_, made) if cells else {}
+    for exercise in exercises:
+        outcome = results.get(exercise.name, {})
+        if exercise.name in reasons:
+            reason = reasons[exercise.name]
+        elif "error" in outcome:
+            reason = str(outcome["error"])
+        else:
+            _, reason = compare(exercise.name, outcome.get("observations"),
+                                reference[exercise.name])
+        reason = " ".join(reason.split())[:300]  # one line, whatever the code raised
+        result.points[exercise.name] = 0 if reason else exercise.points
+        if reason:
+            result.reasons[exercise.name] = reason
+    return result
+
+
+def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None,
+          sandbox=True) -> Grading:
+    """Grade every submission found in ``paths``. ``seed`` picks the inputs (default: a
+    fresh one each run, never the self-checks' 0). ``sandbox=False`` runs students' code
+    without bwrap (see NO_SANDBOX_WARNING)."""
+    if sandbox:
+        try:
+            check_available()
+        except RuntimeError as error:
+            raise GradingError(str(error)) from None
+    seed = seed if seed is not None else 1 + secrets.randbelow(2**31 - 2)
+    if seed == inputs.SELF_CHECK_SEED:
+        raise GradingError("seed 0 makes the self-check inputs, which every student has")
+    limits = limits or Limits()
+    solutions_dir = Path(solutions_dir)
     students = discover(paths)
+    hidden = {solutions_dir, *map(Path, paths)}
+    if (solutions_dir.resolve().parent / "pyproject.toml").exists():
+        hidden.add(solutions_dir.resolve().parent)
+    hidden = tuple(sorted(str(Path(p).resolve()) for p in hidden))
+    exercises, reference = reference_observations(solutions_dir, seed, sandboxed=sandbox,
+                                                  secrets_=hidden)
+    made = {e.name: inputs.make(e.name, seed) for e in exercises}
 
     def grade_one(item):
-        student, books = item
-        cells, reasons = _student_cells(exercises, books)
-        results = run_cells(cells, seed, timeout, context) if cells else {}
-        result = StudentGrade(student)
-        for exercise in exercises:
-            outcome = results.get(exercise.name, {})
-            if exercise.name in reasons:
-                reason = reasons[exercise.name]
-            elif "error" in outcome:
-                reason = outcome["error"]
-            else:
-                _, reason = compare(exercise.name, outcome.get("observations", {}),
-                                         reference[exercise.name])
-            result.points[exercise.name] = 0 if reason else exercise.points
-            if reason:
-                result.reasons[exercise.name] = reason
-        return result
+        student, submission = item
+        try:
+            return _grade_student(student, submission, exercises, reference, seed, limits,
+                                  sandbox, hidden, made)
+        except Exception as error:  # noqa: BLE001  one student never stops the class
+            failed = StudentGrade(student)
+            for exercise in exercises:
+                failed.points[exercise.name] = 0
+                failed.reasons[exercise.name] = f"grading failed: {type(error).__name__}"
+            return failed
 
     workers = workers or max(1, os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:
-        return exercises, list(pool.map(grade_one, sorted(students.items())))
+        grades = list(pool.map(grade_one, sorted(students.items())))
+    return Grading(exercises, grades, seed, sandbox)
 
 
-def write_csv(exercises, grades, path) -> Path:
-    """One row a student: points per exercise, total, maximum, and every lost point's reason."""
+def _cell(text):
+    """A CSV cell a spreadsheet shows as text (no formulas from a student's folder name)."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def write_csv(grading: Grading, path) -> Path:
+    """One row a student: points per exercise, total, maximum, every lost point's reason,
+    and how the run was graded. Written once, atomically (a temporary file, renamed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = [e.name for e in exercises]
-    with open(path, "w", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["student", *names, "total", "max", "reasons"])
-        maximum = sum(e.points for e in exercises)
-        for g in grades:
-            reasons = " | ".join(f"{name}: {g.reasons[name]}" for name in names if name in g.reasons)
-            writer.writerow([g.student, *(g.points[n] for n in names), g.total, maximum, reasons])
+    names = [e.name for e in grading.exercises]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", *names, "total", "max", "reasons", "graded"])
+    maximum = sum(e.points for e in grading.exercises)
+    for g in grading.grades:
+        reasons = " | ".join(f"{name}: {g.reasons[name]}" for name in names if name in g.reasons)
+        writer.writerow([_cell(g.student), *(g.points[n] for n in names), g.total, maximum,
+                         _cell(reasons), grading.note])
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="") as stream:
+            stream.write(buffer.getvalue())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
     return path

@@ -9,7 +9,10 @@ get, each such region replaced by ``# YOUR CODE HERE`` and ``raise NotImplemente
 from __future__ import annotations
 
 import ast
+import errno
+import os
 import re
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,22 +62,107 @@ def parse(source: str) -> ast.Module:
         return ast.parse(source)
 
 
+def _defines(tree, name):
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
+                and node.name == name:
+            return True
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign))
+                   else [])
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and any(
+                (a.asname or a.name) == name for a in node.names):
+            return True
+    return False
+
+
 def find_definition(notebook, name):
-    """Source of a code cell that defines ``name`` at top level, for a student notebook
-    whose cell lost its metadata (e.g. the code was pasted into a new cell)."""
+    """Source of the cell that defines exercise ``name`` when the notebook is run top to
+    bottom: the last code cell tagged with it or defining it at top level (a stub left
+    above a pasted answer, a cell that lost its metadata). None if no cell does."""
+    found = None
     for cell in notebook.cells:
-        if cell.cell_type != "code":
+        if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), str):
+            continue
+        meta = cell.get("metadata", {}).get("gan_lab", {})
+        if isinstance(meta, dict) and meta.get("exercise") == name:
+            found = cell.source
             continue
         try:
             tree = parse(cell.source)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             if re.search(rf"^def {re.escape(name)}\b", cell.source, re.MULTILINE):
-                return cell.source
+                found = cell.source
             continue
-        for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
-                return cell.source
-    return None
+        if _defines(tree, name):
+            found = cell.source
+    return found
+
+
+def _is_check_call(node):
+    """``gan_lab.check(...)`` or ``check(...)`` as a statement of its own."""
+    if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
+        return False
+    function = node.value.func
+    return ((isinstance(function, ast.Name) and function.id == "check")
+            or (isinstance(function, ast.Attribute) and function.attr == "check"
+                and isinstance(function.value, ast.Name) and function.value.id == "gan_lab"))
+
+
+def _is_check_import(node):
+    if isinstance(node, ast.Import):
+        return all(a.name == "gan_lab" and a.asname is None for a in node.names)
+    return (isinstance(node, ast.ImportFrom) and node.module == "gan_lab"
+            and all(a.name == "check" and a.asname is None for a in node.names))
+
+
+def without_self_checks(source: str) -> str:
+    """The cell without its top-level self-check lines (``import gan_lab``, ``from gan_lab
+    import check``, ``gan_lab.check(...)``): a check left in an exercise cell is ignored."""
+    try:
+        tree = parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return source
+    drop, keep = set(), set()
+    for node in tree.body:
+        lines = set(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        (drop if _is_check_call(node) or _is_check_import(node) else keep).update(lines)
+    drop -= keep  # a check sharing a line with other code stays (and fails on its own)
+    if not drop:
+        return source
+    return "\n".join("" if number in drop else line
+                     for number, line in enumerate(source.splitlines(), 1))
+
+
+NOTEBOOK_BYTES = 20 << 20  # a student's notebook larger than this is not read
+
+
+def read_submission(path):
+    """A student's notebook, read without following links or blocking on odd files;
+    ValueError (with the reason) for anything that is not a regular notebook file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise ValueError("a link or an unreadable file" if error.errno == errno.ELOOP
+                         else f"cannot be opened ({error.strerror})") from None
+    with os.fdopen(fd, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > NOTEBOOK_BYTES:
+            raise ValueError(f"larger than {NOTEBOOK_BYTES >> 20} MiB")
+        data = stream.read(NOTEBOOK_BYTES + 1)
+    try:
+        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except RecursionError:
+        raise ValueError("nested too deep to read") from None
+    except Exception as error:  # noqa: BLE001  nbformat raises many kinds
+        raise ValueError(f"not a notebook ({type(error).__name__})") from None
+    if not isinstance(notebook.get("cells"), list):
+        raise ValueError("not a notebook (no cells)")
+    return notebook
 
 
 def strip_solution(source: str, exercise: str) -> str:
@@ -127,7 +215,7 @@ def uses_gan_lab(source: str) -> bool:
     """True if the code imports or names gan_lab: the library holds the answers."""
     try:
         tree = parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     for node in ast.walk(tree):
         if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "gan_lab"

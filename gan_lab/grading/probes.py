@@ -1,22 +1,21 @@
-"""What each exercise is checked on: a probe runs the exercise's object on fixed, seeded
-inputs and returns observations; ``compare`` sets a student's observations beside the
-reference's and says, in one line, the first thing that differs.
+"""What each exercise is measured on: a probe runs the exercise's object on inputs it is
+handed (built by ``inputs.py``, in the grader, from a seed) and returns observations.
 
-A probe runs in the process that holds the code under test (the student's, or the
-solutions'); ``compare`` runs in the grader, which holds neither. Observations are plain
-JSON (numbers, lists, strings), so nothing else crosses between the processes.
+This module runs inside the student's sandbox (as a plain file, next to ``runner.py``), and
+in the student's own notebook for the self-checks. It holds no answers and imports nothing
+from gan_lab: only numpy, and keras for the builders and the training step. The grader never
+trusts what a probe reports beyond its raw values: ``compare.py``, in the grader, judges them.
+
+An observation is ``{"what": words for the reason line, "value": JSON}``. Probes list the
+rules (activations, dropout, batch norm, strides, initialisers) before parameter counts and
+outputs, so a reason names the rule first.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
-from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
-
-RTOL, ATOL = 1e-4, 1e-5
 
 
 def observe(what: str, value) -> dict:
@@ -31,17 +30,13 @@ def observe(what: str, value) -> dict:
     return {"what": what, "value": value}
 
 
-# --- helpers shared by the probes ------------------------------------------------------
-
-
-def _rng(seed, salt):
-    return np.random.default_rng([seed, salt])
+# --- looking at a model by what it does -----------------------------------------------------
 
 
 def assign_weights(model, seed):
     """Give ``model`` deterministic weights from ``seed``: two models of the same
     architecture then compute the same function, whoever built them."""
-    rng = _rng(seed, 99)
+    rng = np.random.default_rng([seed, 99])
     for weight in model.weights:
         if "float" not in str(weight.dtype):  # e.g. a dropout layer's seed state
             continue
@@ -55,55 +50,231 @@ def assign_weights(model, seed):
         weight.assign(value.astype("float32"))
 
 
+def _layers(model):
+    return list(model._flatten_layers(include_self=False, recursive=True))
+
+
 def _trainable(model):
     return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
 
 
-def _layers(model):
-    return model._flatten_layers(include_self=False, recursive=True)
+_RAMP = np.concatenate([np.linspace(-3, -0.05, 32), np.linspace(0.05, 3, 32)])[None, :]
 
 
-def _activation_name(layer):
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", None)
+def describe_function(function):
+    """What an elementwise function computes on a ramp of inputs: None (the identity, or not
+    elementwise), "ReLU", "LeakyReLU(a)", "tanh", "sigmoid" or "other"."""
+    x = _RAMP.astype(np.float32)
+    try:
+        y = np.asarray(function(x), np.float64)
+    except Exception:  # noqa: BLE001  not a function of one tensor (Reshape, InputLayer...)
+        return None
+    if y.shape != x.shape or not np.all(np.isfinite(y)):
+        return None
+    x = x.astype(np.float64)
+    negative, positive = x < 0, x > 0
+    slopes = y[negative] / x[negative]
+    if np.allclose(y[positive], x[positive], atol=1e-5) and np.ptp(slopes) < 1e-4:
+        slope = float(np.mean(slopes))
+        if abs(slope - 1) < 1e-4:
+            return None
+        return "ReLU" if abs(slope) < 1e-4 else f"LeakyReLU({slope:.3g})"
+    if np.allclose(y, np.tanh(x), atol=1e-4):
+        return "tanh"
+    if np.allclose(y, 1 / (1 + np.exp(-x)), atol=1e-4):
+        return "sigmoid"
+    return "other"
 
 
-def _ends_in_tanh(model):
-    for layer in reversed(list(_layers(model))):
-        kind = type(layer).__name__
-        if kind in ("Reshape", "Flatten", "InputLayer"):
+_ACTIVATION_OPS = {"Relu": "ReLU", "Tanh": "tanh", "Sigmoid": "sigmoid", "Elu": "ELU",
+                   "Selu": "SELU", "Relu6": "ReLU6", "Softplus": "softplus", "Softmax": "softmax"}
+
+
+def activations(model, x):
+    """Sorted descriptions of the activations one forward pass computes, read from the
+    traced computation: Dense(..., activation=...), Activation, LeakyReLU, ReLU(negative_
+    slope=...) and an activation called inside a subclassed model's call() all count, once
+    for every time they run. Activations written out by hand (tf.maximum(x, 0.2 * x) in a
+    Lambda) are probed as functions instead."""
+    import tensorflow as tf
+
+    try:
+        graph = tf.function(lambda t: model(t, training=False)).get_concrete_function(
+            tf.TensorSpec(x.shape, tf.float32)).graph
+    except Exception:  # noqa: BLE001  not traceable: probe the layers one by one
+        return _layer_activations(model)
+    found = _activation_ops(graph)
+    for layer in _layers(model):  # hand-written activations in Lambda layers
+        if type(layer).__name__ != "Lambda":
             continue
-        return _activation_name(layer) == "tanh"
-    return False
+        function = lambda t, layer=layer: layer(t, training=False)  # noqa: E731
+        try:
+            own = _activation_ops(tf.function(function).get_concrete_function(
+                tf.TensorSpec(_RAMP.shape, tf.float32)).graph)
+        except Exception:  # noqa: BLE001
+            own = []
+        description = None if own else describe_function(function)
+        if description:
+            found.append(description)
+    return sorted(found)
 
 
-def _is_model(obj):
+def _activation_ops(graph):
+    found = []
+    for op in graph.get_operations():
+        if op.type == "LeakyRelu":
+            slope = op.get_attr("alpha")
+            found.append("ReLU" if slope == 0 else f"LeakyReLU({slope:.3g})")
+        elif op.type in _ACTIVATION_OPS:
+            found.append(_ACTIVATION_OPS[op.type])
+    return found
+
+
+def _layer_activations(model):
+    """Each layer's activation (or each weightless layer) applied to a ramp."""
+    found = []
+    for layer in _layers(model):
+        function = getattr(layer, "activation", None)
+        if not callable(function):
+            if layer.weights or type(layer).__name__ == "InputLayer":
+                continue
+            function = lambda x, layer=layer: layer(x, training=False)  # noqa: E731
+        description = describe_function(function)
+        if description:
+            found.append(description)
+    return sorted(found)
+
+
+def dropout_rates(model, x, seed):
+    """The dropout applied in one training-mode forward pass, by what it does: each weightless
+    layer's share of units zeroed (rounded to 0.05), once for every time the pass calls it."""
     import keras
 
-    return isinstance(obj, keras.Model)
+    rates, ones = [], np.ones((1, 20000), np.float32)
+    for layer in _layers(model):
+        if layer.weights or type(layer).__name__ in ("InputLayer", "Reshape", "Flatten"):
+            continue
+        keras.utils.set_random_seed(seed)
+        try:
+            out = np.asarray(layer(ones, training=True), np.float64)
+        except Exception:  # noqa: BLE001  not elementwise
+            continue
+        if out.shape == ones.shape and np.mean(out == 0) > 0:
+            rates.append((layer, round(float(np.mean(out == 0)) * 20) / 20))
+    applied = []
+    for layer, rate in rates:  # count the calls of each in one forward pass
+        calls, call = [], layer.call
+        layer.call = lambda *args, _call=call, _calls=calls, **kwargs: (
+            _calls.append(1), _call(*args, **kwargs))[1]
+        try:
+            model(x, training=True)
+        finally:
+            del layer.call
+        applied += [rate] * len(calls)
+    return sorted(applied)
+
+
+def initial_kernel_stds(model):
+    """Standard deviation of each kernel as built (before any weight is assigned)."""
+    return [float(np.std(np.asarray(w))) for w in model.trainable_weights
+            if "kernel" in w.name or "embeddings" in w.name]
+
+
+def _kind_rules(layers, kinds, generator):
+    """Radford's layer rules, by layer kind."""
+    rules = {}
+    with_kernel = [i for i, layer in enumerate(layers)
+                   if any("kernel" in w.name for w in layer.weights)]
+    output = with_kernel[-1] if with_kernel else -1
+    normalisations = [i for i, k in enumerate(kinds) if "Normalization" in k]
+    pooling = [k for k in kinds if "Pooling" in k or k == "UpSampling2D"]
+    rules["pooling layers"] = observe("pooling/upsampling layers (Radford: none)", len(pooling))
+    if generator:
+        transposed = [layer for layer in layers if type(layer).__name__ == "Conv2DTranspose"]
+        rules["transposed convolutions stride 2"] = observe(
+            "every Conv2DTranspose has stride 2 (fractional-strided)",
+            all(tuple(layer.strides) == (2, 2) for layer in transposed))
+        rules["batch norm after output"] = observe(
+            "batch norm after the output layer (Radford: none there)",
+            any(i > output for i in normalisations))
+    else:
+        convolutions = [i for i, k in enumerate(kinds) if k == "Conv2D"]
+        first_follow = next((kinds[i] for i in range(convolutions[0] + 1, len(kinds))
+                             if kinds[i] not in ("LeakyReLU", "ReLU", "Activation")), None) \
+            if convolutions else None
+        rules["convolutions stride 2"] = observe(
+            "every Conv2D has stride 2",
+            all(tuple(layers[i].strides) == (2, 2) for i in convolutions))
+        rules["batch norm on input layer"] = observe(
+            "batch norm right after the first convolution (Radford: none there)",
+            first_follow is not None and "Normalization" in first_follow)
+        rules["dense layers"] = observe("Dense layers (only the final logit)",
+                                        kinds.count("Dense"))
+    return rules
 
 
 def _build(builder, what):
+    import keras
+
     model = builder()
-    if not _is_model(model):
+    if not isinstance(model, keras.Model):
         raise TypeError(f"{what}() must return a keras.Model, got {type(model).__name__}")
     return model
 
 
-# --- probes ------------------------------------------------------------------------------
+def _model_probe(builder, inputs, what, generator):
+    """Rules first (output shape, activations, dropout, batch norm, layer kinds, initial
+    weights), then parameter count and outputs with fixed weights."""
+    import keras
 
-
-def probe_scale_images(scale_images, seed):
-    rng = _rng(seed, 1)
-    cases = {
-        "random digits (5, 28, 28) uint8": rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
-        "all-black (2, 28, 28) uint8": np.zeros((2, 28, 28), np.uint8),
-        "all-white (2, 28, 28) uint8": np.full((2, 28, 28), 255, np.uint8),
-        "with channel axis (3, 28, 28, 1) uint8": rng.integers(0, 256, (3, 28, 28, 1),
-                                                                dtype=np.uint8),
+    keras.utils.set_random_seed(inputs["seed"])
+    model = _build(builder, what)
+    x = np.asarray(inputs["x"], np.float32)
+    shaped = np.asarray(model(x, training=False))  # builds a subclassed model too
+    stds = initial_kernel_stds(model)  # before any weight is assigned
+    layers = _layers(model)
+    kinds = [type(layer).__name__ for layer in layers]
+    observations = {
+        "output shape": observe(f"output shape for input {list(x.shape)}", shaped.shape),
+        "activations": observe("activations (what each computes)", activations(model, x)),
     }
+    if inputs.get("dropout"):
+        observations["dropout rates"] = observe(
+            "dropout rates in training mode (fraction of units zeroed)",
+            dropout_rates(model, x, inputs["seed"]))
+    if inputs.get("radford"):
+        observations.update(_kind_rules(layers, kinds, generator))
+    if inputs.get("init_std"):
+        observations["initial kernel std"] = observe(
+            "std of each kernel as built (Radford: N(0, 0.02))", stds)
+        observations["initial kernel std"]["spread"] = 0.25
+    if generator:
+        big = np.asarray(model(x * 50, training=False))
+        observations["range"] = observe("outputs for large z stay in [-1, 1]",
+                                        bool(np.abs(big).max() <= 1.0 + 1e-6))
+    assign_weights(model, inputs["weights_seed"])
+    test = np.asarray(model(x, training=False), np.float64)
+    train = np.asarray(model(x, training=True), np.float64)
+    observations["training mode matters"] = observe(
+        "outputs differ between training=True and training=False (dropout/batch norm)",
+        bool(test.shape != train.shape or not np.allclose(test, train, atol=1e-6)))
+    observations["trainable parameters"] = observe("trainable parameters", _trainable(model))
+    observations["outputs"] = observe(
+        "outputs with fixed weights on fixed inputs (training=False)", test.ravel()[:400])
+    return observations
+
+
+def probe_generator(builder, inputs):
+    return _model_probe(builder, inputs, inputs["builder"], generator=True)
+
+
+def probe_discriminator(builder, inputs):
+    return _model_probe(builder, inputs, inputs["builder"], generator=False)
+
+
+def probe_scale_images(scale_images, inputs):
     observations = {}
-    for label, pixels in cases.items():
+    for label, pixels in inputs["cases"].items():
         out = np.asarray(scale_images(pixels.copy()))
         observations[f"{label}: shape"] = observe(f"output shape for {label}", out.shape)
         observations[f"{label}: dtype"] = observe(f"output dtype for {label}", str(out.dtype))
@@ -112,138 +283,75 @@ def probe_scale_images(scale_images, seed):
     return observations
 
 
-def _model_observations(model, inputs, what):
-    observations = {
-        "output shape": observe(f"{what} output shape for input {inputs.shape}",
-                                tuple(model(inputs, training=False).shape)),
-        "trainable parameters": observe(f"{what} trainable parameters", _trainable(model)),
-    }
-    kinds = [type(layer).__name__ for layer in _layers(model)]
-    pooling = [k for k in kinds if "Pooling" in k or k == "UpSampling2D"]
-    observations["pooling layers"] = observe(f"{what} pooling/upsampling layers", len(pooling))
-    assign_weights(model, 7)
-    observations["outputs"] = observe(
-        f"{what} outputs with fixed weights on fixed inputs (training=False)",
-        np.asarray(model(inputs, training=False), np.float64).ravel()[:400],
-    )
-    return observations
-
-
-def _generator_probe(builder_name, dense):
-    def probe(builder, seed):
-        import keras
-
-        keras.utils.set_random_seed(seed)
-        model = _build(builder, builder_name)
-        z = _rng(seed, 2).standard_normal((3, 100)).astype(np.float32)
-        observations = _model_observations(model, z, "generator")
-        observations["ends in tanh"] = observe("generator's last activation is tanh",
-                                               _ends_in_tanh(model))
-        big = np.asarray(model(z * 50, training=False))
-        observations["range"] = observe("outputs for large z stay in [-1, 1]",
-                                        bool(np.abs(big).max() <= 1.0 + 1e-6))
-        layers = list(_layers(model))
-        kinds = [type(layer).__name__ for layer in layers]
-        if dense:
-            observations["conv layers"] = observe(
-                "convolution layers in a dense generator",
-                sum("Conv" in k for k in kinds))
-        else:
-            observations.update(_dcgan_generator_rules(layers, kinds))
-        return observations
-
-    return probe
-
-
-def _dcgan_generator_rules(layers, kinds):
-    transposed = [l for l in layers if type(l).__name__ == "Conv2DTranspose"]
-    last_conv = max((i for i, k in enumerate(kinds) if k == "Conv2DTranspose"), default=-1)
-    after_output = kinds[last_conv + 1:] if last_conv >= 0 else []
-    return {
-        "transposed convolutions stride 2": observe(
-            "every Conv2DTranspose has stride 2 (fractional-strided)",
-            bool(transposed) and all(tuple(l.strides) == (2, 2) for l in transposed)),
-        "batch norm after output": observe(
-            "batch norm after the output layer (Radford: none there)",
-            "BatchNormalization" in after_output),
-        "uses ReLU": observe("ReLU activations in the generator",
-                             "ReLU" in kinds or any(_activation_name(l) == "relu"
-                                                    for l in layers)),
-    }
-
-
-def _discriminator_probe(builder_name, dense):
-    def probe(builder, seed):
-        import keras
-
-        keras.utils.set_random_seed(seed)
-        model = _build(builder, builder_name)
-        images = _rng(seed, 3).uniform(-1, 1, (4, 28, 28, 1)).astype(np.float32)
-        observations = _model_observations(model, images, "discriminator")
-        layers = list(_layers(model))
-        kinds = [type(layer).__name__ for layer in layers]
-        slopes = sorted({round(float(l.negative_slope), 4) for l in layers
-                         if type(l).__name__ == "LeakyReLU"})
-        observations["leaky slopes"] = observe("LeakyReLU slopes", slopes)
-        if not dense:
-            convs = [i for i, k in enumerate(kinds) if k == "Conv2D"]
-            first_follow = kinds[convs[0] + 1] if convs and convs[0] + 1 < len(kinds) else None
-            observations["convolutions stride 2"] = observe(
-                "every Conv2D has stride 2",
-                bool(convs) and all(tuple(layers[i].strides) == (2, 2) for i in convs))
-            observations["batch norm on input layer"] = observe(
-                "batch norm right after the first convolution (Radford: none there)",
-                first_follow == "BatchNormalization")
-            observations["dense layers"] = observe("Dense layers (only the final logit)",
-                                                   kinds.count("Dense"))
-        return observations
-
-    return probe
-
-
-LOGIT_CASES = {
-    "logits from N(0, 2), batch 8": lambda rng: rng.normal(0, 2, (8, 1)),
-    "zero logits, batch 4": lambda rng: np.zeros((4, 1)),
-    "extreme logits +-60, batch 4": lambda rng: np.array([[60.0], [-60.0], [45.0], [-45.0]]),
-    "one sample": lambda rng: rng.normal(0, 1, (1, 1)),
-}
-
-
-def probe_discriminator_loss(loss, seed):
+def probe_loss(loss, inputs):
+    """A loss on each case: (real, fake) logits for D's loss, fake logits for G's."""
     observations = {}
-    for index, (label, make) in enumerate(LOGIT_CASES.items()):
-        rng = _rng(seed, 10 + index)
-        real = make(rng).astype(np.float32)
-        fake = make(rng).astype(np.float32)[::-1].copy()
-        value = float(np.asarray(loss(real, fake)))
-        observations[label] = observe(f"discriminator_loss on {label}", value)
+    for label, arguments in inputs["cases"].items():
+        value = float(np.asarray(loss(*(np.array(a, np.float32) for a in arguments))))
+        observations[label] = observe(f"{inputs['function']} on {label}", value)
     return observations
 
 
-def _generator_loss_probe(loss, seed):
-    observations = {}
-    for index, (label, make) in enumerate(LOGIT_CASES.items()):
-        fake = make(_rng(seed, 20 + index)).astype(np.float32)
-        observations[label] = observe(f"loss on {label}", float(np.asarray(loss(fake))))
-    return observations
+# --- the training step, on small networks of the probe's own ------------------------------
 
 
-def probe_train_step(train_step, seed):
+def _mode_layer(name, record):
+    """Identity-like layer that halves its input in training mode and records the flag it
+    was called with: whether the step ran a network with training=True shows in its effect
+    (weights and losses) and in the flags."""
     import keras
 
-    from gan_lab import models
+    class TrainingMode(keras.layers.Layer):
+        def call(self, x, training=None):
+            record.append(bool(training))
+            return x * 0.5 if training else x
 
-    keras.utils.set_random_seed(seed)
-    generator = models.dense_generator(latent_dim=8, hidden=(16,), batch_norm=False)
-    discriminator = models.dense_discriminator(hidden=(16,), dropout=0)
-    assign_weights(generator, seed)
-    assign_weights(discriminator, seed + 1)
-    rng = _rng(seed, 30)
-    real = rng.uniform(-1, 1, (6, 28, 28, 1)).astype(np.float32)
-    z = rng.standard_normal((6, 8)).astype(np.float32)
+    return TrainingMode(name=name)
+
+
+def probe_losses(coefficients):
+    """Loss functions of the probe's own for the training step: least-squares losses with
+    seeded targets, not the cross-entropies the loss exercises ask for, so nothing handed to
+    the step earns points anywhere else."""
+    import keras
+
+    a, b, c = (float(v) for v in coefficients)
+
+    def discriminator_loss(real_logits, fake_logits):
+        return (keras.ops.mean(keras.ops.square(real_logits - a))
+                + keras.ops.mean(keras.ops.square(fake_logits + b)))
+
+    def generator_loss(fake_logits):
+        return keras.ops.mean(keras.ops.square(fake_logits - c))
+
+    return {"discriminator_loss": discriminator_loss,
+            "generator_loss_non_saturating": generator_loss,
+            "generator_loss_minimax": lambda logits: -keras.ops.mean(
+                keras.ops.square(logits + b))}
+
+
+def probe_train_step(train_step, inputs):
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(inputs["seed"])
+    g_modes, d_modes = [], []
+    latent = inputs["z"].shape[1]
+    generator = keras.Sequential([
+        keras.Input((latent,)), layers.Dense(16), layers.BatchNormalization(),
+        _mode_layer("g_mode", g_modes), layers.LeakyReLU(0.2),
+        layers.Dense(28 * 28, activation="tanh"), layers.Reshape((28, 28, 1))])
+    discriminator = keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(16),
+        _mode_layer("d_mode", d_modes), layers.LeakyReLU(0.2), layers.Dense(1)])
+    assign_weights(generator, inputs["weights_seed"])
+    assign_weights(discriminator, inputs["weights_seed"] + 1)
+    g_modes.clear(), d_modes.clear()
     d_optimizer = keras.optimizers.SGD(learning_rate=0.5)
     g_optimizer = keras.optimizers.SGD(learning_rate=0.5)
-    result = train_step(generator, discriminator, g_optimizer, d_optimizer, real, z)
+    with losses_injected(train_step, probe_losses(inputs["coefficients"])):
+        result = train_step(generator, discriminator, g_optimizer, d_optimizer,
+                            np.array(inputs["real"]), np.array(inputs["z"]))
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise TypeError("train_step must return (d_loss, g_loss)")
     d_loss, g_loss = (float(np.asarray(v)) for v in result)
@@ -252,6 +360,10 @@ def probe_train_step(train_step, seed):
         return np.concatenate([np.asarray(w).ravel() for w in model.trainable_weights])
 
     return {
+        "D training flags": observe("training= flags D was called with in the step "
+                                    "(training=True asked)", sorted(set(d_modes))),
+        "G training flags": observe("training= flags G was called with in the step "
+                                    "(training=True asked)", sorted(set(g_modes))),
         "d_loss": observe("d_loss returned by one step", d_loss),
         "g_loss": observe("g_loss returned by one step", g_loss),
         "discriminator weights": observe("discriminator weights after one step",
@@ -260,284 +372,88 @@ def probe_train_step(train_step, seed):
     }
 
 
-def _size_probe(name, cases):
-    def probe(function, seed):
-        observations = {}
-        for args in cases:
-            call = f"{name}{args}"
-            observations[call] = observe(call, int(function(*args)))
-        return observations
-
-    return probe
-
-
-CONV_CASES = [
-    (28, 3, 1, "same"), (28, 3, 1, "valid"), (28, 5, 2, "same"), (28, 5, 2, "valid"),
-    (28, 4, 2, "same"), (28, 4, 2, "valid"), (14, 4, 2, "same"), (7, 3, 2, "same"),
-    (7, 3, 2, "valid"), (32, 5, 1, "valid"), (32, 4, 2, "valid"), (1, 1, 1, "valid"),
-    (5, 5, 1, "valid"), (9, 2, 3, "same"), (9, 2, 3, "valid"), (64, 7, 4, "same"),
-    (64, 7, 4, "valid"), (3, 3, 2, "same"),
-]
-TRANSPOSE_CASES = [
-    (7, 4, 2, "same"), (7, 4, 2, "valid"), (7, 5, 2, "same"), (7, 5, 2, "valid"),
-    (14, 4, 2, "same"), (4, 4, 2, "valid"), (4, 3, 1, "same"), (4, 3, 1, "valid"),
-    (1, 4, 1, "valid"), (1, 7, 1, "valid"), (5, 2, 3, "valid"), (5, 5, 3, "valid"),
-    (8, 1, 2, "valid"), (16, 3, 2, "same"), (3, 2, 2, "valid"), (10, 6, 4, "same"),
-]
+@contextlib.contextmanager
+def losses_injected(function, losses):
+    """While the step runs, the loss names it looks up in its globals are the probe's
+    (restored afterwards: in a notebook they are the student's own)."""
+    function = getattr(function, "python_function", function)  # a tf.function
+    namespace = getattr(function, "__globals__", None)
+    if namespace is None:
+        yield
+        return
+    saved = {name: namespace[name] for name in losses if name in namespace}
+    namespace.update(losses)
+    try:
+        yield
+    finally:
+        for name in losses:
+            namespace.pop(name, None)
+        namespace.update(saved)
 
 
-def _probability_cases(seed):
-    """Classifier outputs (N, 10): varied, collapsed onto one class, onto three, and unsure."""
-    rng = _rng(seed, 7)
-
-    def softmax(logits):
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
-
-    collapsed = np.full((40, 10), 1.0)
-    collapsed[:, 3] = 8.0
-    three = rng.normal(0, 0.3, (90, 10))
-    three[np.arange(90), np.repeat([1, 5, 8], 30)] += 5
-    return {
-        "200 varied samples": softmax(rng.normal(0, 3, (200, 10))),
-        "40 samples all of class 3": softmax(collapsed),
-        "90 samples of classes 1, 5, 8": softmax(three),
-        "50 samples, 47 of class 0": softmax(np.where(np.arange(10) == np.where(
-            np.arange(50)[:, None] < 47, 0, 9), 4.0, 0.0)),
-    }
+# --- numbers and arrays ------------------------------------------------------------------
 
 
-def probe_class_histogram(class_histogram, seed):
+def probe_sizes(function, inputs):
     observations = {}
-    for label, probabilities in _probability_cases(seed).items():
+    for args in inputs["cases"]:
+        args = tuple(args)
+        call = f"{inputs['function']}{args}"
+        observations[call] = observe(call, int(function(*args)))
+    return observations
+
+
+def probe_class_histogram(class_histogram, inputs):
+    observations = {}
+    for label, probabilities in inputs["cases"].items():
         out = np.asarray(class_histogram(probabilities.copy()), float)
         observations[f"{label}: shape"] = observe(f"histogram shape for {label}", out.shape)
         observations[f"{label}: values"] = observe(f"histogram for {label}", out)
     return observations
 
 
-def _histogram_probe(name, cast):
-    def probe(function, seed):
-        from gan_lab.metrics import class_histogram
-
-        observations = {}
-        for label, probabilities in _probability_cases(seed).items():
-            histogram = class_histogram(probabilities)
-            observations[label] = observe(f"{name} of the histogram of {label}",
-                                          cast(function(histogram.copy())))
-        return observations
-
-    return probe
-
-
-def probe_slerp(slerp, seed):
-    rng = _rng(seed, 11)
-    z0, z1 = rng.normal(0, 1, 8), rng.normal(0, 1, 8)
-    cases = {
-        "two random codes, t = 0, 0.25, 0.5, 1": (z0, z1, [0.0, 0.25, 0.5, 1.0]),
-        "codes at a wide angle, 7 steps": (z0, -z0 + 0.3 * z1, np.linspace(0, 1, 7)),
-        "parallel codes (z1 = 2 z0)": (z0, 2 * z0, [0.0, 0.5, 1.0]),
-    }
+def probe_of_histogram(function, inputs):
+    cast = {"float": float, "int": int}[inputs["cast"]]
     observations = {}
-    for label, (a, b, t) in cases.items():
+    for label, histogram in inputs["cases"].items():
+        observations[label] = observe(f"{inputs['function']} of {label}",
+                                      cast(function(histogram.copy())))
+    return observations
+
+
+def probe_slerp(slerp, inputs):
+    observations = {}
+    for label, (a, b, t) in inputs["cases"].items():
         out = np.asarray(slerp(a.copy(), b.copy(), np.asarray(t)), float)
         observations[f"{label}: shape"] = observe(f"slerp shape for {label}", out.shape)
         observations[f"{label}: values"] = observe(f"slerp points for {label}", out)
     return observations
 
 
-def probe_pool_to_grid(pool_to_grid, seed):
-    rng = _rng(seed, 13)
-    cases = {"maps (2, 7, 7, 3), grid 4": ((2, 7, 7, 3), 4),
-             "maps (3, 14, 14, 2), grid 4": ((3, 14, 14, 2), 4),
-             "maps (1, 4, 4, 5), grid 4": ((1, 4, 4, 5), 4),
-             "maps (2, 6, 9, 1), grid 2": ((2, 6, 9, 1), 2)}
+def probe_pool_to_grid(pool_to_grid, inputs):
     observations = {}
-    for label, (shape, grid) in cases.items():
-        out = np.asarray(pool_to_grid(rng.normal(0, 1, shape).astype(np.float32), grid), float)
+    for label, (maps, grid) in inputs["cases"].items():
+        out = np.asarray(pool_to_grid(maps.copy(), grid), float)
         observations[f"{label}: shape"] = observe(f"pooled shape for {label}", out.shape)
         observations[f"{label}: values"] = observe(f"pooled features for {label}", out)
     return observations
 
 
-# --- the exercises -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """An exercise the grader knows: its probe and the names of other exercises it may
-    call (replaced by reference versions while it is checked, so one broken exercise does
-    not take points from another)."""
-
-    name: str
-    probe: Callable
-    uses: tuple = ()
-    hint: Callable | None = field(default=None, compare=False)
-
-
-def _loss_hint(student, reference):
-    pairs = [(s["value"], r["value"]) for s, r in zip(student.values(), reference.values())]
-    if any(not math.isfinite(s) for s, _ in pairs if isinstance(s, float)):
-        return "gives inf/nan on large logits: work on logits (from_logits=True, softplus), not log(sigmoid(x))"
-    if all(isinstance(s, float) and math.isclose(s, -r, rel_tol=1e-3, abs_tol=1e-5)
-           for s, r in pairs):
-        return "has the opposite sign: a loss is what its network minimises"
-    return None
-
-
-def _train_step_hint(student, reference):
-    def same(key):
-        return _first_difference(key, student[key], reference[key]) is None
-
-    if not same("d_loss"):
-        return ("your loss functions were swapped for the reference ones here, so D saw other "
-                "inputs: update D first, on real_images and G(z) from the generator before "
-                "its update, both with training=True")
-    if same("discriminator weights") and not same("generator weights"):
-        return ("D's update is right but G's is not: after D's update, compute G's loss "
-                "with a fresh forward pass through the updated D")
-    return None
-
-
-def _discriminator_hint(student, reference):
-    outputs = np.asarray(student.get("outputs", {}).get("value", []), float)
-    if outputs.size and outputs.min() >= 0 and outputs.max() <= 1:
-        ref = np.asarray(reference["outputs"]["value"], float)
-        if ref.min() < 0 or ref.max() > 1:
-            return "outputs look like probabilities: D must output logits (no sigmoid)"
-    return None
-
-
-def _generator_losses():
-    return {
-        "generator_loss_minimax": Exercise("generator_loss_minimax", _generator_loss_probe,
-                                           hint=_loss_hint),
-        "generator_loss_non_saturating": Exercise("generator_loss_non_saturating",
-                                                  _generator_loss_probe, hint=_loss_hint),
-    }
-
-
-EXERCISES = {
-    "scale_images": Exercise("scale_images", probe_scale_images),
-    "build_generator": Exercise("build_generator", _generator_probe("build_generator", True)),
-    "build_discriminator": Exercise("build_discriminator",
-                                    _discriminator_probe("build_discriminator", True),
-                                    hint=_discriminator_hint),
-    "discriminator_loss": Exercise("discriminator_loss", probe_discriminator_loss,
-                                   hint=_loss_hint),
-    **_generator_losses(),
-    "train_step": Exercise("train_step", probe_train_step,
-                           uses=("discriminator_loss", "generator_loss_non_saturating"),
-                           hint=_train_step_hint),
-    "conv_output_size": Exercise("conv_output_size",
-                                 _size_probe("conv_output_size", CONV_CASES)),
-    "conv_transpose_output_size": Exercise(
-        "conv_transpose_output_size", _size_probe("conv_transpose_output_size", TRANSPOSE_CASES)),
-    "build_dcgan_generator": Exercise("build_dcgan_generator",
-                                      _generator_probe("build_dcgan_generator", False)),
-    "build_dcgan_discriminator": Exercise("build_dcgan_discriminator",
-                                          _discriminator_probe("build_dcgan_discriminator", False),
-                                          hint=_discriminator_hint),
-    "class_histogram": Exercise("class_histogram", probe_class_histogram),
-    "kl_to_uniform": Exercise("kl_to_uniform", _histogram_probe("kl_to_uniform", float)),
-    "modes_covered": Exercise("modes_covered", _histogram_probe("modes_covered", int)),
-    "slerp": Exercise("slerp", probe_slerp),
-    "pool_to_grid": Exercise("pool_to_grid", probe_pool_to_grid),
+PROBES = {
+    "generator": probe_generator,
+    "discriminator": probe_discriminator,
+    "scale_images": probe_scale_images,
+    "loss": probe_loss,
+    "train_step": probe_train_step,
+    "sizes": probe_sizes,
+    "class_histogram": probe_class_histogram,
+    "of_histogram": probe_of_histogram,
+    "slerp": probe_slerp,
+    "pool_to_grid": probe_pool_to_grid,
 }
 
 
-def reference_functions():
-    """Reference versions of the exercises other exercises call (from gan_lab itself)."""
-    from gan_lab.gan import discriminator_loss, generator_loss
-
-    return {
-        "discriminator_loss": discriminator_loss,
-        "generator_loss_non_saturating": lambda logits: generator_loss(logits, "non_saturating"),
-        "generator_loss_minimax": lambda logits: generator_loss(logits, "minimax"),
-    }
-
-
-@contextlib.contextmanager
-def references_injected(obj, names):
-    """While checking ``obj``, the globals it sees under ``names`` are the references."""
-    namespace = getattr(obj, "__globals__", None)
-    if namespace is None or not names:
-        yield
-        return
-    references = reference_functions()
-    saved = {name: namespace[name] for name in names if name in namespace}
-    namespace.update({name: references[name] for name in names})
-    try:
-        yield
-    finally:
-        for name in names:
-            namespace.pop(name, None)
-        namespace.update(saved)
-
-
-def run_probe(name, obj, seed):
-    """The observations of exercise ``name`` on ``obj`` (raises what the code raises)."""
-    exercise = EXERCISES[name]
-    with references_injected(obj, exercise.uses):
-        return exercise.probe(obj, seed)
-
-
-# --- comparing -----------------------------------------------------------------------------
-
-
-def _first_difference(key, student, reference):
-    """None if the two observations agree, else a one-line description of the difference."""
-    got, want = student["value"], reference["value"]
-    what = reference["what"]
-    if isinstance(want, list) and want and isinstance(_leaf(want), float):
-        got_array = np.asarray(got, float) if _is_numeric(got) else None
-        want_array = np.asarray(want, float)
-        if got_array is None or got_array.shape != want_array.shape:
-            return f"{what}: expected {len(want)} values, got {_short(got)}"
-        if not np.allclose(got_array, want_array, rtol=RTOL, atol=ATOL, equal_nan=False):
-            where = np.unravel_index(np.argmax(np.abs(got_array - want_array)), want_array.shape)
-            place = f"#{where[0]}" if len(where) == 1 else f"at {list(map(int, where))}"
-            return (f"{what}: differs, e.g. value {place} is {got_array[where]:.6g}, "
-                    f"expected {want_array[where]:.6g}")
-        return None
-    if isinstance(want, float):
-        if not isinstance(got, (int, float)) or not math.isclose(got, want, rel_tol=RTOL,
-                                                                 abs_tol=ATOL):
-            return f"{what}: expected {want:.6g}, got {_short(got)}"
-        return None
-    if got != want:
-        return f"{what}: expected {_short(want)}, got {_short(got)}"
-    return None
-
-
-def _leaf(values):
-    while isinstance(values, list) and values:
-        values = values[0]
-    return values
-
-
-def _is_numeric(values):
-    try:
-        np.asarray(values, float)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def _short(value):
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def compare(name, student: dict, reference: dict):
-    """(passed, reason): reason names the first observation that differs, and a hint."""
-    for key, want in reference.items():
-        if key not in student:
-            return False, f"{want['what']}: not measured"
-        difference = _first_difference(key, student[key], want)
-        if difference:
-            hint = EXERCISES[name].hint(student, reference) if EXERCISES[name].hint else None
-            return False, difference + (f" ({hint})" if hint else "")
-    return True, ""
+def run_probe(obj, inputs):
+    """The observations of ``obj`` on ``inputs`` (``inputs["probe"]`` names the probe);
+    raises what the code raises."""
+    return PROBES[inputs["probe"]](obj, inputs)

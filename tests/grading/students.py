@@ -1,9 +1,17 @@
-"""Hand-made student submissions, written from the solution notebooks: each student is a
-folder of the three notebooks with some exercise cells replaced. Used by the grading tests
-and by benchmarks/grade_class.py."""
+"""A hostile class of hand-made submissions, written from the solution notebooks: each student
+is a folder of the notebooks with some exercise cells replaced (or a stranger layout). Used
+by the grading tests and by benchmarks/grade_class.py.
+
+``write_class(root, marker)`` returns ``{student: {exercise: phrase}}``: the exercises each
+student must lose, each with a phrase its reason must contain; every other exercise must get
+full marks. ``marker`` is written into every file and process a student's code tries to leave
+behind, so the tests can look for it afterwards.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -12,9 +20,17 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 LABS = ROOT / "labs"
+SELF_CHECK = ROOT / "gan_lab" / "grading" / "self_check.json"
+ALL = ("scale_images", "build_generator", "build_discriminator", "discriminator_loss",
+       "generator_loss_minimax", "generator_loss_non_saturating", "train_step",
+       "conv_output_size", "conv_transpose_output_size", "build_dcgan_generator",
+       "build_dcgan_discriminator", "class_histogram", "kl_to_uniform", "modes_covered",
+       "slerp", "pool_to_grid")
 
-# Correct in another style: functional API, tf.nn losses, separate activation layers.
-OTHER_STYLE = {
+# --- correct answers in other styles -----------------------------------------------------------
+
+# Functional API, separate Activation layers, tf.nn losses, a tf.function step.
+FUNCTIONAL = {
     "scale_images": '''
 def scale_images(pixels):
     x = tf.cast(tf.convert_to_tensor(pixels), tf.float32)
@@ -29,6 +45,14 @@ def build_generator(latent_dim=100):
     h = layers.LeakyReLU(negative_slope=0.2)(layers.BatchNormalization()(layers.Dense(1024)(h)))
     h = layers.Activation("tanh")(layers.Dense(784)(h))
     return keras.Model(z, layers.Reshape((28, 28, 1))(h))
+''',
+    "build_discriminator": '''
+def build_discriminator():
+    x = keras.Input((28, 28, 1))
+    h = layers.Flatten()(x)
+    for units in (1024, 512, 256):
+        h = layers.Dropout(0.3)(layers.Activation(keras.activations.leaky_relu)(layers.Dense(units)(h)))
+    return keras.Model(x, layers.Dense(1)(h))
 ''',
     "discriminator_loss": '''
 def discriminator_loss(real_logits, fake_logits):
@@ -69,43 +93,247 @@ def conv_output_size(size, kernel, stride, padding):
         return math.floor((size - kernel) / stride) + 1
     return math.ceil(size / stride)
 ''',
+    "build_dcgan_generator": '''
+def build_dcgan_generator(latent_dim=100):
+    init = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+    z = keras.Input((latent_dim,))
+    h = layers.Reshape((7, 7, 256))(layers.Dense(7 * 7 * 256, use_bias=False, kernel_initializer=init)(z))
+    h = layers.Activation("relu")(layers.BatchNormalization()(h))
+    h = layers.Conv2DTranspose(128, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init)(h)
+    h = layers.Activation("relu")(layers.BatchNormalization()(h))
+    h = layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=init)(h)
+    return keras.Model(z, layers.Activation("tanh")(h))
+''',
+    "build_dcgan_discriminator": '''
+def build_dcgan_discriminator():
+    init = keras.initializers.RandomNormal(stddev=0.02)
+    x = keras.Input((28, 28, 1))
+    h = layers.Conv2D(64, 4, strides=2, padding="same", kernel_initializer=init)(x)
+    h = layers.Activation(lambda t: keras.activations.leaky_relu(t, negative_slope=0.2))(h)
+    h = layers.Conv2D(128, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init)(h)
+    h = layers.LeakyReLU(0.2)(layers.BatchNormalization()(h))
+    return keras.Model(x, layers.Dense(1, kernel_initializer=init)(layers.Flatten()(h)))
+''',
+    "class_histogram": '''
+def class_histogram(probabilities):
+    winners = np.argmax(probabilities, axis=-1)
+    k = np.shape(probabilities)[1]
+    return np.array([np.mean(winners == c) for c in range(k)])
+''',
+    "kl_to_uniform": '''
+def kl_to_uniform(histogram):
+    p = np.asarray(histogram, float)
+    k = len(p)
+    return float(sum(x * np.log(x / (1 / k)) for x in p if x > 0))
+''',
+    "modes_covered": '''
+def modes_covered(histogram, share=0.5):
+    return sum(1 for h in histogram if h * len(histogram) >= share)
+''',
+    "slerp": '''
+def slerp(z0, z1, t):
+    z0, z1 = np.asarray(z0, float), np.asarray(z1, float)
+    u0, u1 = z0 / np.linalg.norm(z0), z1 / np.linalg.norm(z1)
+    omega = np.arccos(np.clip(u0 @ u1, -1, 1))
+    points = []
+    for s in np.asarray(t, float):
+        if np.sin(omega) < 1e-8:
+            points.append((1 - s) * z0 + s * z1)
+        else:
+            points.append(np.sin((1 - s) * omega) / np.sin(omega) * z0 + np.sin(s * omega) / np.sin(omega) * z1)
+    return np.stack(points)
+''',
+    "pool_to_grid": '''
+def pool_to_grid(feature_maps, grid=4):
+    m = np.asarray(feature_maps)
+    n, h, w, c = m.shape
+    rows = [(i * h // grid, -(-(i + 1) * h // grid)) for i in range(grid)]
+    cols = [(j * w // grid, -(-(j + 1) * w // grid)) for j in range(grid)]
+    cells = [m[:, a:b, c0:c1].max(axis=(1, 2)) for a, b in rows for c0, c1 in cols]
+    return np.stack(cells, axis=1).reshape(n, -1)
+''',
 }
 
-BROKEN = {
-    # Lab 4: KL in bits instead of nats
-    "kl_in_bits": ("kl_to_uniform", "def kl_to_uniform(histogram):\n    h = np.asarray(histogram, float)\n    h = h[h > 0]\n    return float(np.sum(h * np.log2(h * 10)))\n"),
-    # Lab 5: the straight line where the great circle was asked for; pooling to a fixed
-    # window (H // grid) that misses the last rows of a 7x7 map
-    "lerp_for_slerp": ("slerp", "def slerp(z0, z1, t):\n    t = np.asarray(t, float)[:, None]\n    return (1 - t) * np.asarray(z0) + t * np.asarray(z1)\n"),
-    "fixed_window": ("pool_to_grid", "def pool_to_grid(feature_maps, grid=4):\n    m = np.asarray(feature_maps)\n    k = m.shape[1] // grid\n    n, c = len(m), m.shape[-1]\n    m = m[:, :k * grid, :k * grid]\n    return m.reshape(n, grid, k, grid, k, c).max(axis=(2, 4)).reshape(n, -1)\n"),
-    # crashing: a syntax error, a runtime error, a missing definition
-    "syntax": ("discriminator_loss", "def discriminator_loss(real_logits, fake_logits)\n    return 0\n"),
-    "raises": ("build_generator", "def build_generator(latent_dim=100):\n    return keras.Sequential([layers.Dense(256, input_shape=latent_dim)])[0]\n"),
-    "misnamed": ("scale_images", "def scale(pixels):\n    return pixels / 127.5 - 1\n"),
-    # hanging and exiting
-    "endless": ("conv_output_size", "def conv_output_size(size, kernel, stride, padding):\n    while True:\n        size += 1\n"),
-    "exits": ("generator_loss_minimax", "import sys\nsys.exit(0)\n"),
-    "os_exit": ("conv_transpose_output_size", "import os\nos._exit(3)\n"),
-    # tampering: patch the checks and numpy in its own process, or take the library's answer
-    "patches": ("generator_loss_non_saturating", '''
-import numpy, numpy.testing
-numpy.testing.assert_allclose = lambda *args, **kwargs: None
-numpy.allclose = lambda *args, **kwargs: True
-import math
-math.isclose = lambda *args, **kwargs: True
-def generator_loss_non_saturating(fake_logits):
-    return 0.0
+# Sequential with activations as keyword arguments and ReLU(negative_slope=...).
+KEYWORDS = {
+    "build_generator": '''
+def build_generator(latent_dim=100):
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(256, activation=keras.activations.leaky_relu),
+        layers.Dense(512), layers.BatchNormalization(), layers.ReLU(negative_slope=0.2),
+        layers.Dense(1024), layers.BatchNormalization(), layers.ReLU(negative_slope=0.2),
+        layers.Dense(784), layers.Activation(keras.activations.tanh),
+        layers.Reshape((28, 28, 1)),
+    ])
+''',
+    "build_discriminator": '''
+def build_discriminator():
+    return keras.Sequential([
+        layers.Input((28, 28, 1)), layers.Reshape((784,)),
+        layers.Dense(1024, activation=keras.activations.leaky_relu), layers.Dropout(rate=0.3),
+        layers.Dense(512), layers.ReLU(negative_slope=0.2), layers.Dropout(rate=0.3),
+        layers.Dense(256), layers.Lambda(lambda t: tf.maximum(t, 0.2 * t)), layers.Dropout(rate=0.3),
+        layers.Dense(1, activation=None),
+    ])
+''',
+    "build_dcgan_generator": '''
+def build_dcgan_generator(latent_dim=100):
+    normal = dict(kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02))
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(12544, use_bias=False, **normal), layers.Reshape((7, 7, 256)),
+        layers.BatchNormalization(), layers.ReLU(),
+        layers.Conv2DTranspose(128, (4, 4), strides=(2, 2), padding="same", use_bias=False, **normal),
+        layers.BatchNormalization(), layers.Activation("relu"),
+        layers.Conv2DTranspose(1, (4, 4), strides=(2, 2), padding="same", activation=keras.activations.tanh, **normal),
+    ])
+''',
+    "build_dcgan_discriminator": '''
+def build_dcgan_discriminator():
+    normal = keras.initializers.RandomNormal(stddev=0.02)
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 4, strides=2, padding="same", kernel_initializer=normal,
+                      activation=keras.activations.leaky_relu),
+        layers.Conv2D(128, 4, strides=2, padding="same", use_bias=False, kernel_initializer=normal),
+        layers.BatchNormalization(), layers.ReLU(negative_slope=0.2),
+        layers.Flatten(), layers.Dense(1, kernel_initializer=normal),
+    ])
+''',
+    "train_step": '''
+def train_step(generator, discriminator, g_optimizer, d_optimizer, real_images, z):
+    # one D call on real and fake together
+    with tf.GradientTape() as tape:
+        fakes = generator(z, training=True)
+        logits = discriminator(tf.concat([real_images, fakes], axis=0), training=True)
+        n = tf.shape(real_images)[0]
+        d_loss = discriminator_loss(logits[:n], logits[n:])
+    d_optimizer.apply_gradients(zip(tape.gradient(d_loss, discriminator.trainable_weights),
+                                    discriminator.trainable_weights))
+    with tf.GradientTape() as tape:
+        g_loss = generator_loss_non_saturating(discriminator(generator(z, training=True), training=True))
+    g_optimizer.apply_gradients(zip(tape.gradient(g_loss, generator.trainable_weights),
+                                    generator.trainable_weights))
+    return d_loss, g_loss
+''',
+    "discriminator_loss": '''
+bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+def discriminator_loss(real_logits, fake_logits):
+    return bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
+''',
+    "conv_transpose_output_size": '''
+def conv_transpose_output_size(size, kernel, stride, padding):
+    return size * stride if padding == "same" else (size - 1) * stride + max(kernel, stride)
+''',
+}
+
+# Subclassed keras.Model: layers made in __init__, activations called inside call().
+SUBCLASSED = {
+    "build_generator": '''
+class Generator(keras.Model):
+    def __init__(self, latent_dim):
+        super().__init__()
+        self.dense1 = layers.Dense(256)
+        self.dense2, self.norm2 = layers.Dense(512), layers.BatchNormalization()
+        self.dense3, self.norm3 = layers.Dense(1024), layers.BatchNormalization()
+        self.out = layers.Dense(784)
+
+    def call(self, z, training=False):
+        h = tf.nn.leaky_relu(self.dense1(z), 0.2)
+        h = tf.nn.leaky_relu(self.norm2(self.dense2(h), training=training), 0.2)
+        h = tf.nn.leaky_relu(self.norm3(self.dense3(h), training=training), 0.2)
+        return tf.reshape(tf.tanh(self.out(h)), (-1, 28, 28, 1))
+
+def build_generator(latent_dim=100):
+    return Generator(latent_dim)
+''',
+    "build_discriminator": '''
+class Discriminator(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.hidden = [layers.Dense(n) for n in (1024, 512, 256)]
+        self.drop = layers.Dropout(0.3)  # one layer, used three times
+        self.logit = layers.Dense(1)
+
+    def call(self, x, training=False):
+        h = tf.reshape(x, (-1, 784))
+        for dense in self.hidden:
+            h = self.drop(keras.activations.leaky_relu(dense(h), negative_slope=0.2), training=training)
+        return self.logit(h)
+
+def build_discriminator():
+    return Discriminator()
+''',
+    "build_dcgan_generator": '''
+class DCGANGenerator(keras.Model):
+    def __init__(self):
+        super().__init__()
+        init = keras.initializers.RandomNormal(stddev=0.02)
+        self.project = layers.Dense(7 * 7 * 256, use_bias=False, kernel_initializer=init)
+        self.norm1 = layers.BatchNormalization()
+        self.up1 = layers.Conv2DTranspose(128, 4, 2, padding="same", use_bias=False, kernel_initializer=init)
+        self.norm2 = layers.BatchNormalization()
+        self.up2 = layers.Conv2DTranspose(1, 4, 2, padding="same", kernel_initializer=init)
+
+    def call(self, z, training=False):
+        h = tf.reshape(self.project(z), (-1, 7, 7, 256))
+        h = tf.nn.relu(self.norm1(h, training=training))
+        h = tf.nn.relu(self.norm2(self.up1(h), training=training))
+        return tf.tanh(self.up2(h))
+
+def build_dcgan_generator(latent_dim=100):
+    return DCGANGenerator()
+''',
+    "build_dcgan_discriminator": '''
+class DCGANDiscriminator(keras.Model):
+    def __init__(self):
+        super().__init__()
+        init = keras.initializers.RandomNormal(stddev=0.02)
+        self.conv1 = layers.Conv2D(64, 4, 2, padding="same", kernel_initializer=init)
+        self.conv2 = layers.Conv2D(128, 4, 2, padding="same", use_bias=False, kernel_initializer=init)
+        self.norm = layers.BatchNormalization()
+        self.logit = layers.Dense(1, kernel_initializer=init)
+
+    def call(self, x, training=False):
+        h = tf.nn.leaky_relu(self.conv1(x), alpha=0.2)
+        h = tf.nn.leaky_relu(self.norm(self.conv2(h), training=training), alpha=0.2)
+        return self.logit(tf.reshape(h, (tf.shape(h)[0], -1)))
+
+def build_dcgan_discriminator():
+    return DCGANDiscriminator()
+''',
+    "scale_images": '''
+def scale_images(pixels):
+    return (np.expand_dims(np.reshape(pixels, (len(pixels), 28, 28)), -1) / np.float32(127.5) - 1).astype("float32")
+''',
+}
+
+# --- planted bugs: each must lose its exercise, the reason naming the rule ------------------
+
+BUGS = {
+    "no_dropout": ("build_discriminator", "dropout rates", '''
+def build_discriminator():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Flatten(),
+        layers.Dense(1024), layers.LeakyReLU(0.2),
+        layers.Dense(512), layers.LeakyReLU(0.2),
+        layers.Dense(256), layers.LeakyReLU(0.2),
+        layers.Dense(1),
+    ])
 '''),
-    "imports_library": ("discriminator_loss", '''
-from gan_lab.gan import discriminator_loss
+    "slope_0_3": ("build_discriminator", "LeakyReLU(0.3)", '''
+def build_discriminator():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Flatten(),
+        layers.Dense(1024), layers.LeakyReLU(0.3), layers.Dropout(0.3),
+        layers.Dense(512), layers.LeakyReLU(0.3), layers.Dropout(0.3),
+        layers.Dense(256), layers.LeakyReLU(0.3), layers.Dropout(0.3),
+        layers.Dense(1),
+    ])
 '''),
-    # a planted bug: the generator loss with its sign flipped
-    "sign_flipped": ("generator_loss_non_saturating", '''
-def generator_loss_non_saturating(fake_logits):
-    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
-    return -cross_entropy(ops.ones_like(fake_logits), fake_logits)
-'''),
-    "probabilities": ("build_discriminator", '''
+    "probabilities": ("build_discriminator", "no sigmoid", '''
 def build_discriminator():
     return keras.Sequential([
         keras.Input((28, 28, 1)), layers.Flatten(),
@@ -115,7 +343,20 @@ def build_discriminator():
         layers.Dense(1, activation="sigmoid"),
     ])
 '''),
-    "g_first": ("train_step", '''
+    "training_false": ("train_step", "training= flags D was called with", '''
+def train_step(generator, discriminator, g_optimizer, d_optimizer, real_images, z):
+    with tf.GradientTape() as tape:
+        fake_images = generator(z, training=True)
+        d_loss = discriminator_loss(discriminator(real_images), discriminator(fake_images))
+    gradients = tape.gradient(d_loss, discriminator.trainable_variables)
+    d_optimizer.apply_gradients(zip(gradients, discriminator.trainable_variables))
+    with tf.GradientTape() as tape:
+        g_loss = generator_loss_non_saturating(discriminator(generator(z, training=True)))
+    gradients = tape.gradient(g_loss, generator.trainable_variables)
+    g_optimizer.apply_gradients(zip(gradients, generator.trainable_variables))
+    return d_loss, g_loss
+'''),
+    "g_first": ("train_step", "update D first", '''
 def train_step(generator, discriminator, g_optimizer, d_optimizer, real_images, z):
     with tf.GradientTape() as tape:
         g_loss = generator_loss_non_saturating(discriminator(generator(z, training=True), training=True))
@@ -126,54 +367,532 @@ def train_step(generator, discriminator, g_optimizer, d_optimizer, real_images, 
     d_optimizer.apply_gradients(zip(tape.gradient(d_loss, discriminator.trainable_variables), discriminator.trainable_variables))
     return d_loss, g_loss
 '''),
+    "glorot_init": ("build_dcgan_discriminator", "std of each kernel as built", '''
+def build_dcgan_discriminator():
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(64, 4, strides=2, padding="same"), layers.LeakyReLU(0.2),
+        layers.Conv2D(128, 4, strides=2, padding="same", use_bias=False),
+        layers.BatchNormalization(), layers.LeakyReLU(0.2),
+        layers.Flatten(), layers.Dense(1),
+    ])
+    return model
+'''),
+    "batch_norm_on_output": ("build_dcgan_generator", "batch norm after the output layer", '''
+def build_dcgan_generator(latent_dim=100):
+    init = keras.initializers.RandomNormal(stddev=0.02)
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(7 * 7 * 256, use_bias=False, kernel_initializer=init),
+        layers.Reshape((7, 7, 256)), layers.BatchNormalization(), layers.ReLU(),
+        layers.Conv2DTranspose(128, 4, strides=2, padding="same", use_bias=False, kernel_initializer=init),
+        layers.BatchNormalization(), layers.ReLU(),
+        layers.Conv2DTranspose(1, 4, strides=2, padding="same", kernel_initializer=init),
+        layers.BatchNormalization(), layers.Activation("tanh"),
+    ])
+'''),
+    "any_sample_is_a_mode": ("modes_covered", "shares just above, just below and well below", '''
+def modes_covered(histogram, share=0.5):
+    return int(np.sum(np.asarray(histogram) > 0))
+'''),
+    "strict_threshold": ("modes_covered", "well below", '''
+def modes_covered(histogram, share=0.5):
+    h = np.asarray(histogram, float)
+    return int(np.sum(h >= 0.25 / len(h)))
+'''),
+    "no_parallel_fallback": ("slerp", "exactly parallel codes", '''
+def slerp(z0, z1, t):
+    z0, z1 = np.asarray(z0, np.float64), np.asarray(z1, np.float64)
+    t = np.asarray(t, np.float64)[:, None]
+    omega = np.arccos(np.clip(np.dot(z0, z1) / (np.linalg.norm(z0) * np.linalg.norm(z1)), -1, 1))
+    return (np.sin((1 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(omega)
+'''),
+    "sign_flipped": ("generator_loss_non_saturating", "opposite sign", '''
+def generator_loss_non_saturating(fake_logits):
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    return -cross_entropy(ops.ones_like(fake_logits), fake_logits)
+'''),
+    "kl_in_bits": ("kl_to_uniform", "kl_to_uniform of", '''
+def kl_to_uniform(histogram):
+    h = np.asarray(histogram, float)
+    h = h[h > 0]
+    return float(np.sum(h * np.log2(h * len(histogram))))
+'''),
+    "lerp_for_slerp": ("slerp", "slerp points for", '''
+def slerp(z0, z1, t):
+    t = np.asarray(t, float)[:, None]
+    return (1 - t) * np.asarray(z0) + t * np.asarray(z1)
+'''),
+    "fixed_window": ("pool_to_grid", "pooled features for", '''
+def pool_to_grid(feature_maps, grid=4):
+    m = np.asarray(feature_maps)
+    k = m.shape[1] // grid
+    n, c = len(m), m.shape[-1]
+    m = m[:, :k * grid, :k * grid]
+    return m.reshape(n, grid, k, grid, k, c).max(axis=(2, 4)).reshape(n, -1)
+'''),
 }
 
+# --- crashing, hanging, exiting --------------------------------------------------------------
 
-def write_student(folder, replace=None, start_from=SOLUTIONS, drop_metadata=()):
+CRASHES = {
+    "syntax": ("discriminator_loss", "syntax error on line 1",
+               "def discriminator_loss(real_logits, fake_logits)\n    return 0\n"),
+    "raises": ("build_generator", "ValueError", '''
+def build_generator(latent_dim=100):
+    raise ValueError("not today")
+'''),
+    "misnamed": ("scale_images", "does not define `scale_images`",
+                 "def scale(pixels):\n    return pixels / 127.5 - 1\n"),
+    "segfault": ("class_histogram", "the code ended the grading process", '''
+import ctypes
+def class_histogram(probabilities):
+    return ctypes.string_at(0)
+'''),
+    "null_bytes": ("kl_to_uniform", "null bytes", "def kl_to_uniform(h):\n    return 0.0\x00\n"),
+    "nested_parens": ("modes_covered", "syntax error",
+                      "modes_covered = " + "(" * 5000 + "1" + ")" * 5000 + "\n"),
+    "endless": ("conv_output_size", "still running after", '''
+def conv_output_size(size, kernel, stride, padding):
+    while True:
+        size += 1
+'''),
+    "exits": ("generator_loss_minimax", "sys.exit", "import sys\nsys.exit(0)\n"),
+    "os_exit": ("conv_transpose_output_size", "os._exit", "import os\nos._exit(3)\n"),
+}
+
+# --- answer reading ----------------------------------------------------------------------------
+
+# Each tries one route to the answers, and uses them if it gets there.
+READING = {
+    "import_by_name": ("discriminator_loss", "ModuleNotFoundError", '''
+discriminator_loss = __import__("gan_" + "lab").gan.discriminator_loss
+'''),
+    "sys_modules": ("generator_loss_minimax", "KeyError", '''
+import sys
+_gan = sys.modules["gan_lab.gan"]
+def generator_loss_minimax(fake_logits):
+    return _gan.generator_loss(fake_logits, "minimax")
+'''),
+    "importlib_and_path": ("generator_loss_non_saturating", "no answers", '''
+import importlib, importlib.util, sys, glob, os
+def _answers():
+    for name in ("gan_lab", "gan_lab.gan"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            pass
+    for base in [os.getcwd(), "/work", "/root", "/home", "/tmp", "/builds", "/src", "/opt"]:
+        for path in glob.glob(os.path.join(base, "**", "gan_lab", "gan.py"), recursive=True)[:1]:
+            spec = importlib.util.spec_from_file_location("g", path)
+            module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module)
+            return module
+    raise RuntimeError("no answers")
+def generator_loss_non_saturating(fake_logits):
+    return _answers().generator_loss(fake_logits, "non_saturating")
+'''),
+    "solutions_on_disk": ("build_dcgan_generator", "no answers", '''
+import os, json, glob, sys, site
+def _solution(name):
+    roots = [os.getcwd(), os.path.dirname(os.path.dirname(np.__file__)), "/"]
+    # the editable install's finder names the project folder
+    for folder in site.getsitepackages():
+        for finder in glob.glob(os.path.join(folder, "__editable__*finder.py")):
+            text = open(finder).read()
+            start = text.find("/")
+            roots.append(text[start:text.find("'", start)].rsplit("/gan_lab", 1)[0])
+    for root in roots:
+        for current, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+            for file in files:
+                if file.endswith(".ipynb"):
+                    try:
+                        cells = json.load(open(os.path.join(current, file)))["cells"]
+                    except Exception:
+                        continue
+                    for cell in cells:
+                        source = "".join(cell["source"])
+                        if "BEGIN SOLUTION" in source and f"def {name}" in source:
+                            return source
+    raise RuntimeError("no answers on disk")
+exec(_solution("build_dcgan_generator"))
+'''),
+    "gc_and_frames": ("scale_images", "no answers", '''
+import gc, sys
+def scale_images(pixels):
+    # a reference function anywhere in this process, or in a caller's frame
+    for obj in gc.get_objects():
+        if callable(obj) and getattr(obj, "__name__", "") == "scale_images" and obj is not scale_images:
+            return obj(pixels)
+    frame = sys._getframe(1)
+    while frame:
+        for value in list(frame.f_globals.values()) + list(frame.f_locals.values()):
+            if callable(value) and getattr(value, "__name__", "") == "scale_images" and value is not scale_images:
+                return value(pixels)
+        frame = frame.f_back
+    raise RuntimeError("no answers in memory")
+'''),
+    "probe_losses_borrowed": ("generator_loss_non_saturating", None, None),  # see below
+    "self_check_table": ("conv_output_size", "conv_output_size(", None),  # filled in write_class
+    "proc_and_mounts": ("pool_to_grid", "no answers", '''
+import os
+def pool_to_grid(feature_maps, grid=4):
+    # the host paths the mounts came from, the parent's files, pid 1's root
+    found = []
+    for line in open("/proc/self/mountinfo"):
+        parts = line.split()
+        found.append(parts[3])
+    for path in found + ["/proc/1/root/work/main/solutions", "/proc/1/cwd/solutions",
+                         "/proc/%d/cwd" % os.getppid()]:
+        try:
+            for name in os.listdir(path):
+                if name.endswith(".ipynb") and "solution" in path:
+                    return open(os.path.join(path, name)).read()
+        except OSError:
+            pass
+    raise RuntimeError("no answers through /proc")
+'''),
+}
+READING.pop("probe_losses_borrowed")
+
+# --- forging the probe runner's report -------------------------------------------------------
+
+FORGING = {
+    "patched_probe_runner": ("kl_to_uniform", "kl_to_uniform of", None),  # filled in write_class
+    "forged_other_exercise": ("slerp", "was not for slerp", '''
+import os, json, struct
+def slerp(z0, z1, t):
+    # a reply for another exercise, framed as /runner/runner.py frames them, into the
+    # result pipe; then leave
+    reply = json.dumps({"name": "pool_to_grid", "observations": {}}).encode()
+    for fd in range(3, 64):
+        try:
+            os.write(fd, struct.pack(">I", len(reply)) + reply)
+        except OSError:
+            pass
+    os._exit(0)
+'''),
+    "junk_on_every_fd": ("class_histogram", "not readable", '''
+import os
+def class_histogram(probabilities):
+    for fd in range(0, 256):
+        try:
+            os.write(fd, b"\\x00\\x00\\x00\\x05{]]]" * 10)
+        except OSError:
+            pass
+    return np.ones(10) / 10
+'''),
+    "runner_fds_through_proc": ("modes_covered", "ValueError", '''
+import os, json, struct
+def modes_covered(histogram, share=0.5):
+    reply = json.dumps({"name": "modes_covered", "observations": {}}).encode()
+    for pid in (os.getppid(), 1):
+        for fd in range(0, 16):
+            try:
+                with open("/proc/%d/fd/%d" % (pid, fd), "wb") as stream:
+                    stream.write(struct.pack(">I", len(reply)) + reply)
+            except OSError:
+                pass
+    return "forged"
+'''),
+    "malformed_observations": ("build_generator", "output shape for input", '''
+import sys
+_probes = sys.modules["probes"]
+def _junk(obj, inputs):
+    deep = []
+    for _ in range(300):
+        deep = [deep]
+    return {"output shape": {"value": float("nan")}, "activations": [1, 2],
+            "range": {"what": 1, "value": {"a": deep}}, "outputs": "x" * 1000,
+            "trainable parameters": {"value": float("inf")}}
+_probes.run_probe = _junk
+def build_generator(latent_dim=100):
+    return None
+'''),
+    "deeply_nested_reply": ("pool_to_grid", "not readable", '''
+import os, struct
+def pool_to_grid(feature_maps, grid=4):
+    reply = b"[" * 200000 + b"]" * 200000  # raw, past the probe: deeper than any parser
+    for fd in range(3, 64):
+        try:
+            os.write(fd, struct.pack(">I", len(reply)) + reply)
+        except OSError:
+            pass
+    os._exit(0)
+'''),
+}
+
+# --- clock and channel tampering ---------------------------------------------------------------
+
+TAMPERING = {
+    "clock_patched": ("conv_transpose_output_size", "still running after", '''
+import time, signal
+time.monotonic = time.time = time.perf_counter = lambda: 0.0
+signal.signal(signal.SIGALRM, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+def conv_transpose_output_size(size, kernel, stride, padding):
+    while True:
+        pass
+'''),
+    "runner_stopped": ("build_dcgan_discriminator", "still running after", '''
+import os, signal, time
+def build_dcgan_discriminator():
+    os.kill(os.getppid(), signal.SIGSTOP)  # the runner's timer cannot fire now
+    while True:
+        time.sleep(1)
+'''),
+    "runner_killed": ("train_step", "training= flags D was called with", '''
+import os, signal
+def train_step(*args):
+    os.kill(os.getppid(), signal.SIGKILL)
+    os.kill(1, signal.SIGKILL)
+    return 0.0, 0.0
+'''),
+    "pid_namespace_walk": ("class_histogram", "no grader", '''
+import os, signal
+def class_histogram(probabilities):
+    mine = {os.getpid(), os.getppid()}
+    others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
+    for pid in others:  # anything else running here (the grader is not: other namespace)
+        try:
+            cmdline = open("/proc/%d/cmdline" % pid, "rb").read()
+        except OSError:
+            continue
+        if b"pytest" in cmdline or b"-m\\x00gan_lab\\x00grade" in cmdline:
+            os.kill(pid, signal.SIGKILL)
+            return np.ones(10) / 10
+    raise RuntimeError("no grader in sight")
+'''),
+}
+
+# --- containment: processes left running, files written outside, memory, floods -----------
+
+
+def _containment(marker):
+    return {
+        "daemon_left_running": ("conv_output_size", None, f'''
+import subprocess, sys, os
+def conv_output_size(size, kernel, stride, padding):
+    # a process in a new session that outlives the exercise, and one that tries the grades
+    code = "import time, os\\nwhile True:\\n    for p in ('grades.csv', '/tmp/grades.csv'):\\n        try:\\n            open(p, 'a').write('{marker}')\\n        except OSError: pass\\n    time.sleep(0.2)"
+    for _ in range(2):
+        subprocess.Popen([sys.executable, "-c", code, "{marker}"], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.Popen(["sleep", "600", "{marker}"], start_new_session=True)
+    if padding == "same":
+        return -(-size // stride)
+    return (size - kernel) // stride + 1
+'''),
+        "writes_everywhere": ("conv_transpose_output_size", None, f'''
+import os
+def _spray():
+    for root in ("/", "/work", "/root", "/home", "/tmp", "..", "../..", os.path.expanduser("~")):
+        for current, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")][:20]
+            for name in ["{marker}.txt"] + [f for f in files if f.endswith((".ipynb", ".csv", ".py"))][:3]:
+                try:
+                    with open(os.path.join(current, name), "a") as stream:
+                        stream.write("{marker}")
+                except OSError:
+                    pass
+_spray()
+def conv_transpose_output_size(size, kernel, stride, padding):
+    if padding == "same":
+        return size * stride
+    return size * stride + max(kernel - stride, 0)
+'''),
+        "memory_hog": ("pool_to_grid", "MemoryError", '''
+def pool_to_grid(feature_maps, grid=4):
+    hoard = [np.ones(2 ** 26)]  # 512 MiB, touched
+    for _ in range(64):  # then 64 GiB if nothing stopped it
+        hoard.append(np.zeros(2 ** 27))
+    return hoard
+'''),
+        "fork_swarm": ("class_histogram", "BlockingIOError", '''
+import subprocess
+def class_histogram(probabilities):
+    return [subprocess.Popen(["sleep", "30"]) for _ in range(600)]
+'''),
+        "output_flood": ("kl_to_uniform", None, '''
+import os, sys
+def kl_to_uniform(histogram):
+    for _ in range(20000):
+        print("x" * 1000)
+        sys.stderr.write("y" * 1000)
+    os.write(1, b"z" * (1 << 22))
+    histogram = np.asarray(histogram, dtype=np.float64)
+    present = histogram[histogram > 0]
+    return float(np.sum(present * np.log(present * len(histogram))))
+'''),
+        "huge_error": ("modes_covered", "ValueError: xxx", '''
+def modes_covered(histogram, share=0.5):
+    raise ValueError("x" * (1 << 22))
+'''),
+        "huge_histogram": ("class_histogram", "returned more than", '''
+def class_histogram(probabilities):
+    return np.full(10 ** 6, 0.1)
+'''),
+    }
+
+
+# --- writing students --------------------------------------------------------------------------
+
+
+def write_student(folder, replace=None, start_from=SOLUTIONS, drop_metadata=(), books=None,
+                  extra_cells=None):
     """Copy the notebooks of ``start_from`` into ``folder``, replacing exercise cells:
-    ``replace`` maps exercise name -> new cell source."""
+    ``replace`` maps exercise name -> new cell source; ``extra_cells`` maps exercise name ->
+    sources of cells added right after its cell (a duplicate further down)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    replace = replace or {}
+    replace, extra_cells = replace or {}, extra_cells or {}
     for path in sorted(Path(start_from).glob("*.ipynb")):
+        if books is not None and path.name[:2] not in books:
+            continue
         notebook = nbformat.read(path, as_version=4)
+        cells = []
         for cell in notebook.cells:
             name = cell.get("metadata", {}).get("gan_lab", {}).get("exercise")
             if name in replace:
-                cell.source = replace[name].strip() + "\n"
+                cell.source = replace[name].strip("\n") + "\n"
             if name in drop_metadata:
                 del cell.metadata["gan_lab"]
+            cells.append(cell)
+            for source in extra_cells.get(name, ()):
+                cells.append(nbformat.v4.new_code_cell(source.strip("\n")))
+        notebook.cells = cells
         nbformat.write(notebook, folder / path.name)
     return folder
 
 
-def write_class(root):
-    """The hand-made class; returns {student: expected lost exercises}."""
+def _solution_sources():
+    sources = {}
+    for path in sorted(SOLUTIONS.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            name = cell.get("metadata", {}).get("gan_lab", {}).get("exercise")
+            if name:
+                sources[name] = cell.source
+    return sources
+
+
+def _self_check_cells():
+    """Cells that answer from the self-check data every student has (seed 0)."""
+    stored = json.loads(SELF_CHECK.read_text())
+    table = {key: entry["value"] for key, entry in stored["conv_output_size"].items()}
+    lookup = f'''
+TABLE = {table!r}
+def conv_output_size(size, kernel, stride, padding):
+    return TABLE.get(f"conv_output_size{{(size, kernel, stride, padding)}}", 1)
+'''
+    forged = f'''
+import sys
+STORED = {stored["kl_to_uniform"]!r}
+sys.modules["probes"].run_probe = lambda obj, inputs: STORED
+def kl_to_uniform(histogram):
+    return 0.0
+'''
+    return lookup, forged
+
+
+def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
+    """The hostile class under ``root``; returns {student: {exercise: phrase}} (lost
+    exercises; phrase "" = any reason). Without a process cap (root without a pids
+    cgroup) the fork swarm stops at its own bound, and loses its exercise another way."""
     root = Path(root)
     expected = {}
-    write_student(root / "alice_other_style", OTHER_STYLE, drop_metadata=("scale_images",))
-    expected["alice_other_style"] = {}
-    partly = {k: v for k, v in OTHER_STYLE.items() if k in ("scale_images", "discriminator_loss")}
+
+    def student(name, cases, **options):
+        write_student(root / name, {exercise: source for exercise, _, source in cases},
+                      **options)
+        expected[name] = {exercise: phrase for exercise, phrase, _ in cases
+                          if phrase is not None}
+
+    # correct in other styles: full marks
+    student("alice_functional", [(k, None, v) for k, v in FUNCTIONAL.items()],
+            drop_metadata=("scale_images",))
+    student("amir_keywords", [(k, None, v) for k, v in KEYWORDS.items()])
+    student("ana_subclassed", [(k, None, v) for k, v in SUBCLASSED.items()])
+    # stubs everywhere but two
+    partly = {k: FUNCTIONAL[k] for k in ("scale_images", "discriminator_loss")}
     write_student(root / "bob_partly_done", partly, start_from=LABS)
-    expected["bob_partly_done"] = {name: "not implemented" for name in (
-        "build_generator", "build_discriminator", "generator_loss_minimax",
-        "generator_loss_non_saturating", "train_step", "conv_output_size",
-        "conv_transpose_output_size", "build_dcgan_generator", "build_dcgan_discriminator",
-        "class_histogram", "kl_to_uniform", "modes_covered", "slerp", "pool_to_grid")}
-    for student, cases in {
-        "carol_crashing": ("syntax", "raises", "misnamed"),
-        "dave_hanging_and_exiting": ("endless", "exits", "os_exit"),
-        "eve_tampering": ("patches", "imports_library"),
-        "frank_mistakes": ("sign_flipped", "probabilities", "g_first"),
+    expected["bob_partly_done"] = {name: "not implemented" for name in ALL if name not in partly}
+    # planted bugs, two students (one exercise holds one bug)
+    for name, bugs in {
+        "frank_missed_bugs": ("no_dropout", "training_false", "glorot_init",
+                              "any_sample_is_a_mode", "no_parallel_fallback",
+                              "batch_norm_on_output", "sign_flipped", "kl_in_bits",
+                              "fixed_window"),
+        "grace_missed_bugs": ("slope_0_3", "g_first", "strict_threshold", "lerp_for_slerp"),
+        "gus_mistakes": ("probabilities",),
     }.items():
-        write_student(root / student, dict(BROKEN[c] for c in cases))
-        expected[student] = {BROKEN[c][0]: c for c in cases}
+        student(name, [BUGS[bug] for bug in bugs])
+    student("carol_crashing", list(CRASHES.values()))
+    lookup, forged = _self_check_cells()
+    reading = dict(READING, self_check_table=("conv_output_size", "conv_output_size(", lookup))
+    student("eve_reads_answers", list(reading.values()))
+    forging = dict(FORGING, patched_probe_runner=("kl_to_uniform", "kl_to_uniform of", forged))
+    student("faythe_forges", list(forging.values()))
+    student("mallet_tampers", list(TAMPERING.values()))
+    containment = _containment(marker)
+    flood = {k: containment[k] for k in ("daemon_left_running", "writes_everywhere",
+                                          "output_flood", "huge_error", "memory_hog")}
+    student("hank_escapes", list(flood.values()))
+    swarm = containment["fork_swarm"]
+    student("hank2_fork_swarm", [swarm if process_cap else (swarm[0], "", swarm[2])],
+            books=("04",))
+    expected["hank2_fork_swarm"].update(_missing(("01", "02", "05")))
+    # folder layouts
+    write_student(root / "heidi_one_level_down" / "submission" / "final")
+    expected["heidi_one_level_down"] = {}
+    (root / "judy_empty").mkdir()
+    expected["judy_empty"] = {name: "no notebooks found" for name in ALL}
+    write_student(root / "_loose", books=("01",))
+    (root / "_loose" / "01_vanilla_gan.ipynb").rename(root / "ivan_loose.ipynb")
+    shutil.rmtree(root / "_loose")
+    expected["ivan_loose"] = _missing(("02", "04", "05"))
+    sources = _solution_sources()
+    stub = "def {0}(*args, **kwargs):\n    raise NotImplementedError"
+    write_student(  # stubs left above pasted answers, self-checks inside exercise cells
+        root / "kim_duplicates",
+        {name: stub.format(name) for name in ALL},
+        extra_cells={name: [sources[name] + f"\n\nimport gan_lab\ngan_lab.check({name!r}, {name})"]
+                     for name in ALL})
+    expected["kim_duplicates"] = {}
+    # odd names, and links
+    write_student(root / ODD_NAME, books=("04",))
+    expected[ODD_NAME] = _missing(("01", "02", "05"))
+    os.symlink(SOLUTIONS, root / "leo_links_to_solutions")
+    expected["leo_links_to_solutions"] = {name: "is a link: not followed" for name in ALL}
+    write_student(root / "oscar_bad_files", books=("01", "02", "04"))
+    (root / "oscar_bad_files" / "01_vanilla_gan.ipynb").unlink()
+    os.symlink(SOLUTIONS / "01_vanilla_gan.ipynb", root / "oscar_bad_files" / "01_vanilla_gan.ipynb")
+    (root / "oscar_bad_files" / "02_dcgan.ipynb").unlink()
+    os.mkfifo(root / "oscar_bad_files" / "02_dcgan.ipynb")
+    (root / "oscar_bad_files" / "04_mode_collapse.ipynb").write_text("[" * 100000 + "]" * 100000)
+    (root / "oscar_bad_files" / "05_dcgan_paper.ipynb").write_text("not json at all")
+    expected["oscar_bad_files"] = {
+        **{name: "a link" for name in _names(("01",))},
+        **{name: "not a regular file" for name in _names(("02",))},
+        **{name: "cannot be read as a notebook" for name in _names(("04", "05"))}}
     return expected
 
 
+ODD_NAME = '=HYPERLINK("x","y"), "quoted"\tname'
+_BOOKS = {"01": ALL[:7], "02": ALL[7:11], "04": ALL[11:14], "05": ALL[14:]}
+
+
+def _names(books):
+    return [name for book in books for name in _BOOKS[book]]
+
+
+def _missing(books):
+    return {name: "no cell defines" for name in _names(books)}
+
+
 def copy_class(source_root, target_root, copies):
-    """``copies`` copies of every student under ``source_root`` (for timing a big class)."""
-    students = sorted(p for p in Path(source_root).iterdir() if p.is_dir())
+    """``copies`` copies of the students under ``source_root`` (for timing a big class)."""
+    students = sorted(p for p in Path(source_root).iterdir() if p.is_dir() and not p.is_symlink())
     for index in range(copies):
         student = students[index % len(students)]
-        shutil.copytree(student, Path(target_root) / f"{index:03d}_{student.name}")
+        shutil.copytree(student, Path(target_root) / f"{index:03d}_{student.name}",
+                        symlinks=True)

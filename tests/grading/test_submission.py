@@ -1,5 +1,7 @@
 import pytest
 
+pytestmark = pytest.mark.sandbox
+
 
 def test_exercise(graded_exercise):
     student, exercise = graded_exercise

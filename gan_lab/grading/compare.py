@@ -1,0 +1,145 @@
+"""Judging observations, in the grader: a student's beside the solutions', and one line
+saying the first thing that differs (rules come first, because the probes list them first).
+
+The student's observations are untrusted JSON from another process: anything may be missing,
+of the wrong type, nested oddly, NaN or huge. ``compare`` never raises on them; a value it
+cannot read is a difference. Tolerances come from the reference's observation only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def _leaf(values):
+    while isinstance(values, list) and values:
+        values = values[0]
+    return values
+
+
+def _as_array(values):
+    try:
+        array = np.asarray(values, float)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        return None
+    return array if array.dtype == float else None
+
+
+def _short(value):
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = "(nested too deep)"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def first_difference(student, reference):
+    """None if the two observations agree, else a one-line description of the difference."""
+    what = reference["what"]
+    want = reference["value"]
+    if not isinstance(student, dict) or "value" not in student:
+        return f"{what}: not measured"
+    got = student["value"]
+    if "spread" in reference:  # every value within a fraction of the reference's typical one
+        typical = float(np.median(want)) if want else 0.0
+        values = _as_array(got)
+        if values is None or values.ndim != 1 or not values.size:
+            return f"{what}: expected values near {typical:.3g}, got {_short(got)}"
+        off = np.abs(values - typical) > reference["spread"] * abs(typical)
+        if off.any():
+            return (f"{what}: expected about {typical:.3g} each, got "
+                    f"{', '.join(f'{v:.3g}' for v in values[:8])}")
+        return None
+    if isinstance(want, list) and want and isinstance(_leaf(want), float):
+        got_array, want_array = _as_array(got), np.asarray(want, float)
+        if got_array is None or got_array.shape != want_array.shape:
+            return f"{what}: expected {len(want)} values, got {_short(got)}"
+        rtol, atol = reference.get("rtol", RTOL), reference.get("atol", ATOL)
+        if not np.allclose(got_array, want_array, rtol=rtol, atol=atol, equal_nan=False):
+            error = np.abs(got_array - want_array)
+            error[~np.isfinite(error)] = np.inf
+            where = np.unravel_index(np.argmax(error), want_array.shape)
+            place = f"#{where[0]}" if len(where) == 1 else f"at {list(map(int, where))}"
+            return (f"{what}: differs, e.g. value {place} is {got_array[where]:.6g}, "
+                    f"expected {want_array[where]:.6g}")
+        return None
+    if isinstance(want, float):
+        if not _is_number(got) or not math.isclose(got, want, rel_tol=RTOL, abs_tol=ATOL):
+            return f"{what}: expected {want:.6g}, got {_short(got)}"
+        return None
+    if type(got) is not type(want) or got != want:
+        return f"{what}: expected {_short(want)}, got {_short(got)}"
+    return None
+
+
+# --- hints: a likely cause, after the difference --------------------------------------------
+
+
+def _loss_hint(student, reference):
+    pairs = [(s.get("value") if isinstance(s, dict) else None, r["value"])
+             for s, r in zip(student.values(), reference.values())]
+    if any(isinstance(s, float) and not math.isfinite(s) for s, _ in pairs):
+        return ("gives inf/nan on large logits: work on logits (from_logits=True, softplus), "
+                "not log(sigmoid(x))")
+    if pairs and all(_is_number(s) and math.isclose(s, -r, rel_tol=1e-3, abs_tol=1e-5)
+                     for s, r in pairs):
+        return "has the opposite sign: a loss is what its network minimises"
+    return None
+
+
+def _train_step_hint(student, reference):
+    def same(key):
+        return first_difference(student.get(key), reference[key]) is None
+
+    if not same("d_loss"):
+        return ("the losses were the probe's own here, so D saw other inputs: update D "
+                "first, on real_images and G(z) from the generator before its update")
+    if same("discriminator weights") and not same("generator weights"):
+        return ("D's update is right but G's is not: after D's update, compute G's loss "
+                "with a fresh forward pass through the updated D")
+    return None
+
+
+def _discriminator_hint(student, reference):
+    got = student.get("activations", {})
+    if isinstance(got, dict) and isinstance(got.get("value"), list) \
+            and "sigmoid" in got["value"] and "sigmoid" not in reference["activations"]["value"]:
+        return "D must output logits (no sigmoid): the losses apply it"
+    return None
+
+
+HINTS = {
+    "discriminator_loss": _loss_hint,
+    "generator_loss_minimax": _loss_hint,
+    "generator_loss_non_saturating": _loss_hint,
+    "train_step": _train_step_hint,
+    "build_discriminator": _discriminator_hint,
+    "build_dcgan_discriminator": _discriminator_hint,
+}
+
+
+def compare(name, student, reference: dict):
+    """(passed, reason): reason names the first observation that differs, and a hint."""
+    if not isinstance(student, dict):
+        return False, "no observations came back"
+    for key, want in reference.items():
+        difference = first_difference(student.get(key), want)
+        if difference:
+            hint = None
+            if name in HINTS:
+                try:
+                    hint = HINTS[name](student, reference)
+                except Exception:  # noqa: BLE001  a hint is never worth a crash
+                    hint = None
+            return False, difference + (f" ({hint})" if hint else "")
+    return True, ""

@@ -1,0 +1,396 @@
+"""One sandbox per student: the probe runner started fresh in bubblewrap, with limits the
+student cannot reach.
+
+What the sandbox sees (``bwrap`` namespaces, nothing else mounted): the system's /usr and
+libraries, the Python environment (read-only; the gan_lab package, the project tree and the
+solutions are not in it, and are covered by an empty tmpfs where they would be), the
+runner's two files (``runner.py``, ``probes.py``: no answers) and a private /tmp of
+``TMP_BYTES``. No network, its own PID namespace (the grader is not in its /proc), no
+capabilities, no new user namespaces, a new session, killed with the grader.
+
+What the grader keeps outside: the clock (a deadline per exercise and per student,
+measured here, not there), the limits (address space, processes, file size, set on the
+launcher before bwrap starts and inherited by everything inside), the size of what comes
+back (frames of at most ``FRAME_LIMIT`` bytes), and the end: the bwrap process is killed,
+which takes its PID namespace and every process in it along.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNNER_FILES = ("runner.py", "probes.py")
+FRAME_LIMIT = 2 << 20  # bytes of one reply from the sandbox
+TMP_BYTES = 64 << 20  # the sandbox's private /tmp
+INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; "
+                "Fedora: sudo dnf install bubblewrap)")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or cannot create namespaces here; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one student may use. Times in seconds, sizes in bytes."""
+
+    exercise_seconds: float = 20.0
+    student_seconds: float = 300.0
+    startup_seconds: float = 120.0  # TensorFlow's import in a fresh process, on a busy machine
+    memory_bytes: int = 4 << 30
+    processes: int = 256  # processes and threads (a pids cgroup; else beyond the user's own)
+    file_bytes: int = 64 << 20
+
+
+def bwrap_path():
+    return shutil.which("bwrap")
+
+
+@lru_cache(maxsize=1)
+def check_available():
+    """Raise SandboxUnavailable unless a bwrap sandbox can run here."""
+    if not sys.platform.startswith("linux"):
+        raise SandboxUnavailable(
+            f"the grading sandbox needs Linux with bubblewrap; this is {sys.platform}. Grade "
+            "on a Linux machine (or a Linux container) with bubblewrap installed, or pass "
+            "--no-sandbox to run students' code unconfined (see the README)")
+    if bwrap_path() is None:
+        raise SandboxUnavailable(
+            f"the grading sandbox needs bubblewrap (bwrap), not found: {INSTALL_HINT}; or pass "
+            "--no-sandbox to run students' code unconfined (see the README)")
+    probe = subprocess.run([bwrap_path(), *_namespace_args(), "--ro-bind", "/", "/",
+                            "--proc", "/proc", "--dev", "/dev", "true"],
+                           capture_output=True, text=True, timeout=30)
+    if probe.returncode != 0:
+        raise SandboxUnavailable(
+            f"bwrap cannot create a sandbox here ({probe.stderr.strip()[:200]}); user "
+            "namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1) or bwrap "
+            "needs to be setuid; or pass --no-sandbox to run students' code unconfined")
+
+
+def _namespace_args():
+    # --as-pid-1: the runner is the namespace's init, so no other process holds the grader's
+    # pipe (bwrap's own init would, and is open to /proc/1/fd/1), and signals from inside
+    # (SIGKILL, SIGSTOP) cannot stop it.
+    args = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+            "--new-session", "--as-pid-1"]
+    if os.geteuid() == 0:
+        args += ["--cap-drop", "ALL"]
+    return args
+
+
+def _hidden_paths(secrets):
+    """Paths that must not be visible: the gan_lab package and the given ones (project
+    tree, solutions, class folders), resolved."""
+    paths = {HERE.parent.resolve()}
+    paths.update(Path(p).resolve() for p in secrets)
+    return paths
+
+
+def _inside(path, folder):
+    try:
+        path.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+@lru_cache(maxsize=4)
+def _mounts(secrets):
+    """(read-only mounts, tmpfs covers): the system and the Python environment, minus
+    anything that holds answers or other students."""
+    system = [p for p in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")]
+    python = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              Path(sys.executable).resolve().parent.parent}
+    mounts, covers = [], []
+    for path in system:
+        if os.path.islink(path):
+            mounts.append(("--symlink", os.readlink(path), path))
+        elif os.path.isdir(path):
+            mounts.append(("--ro-bind", path, path))
+    hidden = _hidden_paths(secrets)
+    for prefix in sorted(python, key=str):
+        if any(_inside(prefix, Path(p)) for p in ("/usr", "/lib", "/lib64", "/bin")):
+            continue
+        if any(_inside(prefix, h) for h in hidden):
+            continue  # a venv inside the project: mounted on its own below
+        mounts.append(("--ro-bind", str(prefix), str(prefix)))
+    # A venv inside the project folder (project/.venv) is mounted alone, the rest not.
+    venv = Path(sys.prefix).resolve()
+    if any(_inside(venv, h) for h in hidden):
+        mounts.append(("--ro-bind", str(venv), str(venv)))
+    mounted = [Path(m[2]) for m in mounts if m[0] == "--ro-bind"]
+    for path in sorted(hidden, key=str):
+        if any(_inside(path, m) for m in mounted):
+            covers.append(str(path))
+    return mounts, covers
+
+
+def bwrap_command(limits: Limits, secrets=()):
+    """The bwrap command line that starts the probe runner in a fresh sandbox."""
+    mounts, covers = _mounts(tuple(sorted(map(str, secrets))))
+    command = [bwrap_path(), *_namespace_args()]
+    for kind, source, target in mounts:
+        command += [kind, source, target]
+    for path in covers:
+        command += ["--tmpfs", path]
+    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
+                "--dir", "/runner"]
+    for name in RUNNER_FILES:
+        command += ["--ro-bind", str(HERE / name), f"/runner/{name}"]
+    command += ["--chdir", "/tmp", "--clearenv", *_environment_args(),
+                sys.executable, "-I", "-B", "/runner/runner.py"]
+    return command
+
+
+SANDBOX_ENV = {"HOME": "/tmp", "PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3",
+               "CUDA_VISIBLE_DEVICES": "", "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "1",
+               "KERAS_HOME": "/tmp/.keras", "MPLCONFIGDIR": "/tmp", "KERAS_BACKEND": "tensorflow"}
+
+
+def _environment_args():
+    args = []
+    for key, value in SANDBOX_ENV.items():
+        args += ["--setenv", key, value]
+    return args
+
+
+def _user_tasks():
+    """Processes and threads of this user now (RLIMIT_NPROC counts them all)."""
+    uid, count = os.getuid(), 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:
+                continue
+    return count
+
+
+def _pids_cgroup_parent():
+    """This process's cgroup folder for the pids controller if we may make children there
+    (cgroup v1 'pids' hierarchy, or v2 with pids enabled for children), else None."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if "pids" in controllers.split(","):
+            base = Path("/sys/fs/cgroup/pids") / path.lstrip("/")
+        elif controllers == "":
+            base = Path("/sys/fs/cgroup") / path.lstrip("/")
+            try:
+                if "pids" not in (base / "cgroup.subtree_control").read_text().split():
+                    continue
+            except OSError:
+                continue
+        else:
+            continue
+        if base.is_dir() and os.access(base, os.W_OK):
+            return base
+    return None
+
+
+_CGROUP_COUNT = iter(range(1, 1 << 62))
+
+
+class ProcessCap:
+    """The student's process count: a pids cgroup of its own where one can be made (it
+    also holds for root, whom RLIMIT_NPROC exempts), else RLIMIT_NPROC only."""
+
+    def __init__(self, processes):
+        self.folder = None
+        parent = _pids_cgroup_parent()
+        if parent is None:
+            return
+        folder = parent / f"gan_lab_grading_{os.getpid()}_{next(_CGROUP_COUNT)}"
+        try:
+            folder.mkdir()
+            (folder / "pids.max").write_text(str(processes))
+            self.folder = folder
+        except OSError:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+    @property
+    def procs(self):
+        return str(self.folder / "cgroup.procs") if self.folder else ""
+
+    def remove(self):
+        if self.folder is None:
+            return
+        for _ in range(50):  # the killed processes leave the group within moments
+            try:
+                self.folder.rmdir()
+                return
+            except OSError:
+                time.sleep(0.05)
+
+
+def process_cap_kind():
+    """How the process count is capped here: 'cgroup', 'rlimit' or 'none' (root without a
+    pids cgroup: RLIMIT_NPROC does not apply to root)."""
+    if _pids_cgroup_parent() is not None:
+        return "cgroup"
+    return "none" if os.geteuid() == 0 else "rlimit"
+
+
+# Joins the pids cgroup, sets the limits, then becomes the given command: limits the
+# student's code inherits and, without capabilities, cannot raise.
+_LAUNCH = ("import json, os, resource, sys\n"
+           "if sys.argv[2]:\n"
+           "    with open(sys.argv[2], 'w') as stream:\n"
+           "        stream.write(str(os.getpid()))\n"
+           "for name, value in json.loads(sys.argv[1]).items():\n"
+           "    resource.setrlimit(getattr(resource, name), (value, value))\n"
+           "os.execv(sys.argv[3], sys.argv[3:])\n")
+
+
+def launch_command(command, limits: Limits, procs=""):
+    rlimits = {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_FSIZE": limits.file_bytes,
+               "RLIMIT_CORE": 0,
+               "RLIMIT_NPROC": _user_tasks() + limits.processes}
+    return [sys.executable, "-I", "-S", "-c", _LAUNCH, json.dumps(rlimits), procs, *command]
+
+
+def plain_command():
+    """--no-sandbox: the runner as an ordinary child process (limits still apply)."""
+    return [sys.executable, "-I", "-B", str(HERE / "runner.py")]
+
+
+class StudentProcessError(RuntimeError):
+    """The sandbox ended, stalled or sent something unreadable: that student's problem."""
+
+
+class UnreadableReply(StudentProcessError):
+    """A reply arrived whole but its contents are not a reply for the exercise asked about
+    (the code wrote its own): that exercise's zero; the sandbox goes on."""
+
+
+class Session:
+    """One student's sandbox: start, run exercises one request at a time, kill."""
+
+    def __init__(self, limits: Limits, sandboxed=True, secrets=(), deadline=None):
+        self.limits = limits
+        self.deadline = deadline or time.monotonic() + limits.student_seconds
+        self.workdir = tempfile.mkdtemp(prefix="gan_lab_grading_")
+        self.cap = ProcessCap(limits.processes)
+        command = bwrap_command(limits, secrets) if sandboxed else plain_command()
+        env = dict(SANDBOX_ENV, HOME=self.workdir, KERAS_HOME=self.workdir,
+                   MPLCONFIGDIR=self.workdir, PATH=os.environ.get("PATH", "/usr/bin"))
+        self.process = subprocess.Popen(
+            launch_command(command, limits, self.cap.procs), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=self.workdir, env=env,
+            start_new_session=True)
+        try:
+            self.ready = self._read(min(self.deadline,
+                                        time.monotonic() + limits.startup_seconds), "starting")
+        except StudentProcessError:
+            self.close()
+            raise
+        if not self.ready.get("ready"):
+            self.close()
+            raise StudentProcessError("the grading process did not start: "
+                                      f"{self.ready.get('error', 'no reason given')}")
+
+    def run(self, name, source, inputs):
+        """The sandbox's reply for one exercise, or StudentProcessError."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise StudentProcessError("the student's time limit was reached")
+        timeout = min(self.limits.exercise_seconds, remaining)
+        body = pickle.dumps({"name": name, "source": source, "inputs": inputs,
+                             "timeout": timeout})
+        try:
+            self.process.stdin.write(struct.pack(">I", len(body)) + body)
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise StudentProcessError("the grading process had ended") from None
+        # The runner stops the exercise at ``timeout``; this deadline is the one that
+        # holds if the runner itself was stopped, killed or made slow.
+        reply = self._read(min(time.monotonic() + timeout + 5, self.deadline), name)
+        if reply.get("name") != name or not ("observations" in reply or "error" in reply):
+            raise UnreadableReply(f"the reply for {name} was not for {name}: the code wrote "
+                                  "its own")
+        return reply
+
+    def _read(self, deadline, what):
+        header = self._read_exactly(4, deadline, what)
+        size = struct.unpack(">I", header)[0]
+        if size > FRAME_LIMIT:
+            raise StudentProcessError(f"the reply for {what} was larger than "
+                                      f"{FRAME_LIMIT // 1024} KiB")
+        body = self._read_exactly(size, deadline, what)
+        try:
+            reply = json.loads(body)
+        except (ValueError, RecursionError, MemoryError):
+            raise UnreadableReply(f"the reply for {what} was not readable") from None
+        if not isinstance(reply, dict):
+            raise UnreadableReply(f"the reply for {what} was not readable")
+        return reply
+
+    def _read_exactly(self, count, deadline, what):
+        fd, data = self.process.stdout.fileno(), b""
+        while len(data) < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                if deadline >= self.deadline:
+                    raise StudentProcessError("the student's time limit "
+                                              f"({self.limits.student_seconds:.0f} s) was "
+                                              f"reached while {what}")
+                raise StudentProcessError(f"no reply for {what} in time; the grading "
+                                          "process was stopped")
+            ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, count - len(data))
+            if not chunk:
+                code = self.process.poll()
+                raise StudentProcessError(f"the grading process ended while {what}"
+                                          + (f" (exit code {code})" if code is not None else ""))
+            data += chunk
+        return data
+
+    def close(self):
+        """Kill the sandbox: bwrap, its PID namespace and everything in it."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.process.kill()
+        except OSError:
+            pass
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.cap.remove()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
