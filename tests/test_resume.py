@@ -19,7 +19,7 @@ TRAIN = ["train", "gan", "--source", "sample", "--limit", "320", "--batch-size",
 KILLER = r"""
 import json, os, signal, sys
 kill = json.loads(sys.argv[1])
-from gan_lab import artifacts, callbacks
+from gan_lab import callbacks, checkpoint, files
 from gan_lab.cli import main
 
 def die():
@@ -45,7 +45,16 @@ elif kill and kill["at"] == "write":  # half-way through writing a file: the tem
                 stream.truncate(os.path.getsize(source) // 2)
             die()
         replace(source, destination)
-    artifacts.os.replace = dying_replace
+    files.os.replace = dying_replace
+elif kill and kill["at"] == "checkpoint":  # saving epoch N's training state: cut short
+    save = checkpoint.save
+    def dying_save(gan, folder, epoch):
+        if epoch == kill["epoch"]:
+            checkpoint._state(gan, epoch).write(str(folder.checkpoint_dir / f"state-{epoch}"))
+            (folder.checkpoint_dir / f"state-{epoch}.index").write_bytes(b"half")
+            die()
+        return save(gan, folder, epoch)
+    checkpoint.save = dying_save
 
 sys.exit(main(sys.argv[2:]))
 """
@@ -65,9 +74,9 @@ def history(run_dir):
 
 
 def weights(run_dir, epoch):
-    from gan_lab.artifacts import load_generator, snapshot_path
+    from gan_lab.run_folder import RunFolder
 
-    return [w.numpy() for w in load_generator(snapshot_path(run_dir, epoch)).weights]
+    return [w.numpy() for w in RunFolder(run_dir).load_snapshot(epoch).weights]
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +99,8 @@ def test_same_seed_same_run(uninterrupted, tmp_path):
 @pytest.mark.parametrize("kill, rows_left", [
     ({"at": "batch", "epoch": 2, "batch": 2}, 1),
     ({"at": "write", "file": "epoch_0002.png"}, 1),
-    ({"at": "write", "file": "checkpoint.npz", "nth": 2}, 2),  # epoch 2's files all written
-    ({"at": "write", "file": "checkpoint.npz", "nth": 1}, 1),  # no checkpoint yet at all
+    ({"at": "checkpoint", "epoch": 2}, 2),  # epoch 2's other files all written
+    ({"at": "checkpoint", "epoch": 1}, 1),  # no checkpoint yet at all
 ], ids=["mid-epoch-2", "writing-frame-2", "writing-checkpoint-2", "writing-checkpoint-1"])
 def test_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path, kill, rows_left):
     out = tmp_path / "run"
@@ -169,7 +178,7 @@ def test_resume_refuses_another_runs_folder(finished, change, message, capsys):
 def test_resume_refuses_a_damaged_checkpoint(finished, capsys):
     from gan_lab.cli import main
 
-    (finished / "checkpoint.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    (finished / "checkpoint" / "state-3.index").write_bytes(b"not really an index")
     assert main([*TRAIN, "--epochs", "4", "--out", str(finished), "--resume"]) == 2
     assert "checkpoint" in (error := capsys.readouterr().err) and "is damaged" in error
 
@@ -201,11 +210,11 @@ def test_compare_names_epochs_never_reached_and_other_datasets(finished, tmp_pat
 
 
 def test_wrong_latent_size_for_a_saved_generator(finished):
-    from gan_lab import runs
     from gan_lab.gan import generate
+    from gan_lab.run_folder import RunFolder
 
     with pytest.raises(ValueError, match=r"z must have shape \(n, 100\) for this generator, got \(2, 64\)"):
-        generate(runs.load_snapshot(finished, 1), z=np.zeros((2, 64)))
+        generate(RunFolder(finished).load_snapshot(1), z=np.zeros((2, 64)))
 
 
 @pytest.mark.parametrize("kwargs, message", [

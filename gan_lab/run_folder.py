@@ -1,0 +1,195 @@
+"""The run folder: the one place that knows what a training run leaves behind and where.
+
+Layout (the caller names the folder)::
+
+    config.json                 the TrainConfig and the facts of the run (data, device)
+    fixed_z.npy                 the latent batch every epoch image is drawn from
+    history.csv                 epoch, d_loss, g_loss, d_real, d_fake (epoch means),
+                                seconds, and modes, kl_uniform, share_0 .. when tracked
+    metrics.csv                 written by ``python -m gan_lab evaluate``
+    losses.png                  curves from history.csv
+    frames/epoch_0001.png ...   one grid per epoch, 1-based
+    progress.gif                the frames in epoch order
+    snapshots/generator_epoch_0010.keras ...
+    checkpoint/                 the whole training state (tf.train.Checkpoint), by name
+
+Every file is written whole or not at all (``gan_lab.files``).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import files
+
+HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+# Added when training tracks them (epoch_metrics=True), with share_0 .. share_{K-1}.
+TRACKED_FIELDS = ("modes", "kl_uniform", "label_accuracy")
+
+
+class RunError(ValueError):
+    """A run folder that is missing, incomplete or from another run; the message says which."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Paths of one run folder, and the operations on it as a whole."""
+
+    path: Path
+
+    def __init__(self, path):
+        object.__setattr__(self, "path", Path(path))
+
+    def __str__(self):
+        return str(self.path)
+
+    def __fspath__(self):
+        return str(self.path)
+
+    # --- the layout ------------------------------------------------------------------
+    @property
+    def config_file(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def fixed_z_file(self) -> Path:
+        return self.path / "fixed_z.npy"
+
+    @property
+    def history_file(self) -> Path:
+        return self.path / "history.csv"
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / "metrics.csv"
+
+    @property
+    def losses_file(self) -> Path:
+        return self.path / "losses.png"
+
+    @property
+    def gif_file(self) -> Path:
+        return self.path / "progress.gif"
+
+    @property
+    def frames_dir(self) -> Path:
+        return self.path / "frames"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.path / "snapshots"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoint"
+
+    def frame(self, epoch: int) -> Path:
+        """frames/epoch_0001.png for epoch 1 (epochs are 1-based)."""
+        return self.frames_dir / f"epoch_{epoch:04d}.png"
+
+    def snapshot(self, epoch: int) -> Path:
+        return self.snapshots_dir / f"generator_epoch_{epoch:04d}.keras"
+
+    def run_files(self) -> tuple[Path, ...]:
+        """Everything a run writes here: what ``--overwrite`` removes, and nothing else."""
+        return (self.config_file, self.fixed_z_file, self.history_file, self.metrics_file,
+                self.losses_file, self.gif_file, self.frames_dir, self.snapshots_dir,
+                self.checkpoint_dir)
+
+    # --- the folder as a whole -------------------------------------------------------
+    def holds_run(self) -> bool:
+        return self.config_file.is_file()
+
+    def prepare(self, overwrite=False, resume=False) -> "RunFolder":
+        """Create the folder and check it can be written, before any training starts.
+
+        A folder that already holds a run is refused unless ``overwrite`` (its run files
+        are removed) or ``resume`` (they are kept and continued)."""
+        if resume and not self.holds_run():
+            raise RunError(f"nothing to resume in {self}: it holds no training run; "
+                           "start it without --resume")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.path):
+                pass
+        except OSError as error:
+            raise RunError(f"cannot write to the output folder {self} ({error.strerror}); "
+                           "choose another one with --out") from None
+        if self.holds_run() and not resume:
+            if not overwrite:
+                raise RunError(f"{self} already holds a training run; pass --resume to "
+                               "continue it, --overwrite to replace it, or choose another --out")
+            for target in self.run_files():
+                if target.is_dir():
+                    shutil.rmtree(target)
+                elif target.exists():
+                    target.unlink()
+        return self
+
+    def read_config(self) -> dict:
+        """config.json, or a RunError saying the folder is not a run."""
+        if not self.holds_run():
+            raise RunError(f"{self} is not a gan_lab run folder (no config.json)")
+        return files.read_json(self.config_file)
+
+    def read_history(self) -> list[dict]:
+        """history.csv -> dicts with an int epoch and float values (None where empty)."""
+        if not self.history_file.exists():
+            return []
+        with open(self.history_file, newline="") as stream:
+            return [{key: int(value) if key == "epoch" else float(value) if value else None
+                     for key, value in row.items()}
+                    for row in csv.DictReader(stream)]
+
+    def write_history(self, rows) -> Path:
+        """One row an epoch: HISTORY_FIELDS, then the tracked measures of the last row."""
+        last = rows[-1] if rows else {}
+        tracked = tuple(key for key in last if key in TRACKED_FIELDS or key.startswith("share_"))
+        return files.write_csv(self.history_file, HISTORY_FIELDS + tracked, rows)
+
+    def saved_epochs(self) -> list[int]:
+        """Epochs for which the folder holds a generator snapshot."""
+        return sorted(_epoch_of(p) for p in self.snapshots_dir.glob("generator_epoch_*.keras"))
+
+    def load_snapshot(self, epoch: int):
+        """The generator saved at ``epoch`` (works in a fresh process), or a RunError naming
+        the epochs that exist."""
+        from . import runtime  # noqa: F401  first: TensorFlow starts quietly
+        import keras
+
+        path = self.snapshot(epoch)
+        if not path.is_file():
+            reached = len(self.read_history())
+            why = (f"the run reached only epoch {reached}" if epoch > reached
+                   else "train with --snapshot-epochs ... to keep others")
+            raise RunError(f"{self} has no generator snapshot for epoch {epoch}; it has epochs "
+                           f"{self.saved_epochs() or 'none'} ({why})")
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except Exception as error:  # a damaged zip or weights file
+            raise RunError(f"cannot load generator {path}: {error} (damaged file?)") from None
+
+    def rewind(self, epoch: int) -> list[dict]:
+        """Make the folder hold epochs 1..``epoch`` only: later frames and snapshots, and
+        temporary files of a killed write, are removed. Returns the history rows kept."""
+        for folder in (self.path, self.frames_dir, self.snapshots_dir):
+            for leftover in folder.glob(".*"):
+                if leftover.is_file() and files.is_temporary(leftover):
+                    leftover.unlink()
+        for path in (*self.frames_dir.glob("epoch_*.png"),
+                     *self.snapshots_dir.glob("generator_epoch_*.keras")):
+            if _epoch_of(path) > epoch:
+                path.unlink()
+        rows = [row for row in self.read_history() if row["epoch"] <= epoch]
+        if [row["epoch"] for row in rows] != list(range(1, epoch + 1)):
+            raise RunError(f"{self.history_file} does not hold epochs 1 to {epoch} of the "
+                           "checkpoint; the run folder was changed by hand")
+        return rows
+
+
+def _epoch_of(path: Path) -> int:
+    return int(path.stem.rsplit("_", 1)[1])
