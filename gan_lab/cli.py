@@ -7,28 +7,33 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+if "--verbose" in sys.argv[1:]:  # before gan_lab's import sets TensorFlow's log level
+    os.environ["GAN_LAB_VERBOSE"] = "1"
 
-from .artifacts import RunError  # noqa: E402  (imports after the log level is set)
-from .data import DATASETS, SOURCES, DataError  # noqa: E402
+from .checks import positive_int  # noqa: E402
+from .config import DEFAULT_EPOCHS, DEFAULT_SNAPSHOTS, TrainConfig  # noqa: E402
+from .data import DATASETS, SOURCES  # noqa: E402
 from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES  # noqa: E402
-from .grading.grader import GradingError  # noqa: E402
 
-# Bad input and unusable folders: reported in one line saying what to fix.
-USER_ERRORS = (DataError, RunError, GradingError, OSError)
+
+def user_errors() -> tuple:
+    """Bad input (data, settings, models), unusable folders and a grading that cannot
+    proceed: reported in one line saying what to fix. DataError, RunError and the model
+    checks are ValueErrors; the grader is imported only by the commands that grade."""
+    grader = sys.modules.get("gan_lab.grading.grader")
+    return (ValueError, OSError, *((grader.GradingError,) if grader else ()))
 
 
 def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+    return positive_int(int(text), "it", argparse.ArgumentTypeError)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gan-lab", description="Train GANs on MNIST and compare what they draw."
     )
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up and log lines")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser(
@@ -47,26 +52,30 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where images come from (default: auto, see README)")
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
     train.add_argument("--epochs", type=_positive,
-                       help="epochs to train (default 5, or the preset's; the course run is 100)")
+                       help=f"epochs to train (default {DEFAULT_EPOCHS}, or the preset's; "
+                            "the course run is 100)")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="the mode-collapse lab's settings (architecture options, batch "
-                            "size, learning rate, epochs; per-epoch metrics on)")
-    train.add_argument("--batch-size", type=_positive, default=128)
-    train.add_argument("--limit", type=_positive, help="use only the first N training images")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--loss", default="non_saturating", choices=LOSSES)
-    train.add_argument("--d-steps", type=_positive, default=1, help="D updates per G update")
-    train.add_argument("--real-label", type=float, default=1.0,
+                            "size, learning rate, epochs; per-epoch metrics on); settings "
+                            "given beside it win")
+    train.add_argument("--batch-size", type=_positive, help="default 128")
+    train.add_argument("--limit", type=_positive,
+                       help="use a class-balanced subset of N training images")
+    train.add_argument("--seed", type=int, help="default 0")
+    train.add_argument("--loss", choices=LOSSES, help="default non_saturating")
+    train.add_argument("--d-steps", type=_positive, help="D updates per G update (default 1)")
+    train.add_argument("--real-label", type=float,
                        help="target for real images; 0.9 = one-sided label smoothing")
-    train.add_argument("--snapshot-epochs", type=_positive, nargs="+", default=[1, 10, 50, 100],
-                       metavar="E", help="epochs whose generator is saved (the last always is)")
+    train.add_argument("--snapshot-epochs", type=_positive, nargs="+", metavar="E",
+                       help="epochs whose generator is saved (default "
+                            f"{' '.join(map(str, DEFAULT_SNAPSHOTS))}; the last always is)")
     train.add_argument("--out", help="run folder (default runs/<model>-<dataset>)")
-    train.add_argument("--update", choices=UPDATES, default="alternating",
+    train.add_argument("--update", choices=UPDATES,
                        help="alternating: D, then G through the updated D (default); "
                             "simultaneous: both from one forward pass, a little faster")
-    train.add_argument("--learning-rate", type=float, default=2e-4,
+    train.add_argument("--learning-rate", type=float,
                        help="Adam's learning rate for both networks (default 2e-4)")
-    train.add_argument("--epoch-metrics", action="store_true",
+    train.add_argument("--epoch-metrics", action="store_true", default=None,
                        help="add modes and KL to uniform of each epoch's samples to history.csv")
     what = train.add_mutually_exclusive_group()
     what.add_argument("--resume", action="store_true",
@@ -80,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshots with its fixed latent batch.",
     )
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    compare.add_argument("--epochs", type=_positive, nargs="+", default=[1, 10, 50, 100])
+    compare.add_argument("--epochs", type=_positive, nargs="+", default=list(DEFAULT_SNAPSHOTS))
     compare.add_argument("--out", required=True, help="PNG file to write")
 
     evaluate = commands.add_parser(
@@ -141,50 +150,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_train(args) -> int:
-    from . import runs, runtime
-    from .data import load_images
+# Arguments of ``train`` that are not TrainConfig fields.
+TRAIN_ACTIONS = ("command", "verbose", "resume", "overwrite")
 
-    if args.preset:
-        chosen = PRESETS[args.preset]
-        if args.model != chosen["model"]:
-            raise RunError(f"preset {args.preset} trains the {chosen['model']} model: "
-                             f"python -m gan_lab train {chosen['model']} --preset {args.preset}")
-        args.batch_size = chosen["batch_size"]
-        args.epochs = args.epochs or chosen["epochs"]
-    args.epochs = args.epochs or 5
-    out = args.out or runs.default_run_dir(args.model, args.dataset, args.arch)
-    runs.prepare_run_dir(out, args.overwrite, args.resume)  # fail before loading data
-    data = load_images(args.dataset, "train", args.source, args.data_dir, args.limit)
+
+def run_train(args) -> int:
+    settings = {key: value for key, value in vars(args).items() if key not in TRAIN_ACTIONS}
+    config = TrainConfig.create(**settings)
+    from . import runs, runtime  # TensorFlow loads here, after the settings are checked
+
     print(f"Device: {runtime.describe_device()}")
-    print(f"Data: {data.name} {data.split}, {len(data.images):,} images "
-          f"{data.images.shape[1:]} from {data.source}")
     verb = "Resuming" if args.resume else "Training"
-    print(f"{verb} {args.model}{f' ({args.arch})' if args.arch else ''} to epoch {args.epochs}, batch {args.batch_size} -> {out}")
+    arch = f" ({config.arch})" if config.arch else ""
+    print(f"{verb} {config.model}{arch} to epoch {config.epochs}, batch {config.batch_size} "
+          f"-> {config.run_dir}")
     started = time.perf_counter()
-    run = runs.train(
-        args.model, args.dataset, data=data, limit=args.limit, epochs=args.epochs,
-        batch_size=args.batch_size,
-        seed=args.seed, loss=args.loss, d_steps=args.d_steps, real_label=args.real_label,
-        update=args.update, learning_rate=args.learning_rate,
-        snapshot_epochs=args.snapshot_epochs, epoch_metrics=args.epoch_metrics,
-        preset=args.preset, arch=args.arch, out=out,
-        resume=args.resume,
-    )
+    run = runs.train(config, resume=args.resume, overwrite=args.overwrite)
+    facts = runs.RunFolder(config.run_dir).read_config()["run"]
+    print(f"Data: {facts['dataset']} {facts['split']}, {facts['images']:,} images "
+          f"{tuple(facts['image_shape'])} from {facts['source_used']}")
     seconds = [row["seconds"] for row in run.history]
-    print(f"Done in {time.perf_counter() - started:.0f} s "
-          f"({sum(seconds) / len(seconds):.1f} s per epoch of training, epochs 1-"
-          f"{run.history[-1]['epoch']}). In {out}:")
+    timing = (f" ({sum(seconds) / len(seconds):.1f} s per epoch of training, epochs 1-"
+              f"{run.history[-1]['epoch']})" if seconds else "")
+    print(f"Done in {time.perf_counter() - started:.0f} s{timing}. In {config.run_dir}:")
     for name in ("progress.gif", "losses.png", "history.csv", "frames/", "snapshots/"):
         print(f"  {name}")
     return 0
 
 
 def run_compare(args) -> int:
-    from . import artifacts, runs
+    from . import runs
+    from .files import save_figure
 
     figure = runs.compare(args.run_dirs, args.epochs)
-    print(f"Wrote {artifacts.save_figure(figure, args.out)}")
+    print(f"Wrote {save_figure(figure, args.out)}")
     return 0
 
 
@@ -197,6 +196,12 @@ def run_evaluate(args) -> int:
           f"{judge.test_accuracy:.2%} on {len(judge.held_out):,} held-out images. Frechet "
           f"distance to those images; a mode holds >= {metrics.MODE_SHARE:.0%} of a uniform "
           f"share; confident = top probability >= {metrics.CONFIDENT}.")
+    chance = 1 / judge.classes
+    if judge.test_accuracy < 3 * chance:
+        print(f"Warning: the classifier is right on only {judge.test_accuracy:.0%} of held-out "
+              f"images (chance is {chance:.0%}): the class shares, modes and KL below say "
+              "little about this run. Train on more data (e.g. --source idx) for measures "
+              "that mean something.")
     rows = {f"epoch {epoch}": m for epoch, m in results.items()}
     rows.update({f"({name})": m for name, m in references.items()})
     print(metrics.table(rows))
@@ -266,7 +271,7 @@ def main(argv=None) -> int:
                "evaluate": run_evaluate}[args.command]
     try:
         return handler(args)
-    except USER_ERRORS as error:
+    except user_errors() as error:
         # A bad input: one line saying what to fix, not a TensorFlow traceback.
         print(f"gan-lab {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -18,7 +18,6 @@ UPDATES = ("alternating", "simultaneous")
 # The lab also reports the settings tried on the way (minibatch standard deviation in D).
 PRESETS = {
     "collapse": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
-                 "generator": {"batch_norm": False}, "discriminator": {}},
-    "remedy": {"model": "dcgan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
-               "generator": {}, "discriminator": {}},
+                 "generator_options": {"batch_norm": False}},
+    "remedy": {"model": "dcgan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3},
 }

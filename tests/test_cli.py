@@ -61,19 +61,19 @@ def test_train_leaves_every_artifact(trained, model):
     assert snapshots == ["generator_epoch_0001.keras", "generator_epoch_0002.keras"]
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == model and config["source"] == "sample"
-    assert config["epochs"] == EPOCHS and config["images"] == 512 and config["seed"] == 0
+    assert config["epochs"] == EPOCHS and config["run"]["images"] == 512 and config["seed"] == 0
     assert np.load(out / "fixed_z.npy").shape == (64, 100)
 
 
 def test_frames_come_from_the_fixed_latent_batch(trained, tmp_path):
-    from gan_lab import runs
-    from gan_lab.artifacts import save_figure
+    from gan_lab.files import save_figure
     from gan_lab.gan import generate
+    from gan_lab.run_folder import RunFolder
     from gan_lab.plotting import plot_grid
 
     out, _ = trained["dcgan"]
     z = np.load(out / "fixed_z.npy")
-    images = generate(runs.load_snapshot(out, 2), z=z)
+    images = generate(RunFolder(out).load_snapshot(2), z=z)
     redrawn = save_figure(plot_grid(images, title="epoch 2"), tmp_path / "again.png")
     np.testing.assert_allclose(iio.imread(redrawn).astype(float),
                                iio.imread(out / "frames" / "epoch_0002.png").astype(float),

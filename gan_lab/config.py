@@ -1,0 +1,147 @@
+"""One training configuration: ``TrainConfig``, built and checked in one place from the
+defaults, a preset and the user's settings. The command line maps its arguments onto it,
+``runs.train`` reads nothing else, and a run folder's config.json holds it. Importable
+without TensorFlow, so the command line can build its parser quickly."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checks import positive_int
+from .data import DATASETS, SOURCES
+from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES
+
+DEFAULT_EPOCHS = 5
+DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
+
+
+def _resume(default, **kwargs):
+    """A field a resumed run must share with the run it continues."""
+    return field(default=default, metadata={"resume": True}, **kwargs)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run. Build it with ``TrainConfig.create(...)``, which
+    applies a preset and checks every value; fields marked ``resume`` must match the run a
+    ``--resume`` continues (``epochs`` may grow)."""
+
+    model: str = _resume("dcgan")          # gan, dcgan or cgan (options.MODELS)
+    dataset: str = _resume("mnist")
+    source: str = "auto"                   # asked for; the source used is in the run facts
+    data_dir: str | None = None
+    limit: int | None = _resume(None)      # a class-balanced subset of this many images
+    epochs: int = DEFAULT_EPOCHS
+    batch_size: int = _resume(128)
+    seed: int = _resume(0)
+    latent_dim: int = _resume(100)
+    loss: str = _resume("non_saturating")
+    d_steps: int = _resume(1)
+    real_label: float = _resume(1.0)
+    update: str = _resume("alternating")
+    learning_rate: float = 2e-4            # may be lowered on resume after a divergence
+    snapshot_epochs: tuple = DEFAULT_SNAPSHOTS
+    epoch_metrics: bool = False
+    preset: str | None = _resume(None)
+    arch: str | None = _resume(None)
+    generator_options: tuple = _resume(())       # keyword arguments of the G builder
+    discriminator_options: tuple = _resume(())   # ... and of the D builder
+    custom_networks: tuple = _resume(())   # "generator"/"discriminator" given by the caller
+    out: str | None = None                 # the run folder; default runs/<model>-<dataset>
+
+    @classmethod
+    def create(cls, model=None, *, preset=None, **settings) -> "TrainConfig":
+        """Defaults, then the preset's settings, then ``settings`` (those not None); each
+        value checked. Raises ValueError naming the setting and what it accepts."""
+        unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+        chosen = {key: value for key, value in settings.items() if value is not None}
+        if preset is not None:
+            if preset not in PRESETS:
+                raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+            settings_of_preset = dict(PRESETS[preset])
+            wanted = settings_of_preset.pop("model")
+            if model is not None and model != wanted:
+                raise ValueError(f"preset {preset} trains the {wanted} model: "
+                                 f"python -m gan_lab train {wanted} --preset {preset}")
+            model = wanted
+            chosen = {**settings_of_preset, "epoch_metrics": True, **chosen, "preset": preset}
+        if model is not None:
+            chosen["model"] = model
+        for key in ("generator_options", "discriminator_options"):
+            if isinstance(chosen.get(key), dict):
+                chosen[key] = tuple(sorted(chosen[key].items()))
+        for key in ("snapshot_epochs", "custom_networks"):
+            if key in chosen and not isinstance(chosen[key], (str, int)):
+                chosen[key] = tuple(chosen[key])
+        if chosen.get("out") is not None:
+            chosen["out"] = str(chosen["out"])
+        return cls(**chosen)
+
+    def __post_init__(self):
+        _choice(self.model, MODELS, "model")
+        _choice(self.dataset, tuple(DATASETS), "dataset")
+        _choice(self.source, SOURCES, "source")
+        _choice(self.loss, LOSSES, "loss")
+        _choice(self.update, UPDATES, "update")
+        if self.arch is not None:
+            _choice(self.arch, ARCHS, "arch")
+        for name in ("epochs", "batch_size", "latent_dim", "d_steps"):
+            positive_int(getattr(self, name), name)
+        if self.limit is not None:
+            positive_int(self.limit, "limit")
+        if isinstance(self.snapshot_epochs, (str, int)):
+            raise ValueError(f"snapshot_epochs must be a list of epochs, got "
+                             f"{self.snapshot_epochs!r}")
+        object.__setattr__(self, "snapshot_epochs", tuple(sorted(
+            {positive_int(e, "snapshot epoch") for e in self.snapshot_epochs})))
+        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
+                and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if not 0.5 < self.real_label <= 1.0:
+            raise ValueError(f"real_label must be in (0.5, 1], got {self.real_label!r}")
+        if self.update == "simultaneous" and self.d_steps != 1:
+            raise ValueError("the simultaneous update makes one D update per step; "
+                             "use d_steps=1 or update='alternating'")
+        if set(self.custom_networks) - {"generator", "discriminator"}:
+            raise ValueError(f"custom_networks names generator and/or discriminator, got "
+                             f"{self.custom_networks!r}")
+
+    @property
+    def run_dir(self) -> Path:
+        """``out``, else runs/<model>-<dataset> (runs/<model>-<arch>-<dataset> with an
+        ``arch``), relative to the working directory."""
+        if self.out is not None:
+            return Path(self.out)
+        return Path("runs") / "-".join(filter(None, (self.model, self.arch, self.dataset)))
+
+    def replace(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        for key in ("generator_options", "discriminator_options"):
+            data[key] = dict(data[key])
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in data.items()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TrainConfig":
+        """The config of a config.json; keys of newer or older versions are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls.create(**{key: value for key, value in data.items() if key in known})
+
+    def resume_differences(self, other: "TrainConfig") -> list[str]:
+        """'<name> <theirs> there, <ours> now' for each resume field that differs."""
+        return [f"{f.name} {getattr(other, f.name)!r} there, {getattr(self, f.name)!r} now"
+                for f in dataclasses.fields(self)
+                if f.metadata.get("resume") and getattr(self, f.name) != getattr(other, f.name)]
+
+
+def _choice(value, allowed, name):
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
