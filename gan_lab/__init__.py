@@ -1,6 +1,15 @@
 """gan_lab: a Keras/TensorFlow lab kit for teaching GANs (dense GAN and DCGAN on MNIST)."""
 
+import os
+import sys
+
 __version__ = "0.1.0"
+
+# TensorFlow's C++ log lines are not for students; they come back with GAN_LAB_VERBOSE=1
+# (the command line's --verbose). Only effective when gan_lab is imported before
+# TensorFlow, which reads the variable once (see also gan_lab.quiet).
+if not os.environ.get("GAN_LAB_VERBOSE") and "tensorflow" not in sys.modules:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def check(name, obj):

@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .checks import positive_int
+
 DATASETS = {
     # name: (image shape, number of classes)
     "mnist": ((28, 28, 1), 10),
@@ -67,12 +69,15 @@ def load_pixels(
     source: str = "auto",
     data_dir: str | os.PathLike | None = None,
     limit: int | None = None,
+    seed: int = 0,
 ) -> ImageSet:
     """Load a dataset as it is stored: uint8 pixels in [0, 255], shape (N, 28, 28, 1) or (N, 32, 32, 3).
 
     ``data_dir`` is the TFDS cache folder for ``tfds`` and the IDX folder for ``idx``.
-    ``limit`` keeps the first ``limit`` images (a positive int). Raises ``DataError``
-    naming the problem and the fix when the data is missing or malformed.
+    ``limit`` keeps a class-balanced subset of that many images (``balanced_subset``,
+    drawn with ``seed``); a limit above what the source holds keeps every image and says
+    so on stderr. Raises ``DataError`` naming the problem and the fix when the data is
+    missing or malformed.
     """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
@@ -80,8 +85,8 @@ def load_pixels(
         raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
     if source not in SOURCES:
         raise DataError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
-    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 1):
-        raise DataError(f"limit must be a positive number of images, got {limit!r}")
+    if limit is not None:
+        positive_int(limit, "limit", DataError)
 
     if source == "tfds":
         pixels, labels = _load_tfds(name, split, data_dir)
@@ -99,7 +104,11 @@ def load_pixels(
         pixels, labels, source = _load_auto(name, split, data_dir)
 
     if limit is not None:
-        pixels, labels = pixels[:limit], labels[:limit]
+        if limit > len(labels):
+            print(f"gan_lab: limit {limit:,} is more than the {len(labels):,} {name} {split} "
+                  f"images of source {source}; using all {len(labels):,}", file=sys.stderr)
+        keep = balanced_subset(labels, limit, seed)
+        pixels, labels = pixels[keep], labels[keep]
     shape, _ = DATASETS[name]
     try:
         pixels = np.asarray(pixels, np.uint8).reshape((-1, *shape))
@@ -110,11 +119,28 @@ def load_pixels(
     return ImageSet(pixels, np.asarray(labels, np.int64), name, split, source)
 
 
+def balanced_subset(labels, limit: int, seed: int = 0) -> np.ndarray:
+    """Indices (sorted) of ``limit`` items, as even across the classes of ``labels`` (N,)
+    as they allow: class counts differ by at most one while every class has members
+    left. Which members of a class are kept depends on ``seed`` only."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    rank = np.empty(len(labels), np.int64)
+    for digit in np.unique(labels):
+        members = np.flatnonzero(labels == digit)
+        rank[rng.permutation(members)] = np.arange(len(members))
+    class_order = rng.permutation(int(labels.max()) + 1 if len(labels) else 1)
+    # Round r takes the r-th kept member of every class, classes in a seeded order.
+    key = rank * len(class_order) + class_order[labels]
+    return np.sort(np.argsort(key, kind="stable")[:limit])
+
+
 @functools.wraps(load_pixels, assigned=("__module__", "__annotations__"))
 def load_images(*args, **kwargs) -> ImageSet:
     """``load_pixels`` scaled for a GAN: float32 images in [-1, 1], shape (N, 28, 28, 1)
     (or (N, 32, 32, 3) for CIFAR-10), labels beside them. Same arguments as load_pixels:
-    ``load_images(name="mnist", split="train", source="auto", data_dir=None, limit=None)``."""
+    ``load_images(name="mnist", split="train", source="auto", data_dir=None, limit=None,
+    seed=0)``."""
     loaded = load_pixels(*args, **kwargs)
     return loaded._replace(images=to_unit_range(loaded.images))
 
@@ -134,7 +160,7 @@ def check_images(images, image_shape=None, what: str = "images") -> None:
     if images.ndim != 4 or (image_shape is not None and images.shape[1:] != tuple(image_shape)):
         want = f"(N, {', '.join(map(str, image_shape))})" if image_shape else "(N, H, W, C)"
         hint = ""
-        if image_shape is not None and images.shape[1:] == tuple(image_shape[:-1]):
+        if images.ndim == 3 and (image_shape is None or images.shape[1:] == tuple(image_shape[:-1])):
             hint = "; add the channel axis, e.g. images[..., None]"
         raise DataError(f"{what} must have shape {want}, got {images.shape}{hint}")
     if images.size == 0:
@@ -154,6 +180,56 @@ def check_images(images, image_shape=None, what: str = "images") -> None:
         )
 
 
+def check_training_images(images, image_shape=None) -> None:
+    """``check_images`` for the images a GAN trains on, which must also use the whole of
+    [-1, 1]: images in [0, 1] (pixels / 255, the usual mistake) make the GAN learn a grey
+    background, so they are refused."""
+    check_images(images, image_shape, what="training images")
+    if float(np.min(images)) >= 0.0:
+        raise DataError(
+            f"training images must fill [-1, 1] (background -1), but these lie in "
+            f"[{float(np.min(images)):g}, {float(np.max(images)):g}]; scale pixels in [0, 1] "
+            "with x * 2 - 1 (or pixels in [0, 255] with x / 127.5 - 1)")
+
+
+def as_image_set(data, name: str = "mnist") -> ImageSet:
+    """An ImageSet from what a caller may pass as training data: an ImageSet, images
+    (N, H, W, C) in [-1, 1], or (images, labels) with labels (N,) ints. Raises DataError
+    saying what to fix."""
+    if isinstance(data, ImageSet):
+        images, labels, name, split, source = data
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        (images, labels), split, source = data, "train", "array"
+    elif isinstance(data, np.ndarray) or hasattr(data, "numpy"):
+        images, labels, split, source = np.asarray(data), None, "train", "array"
+    else:
+        raise DataError(f"data must be an ImageSet (gan_lab.data.load_images), an array of "
+                        f"images (N, H, W, C) in [-1, 1] or (images, labels); got "
+                        f"{type(data).__name__}")
+    images = np.asarray(images)
+    check_training_images(images)
+    if labels is None:
+        labels = np.full(len(images), -1, np.int64)  # unknown classes
+    labels = check_labels(labels, count=len(images))
+    return ImageSet(np.asarray(images, np.float32), labels.astype(np.int64), name, split,
+                    source)
+
+
+def check_labels(labels, classes=None, count=None) -> np.ndarray:
+    """``labels`` as int32 (N,), or a DataError unless they are integers (in [0, classes)
+    when ``classes`` is given; ``count`` of them when given)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (count is not None and len(labels) != count):
+        want = f"({count},)" if count is not None else "(N,)"
+        raise DataError(f"labels must have shape {want}, one per image, got {labels.shape}")
+    if labels.size and not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"labels must be integers, got {labels.dtype}")
+    if labels.size and classes is not None and (labels.min() < 0 or labels.max() >= classes):
+        raise DataError(f"labels must be integers in [0, {classes}), got {labels.dtype} "
+                        f"values in [{labels.min()}, {labels.max()}]")
+    return labels.astype(np.int32)
+
+
 def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True, seed: int = 0,
                  epochs: int | None = None, first_epoch: int = 0, labels=None):
     """A tf.data pipeline over images (N, H, W, C) in [-1, 1]: shuffle, batch, prefetch.
@@ -168,16 +244,11 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     import tensorflow as tf
 
     check_images(images)
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise DataError(f"batch_size must be a positive integer, got {batch_size!r}")
+    positive_int(batch_size, "batch_size", DataError)
     images = np.asarray(images, np.float32)
     columns = (images,)
     if labels is not None:
-        labels = np.asarray(labels)
-        if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
-            raise DataError(f"labels must be integers of shape ({len(images)},), one per "
-                            f"image, got {labels.dtype} {labels.shape}")
-        columns = (images, labels.astype(np.int32))
+        columns = (images, check_labels(labels, count=len(images)))
     if epochs is None:
         dataset = tf.data.Dataset.from_tensor_slices(columns if labels is not None else images)
         dataset = dataset.cache()
@@ -214,6 +285,9 @@ def _load_tfds(name, split, data_dir, download=False):
         raise DataError(
             f"tensorflow-datasets cannot be imported ({error}); pip install -e . installs it"
         ) from None
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.ERROR)  # "Variant folder ... has no dataset_info"
     try:
         dataset = tfds.load(
             name, split=split, data_dir=data_dir, download=download, try_gcs=False,
@@ -348,6 +422,12 @@ def _load_auto(name, split, data_dir):
             return (*_load_idx(name, split, Path(folder)), "idx")
     if _network_answers():
         return (*_load_tfds(name, split, data_dir, download=True), "tfds-download")
+    if name == "cifar10":  # CIFAR-10 is not distributed as IDX files
+        raise DataError(
+            "cifar10 is not in the TFDS cache and the network does not answer; on a machine "
+            "with network run python -c \"import tensorflow_datasets as tfds; "
+            "tfds.load('cifar10')\" once and copy its TFDS folder (~/tensorflow_datasets) "
+            "here, then pass --source tfds --data-dir FOLDER")
     if name != "mnist":
         raise DataError(
             f"{name} is not in the TFDS cache, {DATA_DIR_ENV} is not set to its IDX files, "

@@ -9,15 +9,17 @@ a real image of the batch, and D judges every image together with its label.
 
 from __future__ import annotations
 
+from . import runtime  # noqa: F401  first: TensorFlow starts quietly, set up once
+
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .data import DataError, check_images
-from .models import label_classes
+from .checks import positive_int
+from .data import DataError, check_images, check_labels, check_training_images
+from .models import judged_shape, label_classes, latent_size
 from .options import LOSSES, UPDATES
-
 
 
 def discriminator_loss(real_logits, fake_logits, real_label=1.0):
@@ -54,21 +56,26 @@ def default_optimizer(learning_rate=2e-4):
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5)
 
 
+@keras.saving.register_keras_serializable(package="gan_lab")
 class GAN(keras.Model):
     """A generator G: z (N, latent_dim) -> images in [-1, 1] and a discriminator
     D: images -> logits (N, 1), trained together by ``fit()`` on batches of real images.
 
     A conditional pair (G: [z, labels], D: [images, labels]) trains on (images, labels)
     batches; ``classes`` is then its number of classes, else None.
+
+    Saved whole with ``gan.save("gan.keras")`` (both networks, the settings of
+    ``compile`` and both optimizers' state) and loaded in a fresh process with
+    ``keras.saving.load_model("gan.keras")``; ``save_weights`` works too.
     """
 
     def __init__(self, generator, discriminator, seed=None, **kwargs):
         super().__init__(**kwargs)
+        self.latent_dim = latent_size(generator)
+        judged = judged_shape(discriminator)
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = int(generator.inputs[0].shape[-1])
         self.image_shape = tuple(int(d) for d in generator.output_shape[1:])
-        judged = tuple(discriminator.inputs[0].shape[1:])
         if judged != self.image_shape:
             raise ValueError(
                 f"generator makes images of shape {self.image_shape} but the discriminator "
@@ -80,7 +87,9 @@ class GAN(keras.Model):
                 "generator and discriminator must both be conditional on the same classes "
                 f"or both unconditional; got {self.classes} and {label_classes(discriminator)}"
             )
+        self.seed = seed
         self.noise_seed = keras.random.SeedGenerator(seed)
+        self.built = True  # both networks are built: save_weights works before fit()
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -106,8 +115,7 @@ class GAN(keras.Model):
         super().compile(jit_compile=jit_compile, **kwargs)
         if loss not in LOSSES:
             raise ValueError(f"unknown generator loss {loss!r}; choose one of {', '.join(LOSSES)}")
-        if not isinstance(d_steps, int) or d_steps < 1:
-            raise ValueError(f"d_steps must be a positive integer, got {d_steps!r}")
+        positive_int(d_steps, "d_steps")
         if update not in UPDATES:
             raise ValueError(f"unknown update {update!r}; choose one of {', '.join(UPDATES)}")
         if update == "simultaneous" and d_steps != 1:
@@ -121,6 +129,38 @@ class GAN(keras.Model):
         self.d_steps = d_steps
         self.real_label = float(real_label)
         self.update = update
+        self._compiled_with = {"loss": loss, "d_steps": d_steps, "real_label": float(real_label),
+                               "update": update, "jit_compile": jit_compile}
+
+    def get_config(self):
+        return {"generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "seed": self.seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        generator = keras.saving.deserialize_keras_object(config.pop("generator"))
+        discriminator = keras.saving.deserialize_keras_object(config.pop("discriminator"))
+        return cls(generator, discriminator, **config)
+
+    def get_compile_config(self):
+        if not hasattr(self, "_compiled_with"):
+            return None
+        return {**self._compiled_with,
+                "d_optimizer": keras.saving.serialize_keras_object(
+                    _unscaled(self.d_optimizer)),
+                "g_optimizer": keras.saving.serialize_keras_object(
+                    _unscaled(self.g_optimizer))}
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        optimizers = {key: keras.saving.deserialize_keras_object(config.pop(key))
+                      for key in ("d_optimizer", "g_optimizer")}
+        self.compile(**optimizers, **config)
+        # Built now, so a loaded file's optimizer state has variables to go into.
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
 
     @property
     def metrics(self):
@@ -147,9 +187,11 @@ class GAN(keras.Model):
         if self.update == "simultaneous":
             return self.simultaneous_step(real, labels)
         batch_size = ops.shape(real)[0]
-        # Algorithm 1: k D updates, each on its own minibatch. The batch is cut into k
-        # chunks of ceil(n/k) rows; indices wrap, so a partial last batch still works.
-        chunk = (batch_size + self.d_steps - 1) // self.d_steps
+        # Algorithm 1: k D updates, each on its own minibatch. The batch (k minibatches
+        # from make_dataset) is cut into k disjoint chunks of floor(n/k) rows; the n mod k
+        # rows left in a partial last batch sit out this step (with n < k, the chunks of
+        # one row each wrap around and repeat rows).
+        chunk = ops.maximum(batch_size // self.d_steps, 1)
 
         def rows_of(step, tensor):
             rows = (ops.arange(chunk) + step * chunk) % batch_size
@@ -161,9 +203,10 @@ class GAN(keras.Model):
             self._track(*self.discriminator_step(rows_of(step, real), fake, step_labels))
         if self.d_steps > 1:
             real, labels = rows_of(self.d_steps - 1, real), rows_of(self.d_steps - 1, labels)
-        # The last D update and G's update share one forward pass of G (as the PyTorch
-        # DCGAN example does): G is unchanged by D's update, so its fakes are the same; the
-        # tape keeps G's activations for G's gradient through the updated D.
+        # The last D update and G's update share one forward pass of G, and so one draw
+        # of noise (the PyTorch DCGAN example's choice; Algorithm 1 draws fresh noise for
+        # G): G is unchanged by D's update, so its fakes are the same; the tape keeps G's
+        # activations for G's gradient through the updated D.
         with tf.GradientTape() as tape:
             fake = self._generate(self.sample_noise(chunk), labels)
             with tape.stop_recording():
@@ -224,10 +267,40 @@ class GAN(keras.Model):
         (``y``: a conditional GAN's labels (N,), when ``x`` is an array)."""
         if not hasattr(self, "d_optimizer"):
             raise RuntimeError("call gan.compile() before gan.fit()")
+        self.check_networks()
         self.check_training_data(x if y is None else (x, y))
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a dataset shuffles itself; silences Keras' warning
         return super().fit(x, y, *args, **kwargs)
+
+    def check_networks(self, samples=64):
+        """Run both networks once on ``samples`` latents, before any training, and raise
+        ``ModelError`` saying what to change when G's images leave [-1, 1] (no tanh at the
+        end) or D does not give one logit per image (shape (N, 1), no sigmoid)."""
+        z = np.random.default_rng(0).standard_normal((samples, self.latent_dim))
+        labels = None if self.classes is None else np.arange(samples) % self.classes
+        # Large latents too: an unbounded output layer leaves [-1, 1] on them at once.
+        for scale in (1.0, 10.0):
+            images = self.generate(z=(z * scale).astype(np.float32), labels=labels)
+            lo, hi = float(np.min(images)), float(np.max(images))
+            if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.001 or hi > 1.001:
+                raise ModelError(
+                    f"the generator's images must lie in [-1, 1] (the range of the training "
+                    f"images) but reach [{lo:.3g}, {hi:.3g}]; end it with a tanh, e.g. "
+                    "layers.Dense(784, activation=\"tanh\") before the Reshape")
+        # Inference mode: a training-mode call would draw from dropout's seed stream,
+        # which a resumed run must find as the interrupted one left it.
+        judged = self.discriminator(images if labels is None else [images, labels],
+                                    training=False)
+        if tuple(judged.shape) != (samples, 1):
+            raise ModelError(f"the discriminator must give one logit per image, shape "
+                             f"(N, 1); it gives {tuple(judged.shape)} for {samples} images")
+        if _ends_in_probability(self.discriminator):
+            raise ModelError(
+                "the discriminator ends in a sigmoid (or softmax): it must output logits, "
+                "because the losses apply the sigmoid themselves (from_logits); remove the "
+                "final activation, e.g. layers.Dense(1) instead of Dense(1, activation="
+                "\"sigmoid\")")
 
     def check_training_data(self, x):
         """Raise ``DataError`` saying what to fix if ``x`` is not images of this GAN's shape
@@ -248,7 +321,7 @@ class GAN(keras.Model):
             first = x
         images, labels = (first[0], first[1]) if isinstance(first, (tuple, list)) \
             else (first, None)
-        check_images(images, self.image_shape, what="training images")
+        check_training_images(images, self.image_shape)
         if self.classes is not None:
             if labels is None:
                 raise DataError(
@@ -262,51 +335,67 @@ class GAN(keras.Model):
         return generate(self.generator, n=n, z=z, seed=seed, labels=labels)
 
 
-def check_labels(labels, classes, count=None) -> np.ndarray:
-    """``labels`` as int32 (N,), or a DataError unless they are integers in [0, classes)
-    (and ``count`` of them when given)."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or (count is not None and len(labels) != count):
-        want = f"({count},)" if count is not None else "(N,)"
-        raise DataError(f"labels must have shape {want}, one per image, got {labels.shape}")
-    if labels.size and (not np.issubdtype(labels.dtype, np.integer)
-                        or labels.min() < 0 or labels.max() >= classes):
-        raise DataError(f"labels must be integers in [0, {classes}), got {labels.dtype} "
-                        f"values in [{labels.min()}, {labels.max()}]")
-    return labels.astype(np.int32)
+class ModelError(ValueError):
+    """A generator or discriminator that cannot train as given; the message says what to
+    change in the model."""
 
 
-def generate(generator, n=None, z=None, seed=None, labels=None):
-    """Run ``generator`` in inference mode on ``z`` or on ``n`` seeded normal latents.
+def _ends_in_probability(model) -> bool:
+    """True when the model's output layer applies a sigmoid or softmax."""
+    last = model.layers[-1]
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", "") in ("sigmoid", "softmax")
 
-    A conditional generator also takes ``labels`` (n,) ints in [0, classes); by default
-    image i is drawn for label i mod classes. Returns a numpy array of images in [-1, 1],
-    shape (n, H, W, C).
-    """
-    latent_dim = int(generator.inputs[0].shape[-1])
-    if z is None:
-        if n is None or n < 1:
-            raise ValueError("pass n (a positive number of images) or z")
-        z = np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
-    z = np.asarray(z, np.float32)
+
+def latents(n, latent_dim, seed=None) -> np.ndarray:
+    """z ~ N(0, I), float32, shape (n, latent_dim), from numpy's generator seeded with
+    ``seed``: the same seed gives the same latents on every machine."""
+    positive_int(n, "n, the number of images (or pass z),")
+    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
+
+
+def asked_labels(generator, samples):
+    """The labels a conditional generator draws by default: i mod classes, shape
+    (samples,); None for an unconditional generator."""
+    classes = label_classes(generator)
+    return None if classes is None else np.arange(samples) % classes
+
+
+def generate(generator, n=None, z=None, seed=None, labels=None, batch_size=1_000):
+    """Run ``generator`` in inference mode on ``z`` (n, latent_dim), or on ``n`` latents
+    drawn by ``latents(n, latent_dim, seed)``, ``batch_size`` at a time (so 10,000 DCGAN
+    samples fit in memory). A conditional generator also takes ``labels`` (n,) ints in
+    [0, classes); by default image i is drawn for label i mod classes (``asked_labels``).
+    Returns a numpy array of images in [-1, 1], shape (n, H, W, C)."""
+    latent_dim = latent_size(generator)
+    z = latents(n, latent_dim, seed) if z is None else np.asarray(z, np.float32)
     if z.ndim != 2 or z.shape[1] != latent_dim:
         raise ValueError(
             f"z must have shape (n, {latent_dim}) for this generator, got {z.shape}"
         )
     classes = label_classes(generator)
-    if classes is None:
-        if labels is not None:
-            raise ValueError("this generator is unconditional: it takes no labels")
-        return np.asarray(generator(z, training=False), np.float32)
-    labels = np.arange(len(z)) % classes if labels is None else labels
-    labels = check_labels(labels, classes, len(z))
-    return np.asarray(generator([z, labels], training=False), np.float32)
+    if classes is None and labels is not None:
+        raise ValueError("this generator is unconditional: it takes no labels")
+    if classes is not None:
+        labels = asked_labels(generator, len(z)) if labels is None else labels
+        labels = check_labels(labels, classes, len(z))
+    parts = []
+    for start in range(0, len(z), batch_size):
+        rows = slice(start, start + batch_size)
+        inputs = z[rows] if classes is None else [z[rows], labels[rows]]
+        parts.append(np.asarray(generator(inputs, training=False), np.float32))
+    return np.concatenate(parts)
 
 
 def _apply(optimizer, tape, scaled_loss, model):
     """One optimizer step on ``model``'s trainable variables from ``tape``."""
     variables = model.trainable_variables
     optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+
+
+def _unscaled(optimizer):
+    """The optimizer a LossScaleOptimizer wraps (loss scaling belongs to the device)."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
 
 
 def _loss_scaled(optimizer):

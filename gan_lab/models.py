@@ -23,8 +23,12 @@ cgan (dcgan 28x28, 10 classes)       1,782,505      201,409
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from . import runtime  # first: TensorFlow starts quietly
+
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+runtime.configure()  # before any model of this package exists (a no-op after the first)
 
 LATENT_DIM = 100
 INIT_STD = 0.02  # Radford et al., Section 4: all weights from N(0, 0.02)
@@ -284,24 +288,62 @@ ARCHITECTURES = {
 GENERATOR_ARCHS = {"course_cifar": ("dcgan", course_cifar_generator)}
 
 
-def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM,
-               generator_options=None, discriminator_options=None, arch=None):
-    """(generator, discriminator) for ``model`` in ARCHITECTURES ("gan", "dcgan", "cgan"):
-    default widths, and the builders' keyword ``*_options`` (e.g. {"batch_norm": False}).
-    ``arch``: a named alternative generator from GENERATOR_ARCHS (e.g. "course_cifar")."""
-    if model not in ARCHITECTURES:
-        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
-    make_generator, make_discriminator = ARCHITECTURES[model]
+def build_generator(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, options=None,
+                    arch=None):
+    """The built-in generator of ``model`` in ARCHITECTURES ("gan", "dcgan", "cgan"), with
+    the builder's keyword ``options`` (e.g. {"batch_norm": False}); ``arch``: a named
+    alternative from GENERATOR_ARCHS (e.g. "course_cifar", a dcgan generator)."""
+    make_generator = _builders(model)[0]
     if arch is not None:
         if arch not in GENERATOR_ARCHS:
             raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(GENERATOR_ARCHS)}")
         replaces, make_generator = GENERATOR_ARCHS[arch]
         if model != replaces:
             raise ValueError(f"arch {arch!r} is a {replaces} generator; train {replaces} with it")
-    return (
-        make_generator(image_shape, latent_dim=latent_dim, **(generator_options or {})),
-        make_discriminator(image_shape, **(discriminator_options or {})),
-    )
+    return make_generator(image_shape, latent_dim=latent_dim, **(options or {}))
+
+
+def build_discriminator(model: str, image_shape=(28, 28, 1), options=None):
+    """The built-in discriminator of ``model``, with the builder's keyword ``options``."""
+    return _builders(model)[1](image_shape, **(options or {}))
+
+
+def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM,
+               generator_options=None, discriminator_options=None, arch=None):
+    """(build_generator(...), build_discriminator(...)) for ``model``."""
+    return (build_generator(model, image_shape, latent_dim, generator_options, arch),
+            build_discriminator(model, image_shape, discriminator_options))
+
+
+def _builders(model):
+    if model not in ARCHITECTURES:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[model]
+
+
+def _inputs(model, role: str):
+    """``model.inputs``, or a ValueError saying how to give the model a defined input."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):
+        inputs = None
+    if not inputs:
+        raise ValueError(
+            f"the {role} ({type(model).__name__} {getattr(model, 'name', '')!r}) has no "
+            "defined input shape yet; start it with keras.Input, e.g. keras.Sequential("
+            "[keras.Input((100,)), ...]) for a generator or keras.Input((28, 28, 1)) for a "
+            "discriminator")
+    return inputs
+
+
+def latent_size(generator) -> int:
+    """The length of the z a generator takes: its first input's last dimension."""
+    return int(_inputs(generator, "generator")[0].shape[-1])
+
+
+def judged_shape(discriminator) -> tuple:
+    """The image shape (H, W, C) a discriminator takes: its first input's shape."""
+    return tuple(int(d) for d in _inputs(discriminator, "discriminator")[0].shape[1:])
 
 
 def trainable_params(model: keras.Model) -> int:

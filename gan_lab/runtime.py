@@ -1,43 +1,88 @@
-"""Where training runs: GPU set-up when one is present, and a line saying which device."""
+"""Where training runs: the device set-up (GPU memory growth, the precision policy), done
+once per process before any model exists, and a line saying which device.
+
+``gan_lab.models`` calls ``configure()`` when it is imported, so a notebook that imports
+gan_lab before building a model gets the set-up first. To choose otherwise, call
+``configure(...)`` before that import, or set ``GAN_LAB_PRECISION`` (float32,
+mixed_float16, mixed_bfloat16). Device placement is left to TensorFlow.
+"""
 
 from __future__ import annotations
 
 import os
 
-import keras
-import tensorflow as tf
+from .quiet import native_stderr_hidden
+
+with native_stderr_hidden():
+    import keras
+    import tensorflow as tf
+
+    _GPUS = tf.config.list_physical_devices("GPU")  # the CUDA probe prints here
+
+PRECISION_ENV = "GAN_LAB_PRECISION"
+POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
+_configured = None  # the settings of the first configure() call
 
 
 def gpus():
-    return tf.config.list_physical_devices("GPU")
+    return list(_GPUS)
 
 
-def configure(mixed_precision="auto", deterministic=False) -> None:
-    """Prepare TensorFlow for this machine; call once before building models.
+def configure(mixed_precision="auto", deterministic=False) -> str:
+    """Prepare TensorFlow for this machine, once; returns the precision policy's name.
 
     On a GPU: memory growth (so a notebook does not take the whole card) and, with
     ``mixed_precision="auto"`` or True, the ``mixed_float16`` policy (models keep their
-    outputs and losses in float32). On a CPU: float32. Device placement is left to
-    TensorFlow.
+    outputs and losses in float32). On a CPU: float32. ``mixed_precision`` may also name a
+    policy in POLICIES; ``$GAN_LAB_PRECISION`` overrides "auto".
 
-    ``deterministic=True`` turns on TensorFlow's op determinism. It is off by default
-    because with it TensorFlow runs ``jit_compile`` train steps without XLA (measured: the
-    same weights as without XLA, and 15% slower for the DCGAN here); on a CPU the XLA
-    step repeats bit for bit without it (same weights in 8 runs, some with the other core
-    busy), and resumed runs are tested to equal uninterrupted ones. On a GPU, XLA's
-    reductions are not deterministic: pass True there for repeatable runs (once on, it
-    stays on in this process).
+    ``deterministic=True`` turns on TensorFlow's op determinism (process-wide, and it runs
+    ``jit_compile`` steps without XLA). On a CPU the XLA step repeats bit for bit without
+    it; on a GPU XLA's reductions do not, so pass True there for repeatable runs.
+
+    The first call decides. A later call asking for the same is a no-op; one asking for
+    another policy raises RuntimeError, since models built under the first policy would
+    silently keep it (restart the kernel and call configure first).
     """
+    global _configured
     devices = gpus()
-    if deterministic:  # process-wide, and TensorFlow has no public way to undo it
+    if mixed_precision == "auto":
+        policy = os.environ.get(PRECISION_ENV) or ("mixed_float16" if devices else "float32")
+    elif mixed_precision in POLICIES:
+        policy = mixed_precision
+    else:
+        policy = "mixed_float16" if mixed_precision else "float32"
+    if policy not in POLICIES:
+        raise ValueError(f"unknown precision {policy!r} (from ${PRECISION_ENV}?); choose one "
+                         f"of {', '.join(POLICIES)}")
+    wanted = (policy, bool(deterministic))
+    if _configured is not None:
+        if wanted[0] != _configured[0]:
+            raise RuntimeError(
+                f"gan_lab already set the precision policy to {_configured[0]} in this "
+                f"process; to train under {policy}, restart the kernel and call "
+                "gan_lab.runtime.configure(...) before building any model")
+        if deterministic and not _configured[1]:
+            tf.config.experimental.enable_op_determinism()
+            _configured = wanted
+        return policy
+    if deterministic:
         tf.config.experimental.enable_op_determinism()
     for device in devices:
         try:
             tf.config.experimental.set_memory_growth(device, True)
-        except RuntimeError:  # already initialised, e.g. a second call in a notebook
-            pass
-    use_mixed = bool(devices) if mixed_precision == "auto" else bool(mixed_precision)
-    keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
+        except RuntimeError as error:  # the GPU was initialised before gan_lab was imported
+            raise RuntimeError(
+                "the GPU was already in use when gan_lab set it up (memory growth: "
+                f"{error}); import gan_lab before running any TensorFlow code") from None
+    keras.mixed_precision.set_global_policy(policy)
+    _configured = wanted
+    return policy
+
+
+def precision() -> str:
+    """The precision policy models are built under now (e.g. "float32")."""
+    return keras.config.dtype_policy().name
 
 
 def describe_device() -> str:

@@ -46,9 +46,26 @@ def test_sample_test_split_is_held_out(sample_digits):
     assert not any(img.tobytes() in train_keys for img in to_pixels(test.images))
 
 
-def test_limit_keeps_first_images(sample_digits):
-    few = load_images("mnist", source="sample", limit=10)
-    np.testing.assert_array_equal(few.images, sample_digits.images[:10])
+def test_limit_keeps_a_class_balanced_seeded_subset(sample_digits, capsys):
+    from gan_lab.data import balanced_subset, load_pixels
+
+    labels = sample_digits.labels  # sorted by class: the first N are all 0s
+    for limit in range(10, 4_001, 7):
+        counts = np.bincount(labels[balanced_subset(labels, limit, seed=3)], minlength=10)
+        assert counts.sum() == limit and counts.max() - counts.min() <= 1, (limit, counts)
+    few = load_pixels("mnist", source="sample", limit=100)
+    assert np.bincount(few.labels).tolist() == [10] * 10
+    again = load_pixels("mnist", source="sample", limit=100)
+    np.testing.assert_array_equal(few.images, again.images)  # same seed, same digits
+    other = load_pixels("mnist", source="sample", limit=100, seed=1)
+    assert not np.array_equal(few.images, other.images)
+    # A class that runs out leaves the rest to the others, still as even as they allow.
+    uneven = np.array([0] * 3 + [1] * 50 + [2] * 50)
+    assert np.bincount(uneven[balanced_subset(uneven, 40)]).tolist() == [3, 19, 18] or \
+        np.bincount(uneven[balanced_subset(uneven, 40)]).tolist() == [3, 18, 19]
+    capsys.readouterr()
+    assert len(load_pixels("mnist", source="sample", limit=10_000).labels) == 4_000
+    assert "limit 10,000 is more than the 4,000 mnist train images" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -57,8 +74,8 @@ def test_limit_keeps_first_images(sample_digits):
         ({"name": "mnits"}, "unknown dataset 'mnits'"),
         ({"split": "validation"}, "unknown split"),
         ({"source": "web"}, "unknown source 'web'"),
-        ({"limit": 0}, "limit must be a positive number"),
-        ({"limit": -5}, "limit must be a positive number"),
+        ({"limit": 0}, "limit must be a positive integer"),
+        ({"limit": -5}, "limit must be a positive integer"),
         ({"name": "fashion_mnist", "source": "sample"}, "MNIST digits only"),
         ({"source": "idx"}, "needs a folder"),
     ],
@@ -190,4 +207,5 @@ def test_load_pixels_gives_the_stored_bytes(sample_digits):
     pixels = data.load_pixels("mnist", source="sample", limit=20)
     assert pixels.images.dtype == np.uint8 and pixels.images.shape == (20, 28, 28, 1)
     assert pixels.images.max() == 255
-    np.testing.assert_array_equal(data.to_unit_range(pixels.images), sample_digits.images[:20])
+    scaled = data.load_images("mnist", source="sample", limit=20)
+    np.testing.assert_array_equal(data.to_unit_range(pixels.images), scaled.images)
