@@ -248,21 +248,20 @@ def run_benchmark(quick=False, log=print) -> dict:
 
 def table(results) -> str:
     """The results as a Markdown table (the README's "How fast" table)."""
-    lines = [f"Device: {results['device']}, {results['machine']}; TensorFlow "
-             f"{results['tensorflow']}; float32 matmul peak "
-             f"{results['matmul_peak_gflop_per_s']:.0f} GFLOP/s; {results['timed_steps']} "
-             f"timed steps after {results['warmup_steps']} warm-up, median of "
-             f"{results['repeats']} run(s).", "",
-             "| model | batch | loop | images/s | s per 60k epoch | peak MB | MFLOP/image "
-             "| GFLOP/s | of matmul peak | vs baseline |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in results["rows"]:
-        lines.append(f"| {row['model']} | {row['batch']} | {row['loop']} | "
-                     f"{row['images_per_s']:,.0f} | {row['seconds_per_epoch']:,.0f} | "
-                     f"{row['peak_memory_mb']:,} | {row['mflop_per_image']} | "
-                     f"{row['gflop_per_s']} | {row['share_of_peak']:.0%} | "
-                     f"{row['vs_baseline']:.2f}x |")
-    return "\n".join(lines)
+    from tabulate import tabulate
+
+    caption = (f"Device: {results['device']}, {results['machine']}; TensorFlow "
+               f"{results['tensorflow']}; float32 matmul peak "
+               f"{results['matmul_peak_gflop_per_s']:.0f} GFLOP/s; {results['timed_steps']} "
+               f"timed steps after {results['warmup_steps']} warm-up, median of "
+               f"{results['repeats']} run(s).")
+    body = [[row["model"], row["batch"], row["loop"], f"{row['images_per_s']:,.0f}",
+             f"{row['seconds_per_epoch']:,.0f}", f"{row['peak_memory_mb']:,}",
+             row["mflop_per_image"], row["gflop_per_s"], f"{row['share_of_peak']:.0%}",
+             f"{row['vs_baseline']:.2f}x"] for row in results["rows"]]
+    headers = ["model", "batch", "loop", "images/s", "s per 60k epoch", "peak MB",
+               "MFLOP/image", "GFLOP/s", "of matmul peak", "vs baseline"]
+    return caption + "\n\n" + tabulate(body, headers, tablefmt="github", disable_numparse=True)
 
 
 if __name__ == "__main__":  # one measurement: python -m gan_lab.bench --one '[...]'

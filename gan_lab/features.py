@@ -141,8 +141,10 @@ def few_label_table(discriminator, train, test, per_class=(10, 100), draws=3, se
 
 def markdown_table(rows) -> str:
     """few_label_table rows as a markdown table of test error and accuracy."""
-    lines = ["| labels | method | test accuracy | test error | draws |", "|---|---|---|---|---|"]
-    for row in rows:
-        lines.append(f"| {row['labels']:,} | {row['method']} | {row['accuracy']:.1%} "
-                     f"(± {row['spread']:.1%}) | {1 - row['accuracy']:.1%} | {row['draws']} |")
-    return "\n".join(lines)
+    from tabulate import tabulate
+
+    return tabulate([[f"{row['labels']:,}", row["method"],
+                      f"{row['accuracy']:.1%} (± {row['spread']:.1%})",
+                      f"{1 - row['accuracy']:.1%}", row["draws"]] for row in rows],
+                    ["labels", "method", "test accuracy", "test error", "draws"],
+                    tablefmt="github", disable_numparse=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gan import generate
+from .gan import generate, latents
+from .models import latent_size
 
 # Below this angle (radians) slerp falls back to lerp: sin(angle) would divide by ~0.
 PARALLEL_ANGLE = 1e-4
@@ -69,10 +70,8 @@ def classified_codes(generator, classifier, samples=4_000, seed=0, confident=0.9
     """Draw ``samples`` codes, generate and classify them. Returns (codes (N, latent_dim),
     predicted class (N,), confidence (N,)) for the samples whose top probability is at
     least ``confident``: the codes whose images plainly show one class."""
-    latent_dim = int(generator.inputs[0].shape[-1])
-    codes = np.random.default_rng(seed).standard_normal((samples, latent_dim)).astype(np.float32)
-    images = np.concatenate([generate(generator, z=codes[i:i + 1_000])
-                             for i in range(0, samples, 1_000)])
+    codes = latents(samples, latent_size(generator), seed)
+    images = generate(generator, z=codes)
     probabilities = classifier.predict(images)[0]
     top = probabilities.max(1)
     keep = top >= confident

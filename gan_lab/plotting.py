@@ -3,7 +3,7 @@ comparison.
 
 Every function returns a ``matplotlib.figure.Figure`` built without pyplot, so nothing is
 shown or kept alive by global state; Jupyter displays a returned figure by itself, and
-``artifacts.save_figure`` writes one to disk.
+``files.save_figure`` writes one to disk.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from matplotlib.ticker import MaxNLocator
 from .data import check_images
 
 
+def to_uint8(images) -> np.ndarray:
+    """Images in [-1, 1], any shape -> uint8 pixels in [0, 255], same shape (clipped)."""
+    return np.rint((np.clip(np.asarray(images, np.float32), -1, 1) + 1) * 127.5).astype(np.uint8)
+
+
 def tile(images, columns=None, pad=2) -> np.ndarray:
     """Images in [-1, 1], (N, H, W, C) -> one uint8 mosaic (rows*H', columns*W', C).
 
@@ -28,7 +33,7 @@ def tile(images, columns=None, pad=2) -> np.ndarray:
     count, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
-    pixels = np.rint((np.clip(images, -1, 1) + 1) * 127.5).astype(np.uint8)
+    pixels = to_uint8(images)
     mosaic = np.zeros(
         (rows * (height + pad) + pad, columns * (width + pad) + pad, channels), np.uint8
     )
@@ -143,6 +148,5 @@ def enlarged(images, scale=4) -> np.ndarray:
     """Images in [-1, 1], (N, H, W, C) -> uint8 frames (N, scale*H, scale*W[, 3]) for a GIF:
     each pixel a scale x scale block; grey images lose their channel axis."""
     check_images(images)
-    pixels = np.rint((np.clip(np.asarray(images, np.float32), -1, 1) + 1) * 127.5)
-    pixels = pixels.astype(np.uint8).repeat(scale, axis=1).repeat(scale, axis=2)
+    pixels = to_uint8(images).repeat(scale, axis=1).repeat(scale, axis=2)
     return pixels[..., 0] if pixels.shape[-1] == 1 else pixels

@@ -3,7 +3,7 @@ import pytest
 
 import math
 
-from gan_lab import metrics
+from gan_lab import classifier, metrics
 from gan_lab.metrics import nearest_real_distance, pairwise_distance
 
 
@@ -57,13 +57,13 @@ def test_frechet_distance_of_gaussians():
 
 @pytest.fixture(scope="session")
 def digit_classifier():
-    return metrics.classifier("mnist", "sample")
+    return classifier.trained("mnist", "sample")
 
 
 def test_classifier_accuracy_and_cache(digit_classifier):
     assert digit_classifier.source == "sample" and len(digit_classifier.held_out) == 1000
     assert digit_classifier.test_accuracy >= 0.96
-    again = metrics.classifier("mnist", "sample")  # from the cache: same weights
+    again = classifier.trained("mnist", "sample")  # from the cache: same weights
     assert again.test_accuracy == digit_classifier.test_accuracy
     images = digit_classifier.held_out[:20]
     assert np.allclose(again.predict(images)[0], digit_classifier.predict(images)[0])
@@ -80,8 +80,8 @@ def test_real_digits_cover_every_mode_and_one_class_one(digit_classifier):
 
 def test_references_and_blur_order(digit_classifier):
     references = digit_classifier.reference_points(samples=1000)
-    assert references["real"]["modes"] == 10 and references["real without 0s"]["modes"] == 9
-    assert 0.08 < references["real without 0s"]["kl_uniform"] < 0.14  # ln(10/9) = 0.105
+    assert references["real"]["modes"] == 10 and references["real without class 0"]["modes"] == 9
+    assert 0.08 < references["real without class 0"]["kl_uniform"] < 0.14  # ln(10/9) = 0.105
     images = digit_classifier.held_out
     distances = [digit_classifier.evaluate(metrics.blur(images, sigma))["frechet_distance"]
                  for sigma in (0.5, 1.0, 2.0)]
@@ -97,13 +97,13 @@ def test_epoch_metrics_in_history_then_evaluate_writes_metrics_csv(digit_classif
                                                                    capsys):
     import csv
 
-    from gan_lab.artifacts import read_history
+    from gan_lab.run_folder import RunFolder
     from gan_lab.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "gan", "--source", "sample", "--limit", "256", "--epochs", "2",
                  "--snapshot-epochs", "1", "--epoch-metrics", "--out", str(out)]) == 0
-    for row in read_history(out / "history.csv"):
+    for row in RunFolder(out).read_history():
         shares = [row[f"share_{k}"] for k in range(10)]
         assert sum(shares) == pytest.approx(1.0)
         assert row["modes"] == sum(s >= 0.05 for s in shares)
@@ -111,7 +111,7 @@ def test_epoch_metrics_in_history_then_evaluate_writes_metrics_csv(digit_classif
     capsys.readouterr()
     assert main(["evaluate", str(out), "--samples", "500"]) == 0
     printed = capsys.readouterr().out
-    assert "test accuracy" in printed and "(real without 0s)" in printed
+    assert "test accuracy" in printed and "(real without class 0)" in printed
     with open(out / "metrics.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert [int(r["epoch"]) for r in rows] == [1, 2] and rows[0]["samples"] == "500"
