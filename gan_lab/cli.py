@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
                           help="generated images per snapshot (default 10,000)")
     evaluate.add_argument("--data-dir", help="TFDS cache or IDX folder, as for train")
 
+    labs = commands.add_parser(
+        "labs", help="write the five lab notebooks into a folder of yours",
+        description="Write the lab notebooks shipped with gan_lab into DIR (created if "
+        "needed). Notebooks there that you changed are kept: the command then writes nothing "
+        "and says which, unless --overwrite.",
+    )
+    labs.add_argument("dir", metavar="DIR", help="folder to write the notebooks into")
+    labs.add_argument("--overwrite", action="store_true",
+                      help="replace notebooks in DIR that differ from the shipped ones")
+
     release = commands.add_parser(
         "release", help="write the student labs (and self-check data) from the solutions",
         description="Write labs/*.ipynb from solutions/*.ipynb, each solution region replaced "
@@ -209,6 +219,15 @@ def run_evaluate(args) -> int:
     return 0
 
 
+def run_labs(args) -> int:
+    from .handout import write_labs
+
+    for path, status in write_labs(args.dir, overwrite=args.overwrite).items():
+        print(f"  {path} ({status})")
+    print(f"Open them with: jupyter lab {args.dir}")
+    return 0
+
+
 def run_release(args) -> int:
     from .grading import notebooks, write_self_check_reference
 
@@ -267,7 +286,7 @@ def run_bench(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"train": run_train, "compare": run_compare, "release": run_release,
-               "grade": run_grade, "bench": run_bench,
+               "grade": run_grade, "bench": run_bench, "labs": run_labs,
                "evaluate": run_evaluate}[args.command]
     try:
         return handler(args)

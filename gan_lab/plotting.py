@@ -150,3 +150,20 @@ def enlarged(images, scale=4) -> np.ndarray:
     check_images(images)
     pixels = to_uint8(images).repeat(scale, axis=1).repeat(scale, axis=2)
     return pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+
+
+def show_gif(path, width=None):
+    """Show a GIF file in a notebook as an HTML ``<img>`` with the GIF inlined (base64), so it
+    plays in JupyterLab, Notebook, VS Code and Colab and survives ``jupyter nbconvert --to
+    html`` (which drops IPython's ``Image`` of a GIF). ``width``: pixels, default the GIF's.
+    Returns the ``IPython.display.HTML`` object (a notebook shows it when it ends a cell)."""
+    import base64
+    import html
+    from pathlib import Path
+
+    from IPython.display import HTML
+
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    size = f' width="{int(width)}"' if width else ""
+    name = html.escape(Path(path).name)
+    return HTML(f'<img src="data:image/gif;base64,{data}"{size} alt="{name}">')
