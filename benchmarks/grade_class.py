@@ -1,14 +1,18 @@
-"""Time the grading of a class: N students, each a copy of one of the hand-made submissions
-(correct, partly done, crashing, hanging, tampering, mistaken), three notebooks each.
+"""Time the grading of a class in bubblewrap sandboxes: N students, all five notebooks each,
+copies of the hostile class's kinds (tests/grading/students.py: correct in three styles,
+partly done, planted bugs, crashing, reading answers, forging, tampering, escaping, odd
+layouts), each student in a fresh sandbox of its own.
 
-    python benchmarks/grade_class.py [--students 50] [--timeout 20]
+    python benchmarks/grade_class.py [--students 50] [--timeout 20] [--workers N]
 
-Prints the wall time and the students per minute; the target is 50 students in under
-5 minutes on 2 cores.
+Prints the wall time, the students per minute and what one sandbox costs to start (bwrap
+and the import of TensorFlow in it); the target is 50 students in under 5 minutes on 2 cores.
 """
 
 import argparse
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,25 +25,54 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import students  # noqa: E402
 
+from gan_lab.grading import sandbox  # noqa: E402
 from gan_lab.grading.grader import grade  # noqa: E402
+from gan_lab.grading.sandbox import Limits  # noqa: E402
+
+
+def cpu_name():
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=20.0)
+    parser.add_argument("--workers", type=int)
     args = parser.parse_args()
+    sandbox.check_available()
+    starts, started_session = [], sandbox.Session.__init__
+
+    def timed_start(self, *a, **k):  # what a sandbox costs before any exercise runs
+        begun = time.perf_counter()
+        started_session(self, *a, **k)
+        starts.append(time.perf_counter() - begun)
+
+    sandbox.Session.__init__ = timed_start
     with tempfile.TemporaryDirectory() as folder:
         kinds, klass = Path(folder) / "kinds", Path(folder) / "class"
-        students.write_class(kinds)
+        students.write_class(kinds, process_cap=sandbox.process_cap_kind() != "none")
         students.copy_class(kinds, klass, args.students)
         started = time.perf_counter()
-        exercises, grades = grade([klass], ROOT / "solutions", timeout=args.timeout)
+        grading = grade([klass], ROOT / "solutions", workers=args.workers,
+                        limits=Limits(exercise_seconds=args.timeout))
         seconds = time.perf_counter() - started
-    totals = Counter(g.total for g in grades)
-    print(f"machine: {os.cpu_count()} cores; students: {len(grades)}, 3 notebooks and "
-          f"{len(exercises)} exercises each; exercise time limit {args.timeout:.0f} s")
-    print(f"graded in {seconds:.1f} s ({len(grades) / seconds * 60:.1f} students a minute)")
+    totals = Counter(g.total for g in grading.grades)
+    workers = args.workers or os.cpu_count()
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {workers} students at once")
+    print(f"students: {len(grading.grades)} (five notebooks, {len(grading.exercises)} "
+          f"exercises each; the hostile kinds), exercise time limit {args.timeout:.0f} s")
+    print(f"graded in {seconds:.1f} s ({len(grading.grades) / seconds * 60:.1f} students a "
+          f"minute), solutions included")
+    print(f"sandboxes started: {len(starts)} (one a student, more after a stall); start-up "
+          f"(bwrap + TensorFlow's import inside) median {statistics.median(starts):.1f} s, "
+          f"max {max(starts):.1f} s")
     print("score distribution:", dict(sorted(totals.items())))
 
 

@@ -288,6 +288,20 @@ def test_a_student_out_of_time_loses_the_rest(tmp_path, monkeypatch):
     assert "time limit" in results["stall"]["error"] and "time limit" in results["a"]["error"]
 
 
+def test_sandbox_mounts_python_read_only_and_covers_answers_inside_it(tmp_path):
+    inside = Path(sys.prefix).resolve() / "lib"  # e.g. gan_lab installed into site-packages
+    command = sandbox.bwrap_command(Limits(), secrets=(str(inside), str(ROOT)))
+    pairs = list(zip(command, command[1:]))
+    assert ("--ro-bind", str(Path(sys.prefix).resolve())) in pairs
+    assert ("--tmpfs", str(inside)) in pairs
+    assert not any(a == "--bind" for a in command)  # nothing of the host is writable
+    assert str(ROOT) not in [b for a, b in pairs if a == "--ro-bind" and not b.startswith(
+        str(sandbox.HERE))]
+    for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
+                 "--clearenv", "--disable-userns"):
+        assert flag in command
+
+
 # --- the grade command ----------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import nbformat
@@ -534,6 +535,19 @@ def scale_images(pixels):
 '''),
     "probe_losses_borrowed": ("generator_loss_non_saturating", None, None),  # see below
     "self_check_table": ("conv_output_size", "conv_output_size(", None),  # filled in write_class
+    "network": ("kl_to_uniform", "no network", '''
+import socket, urllib.request
+def kl_to_uniform(histogram):
+    # fetch the answers from the course's repository, or any address at all
+    for address in [("140.82.112.3", 443), ("1.1.1.1", 53), ("10.0.2.2", 80), ("127.0.0.1", 80)]:
+        try:
+            socket.create_connection(address, timeout=1).close()
+        except OSError:
+            continue
+        return float(urllib.request.urlopen("https://raw.githubusercontent.com/x/gan_lab/main/"
+                                            "solutions/04_mode_collapse.ipynb").read()[:1])
+    raise RuntimeError("no network in here")
+'''),
     "proc_and_mounts": ("pool_to_grid", "no answers", '''
 import os
 def pool_to_grid(feature_maps, grid=4):
@@ -889,10 +903,17 @@ def _missing(books):
     return {name: "no cell defines" for name in _names(books)}
 
 
+def _copy(source, target):
+    if stat.S_ISFIFO(os.lstat(source).st_mode):  # copying would block on reading it
+        os.mkfifo(target)
+    else:
+        shutil.copy2(source, target)
+
+
 def copy_class(source_root, target_root, copies):
     """``copies`` copies of the students under ``source_root`` (for timing a big class)."""
     students = sorted(p for p in Path(source_root).iterdir() if p.is_dir() and not p.is_symlink())
     for index in range(copies):
         student = students[index % len(students)]
         shutil.copytree(student, Path(target_root) / f"{index:03d}_{student.name}",
-                        symlinks=True)
+                        symlinks=True, copy_function=_copy)
