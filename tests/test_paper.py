@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from gan_lab import features, latent, models
+from gan_lab import models
+from gan_lab.paper import features, latent
 from gan_lab.data import ImageSet
 
 

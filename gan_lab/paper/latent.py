@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .gan import generate, latents
-from .models import latent_size
+from ..gan import generate, latents
+from ..models import latent_size
 
 # Below this angle (radians) slerp falls back to lerp: sin(angle) would divide by ~0.
 PARALLEL_ANGLE = 1e-4

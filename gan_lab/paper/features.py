@@ -92,7 +92,7 @@ def supervised_cnn_accuracy(train_images, train_y, test_images, test_y, classes=
     (Adam 2e-4, batch 32, about ``steps`` steps)."""
     import keras
 
-    from .models import dcgan_discriminator
+    from ..models import dcgan_discriminator
 
     keras.utils.set_random_seed(seed)
     body = dcgan_discriminator(train_images.shape[1:])
