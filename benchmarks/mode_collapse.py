@@ -15,8 +15,10 @@ import argparse
 import tempfile
 import time
 
-from gan_lab import metrics, runs
+from gan_lab import classifier, metrics, runs
 from gan_lab.data import load_images
+from gan_lab.gan import generate
+from gan_lab.options import PRESETS
 
 CRITERIA = {
     "collapse": ("<= 3 modes or KL >= 1.0", lambda m: m["modes"] <= 3 or m["kl_uniform"] >= 1.0),
@@ -27,13 +29,12 @@ CRITERIA = {
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--presets", nargs="+", default=list(runs.PRESETS),
-                        choices=list(runs.PRESETS))
+    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     parser.add_argument("--source", default="sample")
     args = parser.parse_args(argv)
 
     digits = load_images("mnist", "train", args.source)
-    judge = metrics.classifier("mnist", digits.source, log=print)
+    judge = classifier.trained("mnist", digits.source, log=print)
     print(f"Classifier test accuracy {judge.test_accuracy:.2%} ({digits.source})")
     met = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -43,7 +44,8 @@ def main(argv=None):
                 started = time.perf_counter()
                 run = runs.train(preset=name, data=digits, seed=seed, verbose=0,
                                  out=f"{folder}/{name}-{seed}", snapshot_epochs=())
-                rows[f"{name} seed {seed}"] = judge.evaluate(metrics.generated(run.gan.generator))
+                rows[f"{name} seed {seed}"] = judge.evaluate(generate(run.gan.generator,
+                                                                      n=10_000, seed=0))
                 print(f"  {name} seed {seed}: {time.perf_counter() - started:.0f} s")
             criterion, test = CRITERIA[name]
             met[name] = (sum(test(m) for m in rows.values()), len(rows), criterion)

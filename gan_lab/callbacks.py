@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from .config import DEFAULT_SNAPSHOTS  # noqa: E402
 from .files import save_figure, save_model, write_gif  # noqa: E402
 from .gan import asked_labels, generate  # noqa: E402
+from .losses import OBJECTIVES  # noqa: E402
 from .plotting import plot_grid, plot_losses  # noqa: E402
 from .run_folder import HISTORY_FIELDS, TRACKED_FIELDS, RunFolder  # noqa: E402
 
@@ -73,7 +74,8 @@ class EpochArtifacts(keras.callbacks.Callback):
         if epoch in self.snapshot_epochs:
             save_model(generator, folder.snapshot(epoch))
         folder.write_history(self.history)
-        save_figure(plot_losses(self.history), folder.losses_file)
+        save_figure(plot_losses(self.history, OBJECTIVES[self.model.loss_kind][2]),
+                    folder.losses_file)
         # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
         write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history])
         checkpoint.save(self.model, folder, epoch)

@@ -18,7 +18,7 @@ import numpy as np
 from .data import DATASETS, check_images, load_images
 from .files import save_model, write_json
 from .metrics import (CONFIDENT, blur, class_histogram, classifier_score, frechet_distance,
-                      kl_to_uniform, modes_covered)
+                      kl_to_uniform, modes_covered, precision_recall)
 
 CACHE_ENV = "GAN_LAB_CACHE"
 # Raise it whenever build_classifier, _train_classifier or _training_epochs change: cached
@@ -94,7 +94,8 @@ class Classifier:
     def evaluate(self, images, asked=None) -> dict:
         """The measures of images (N, H, W, C) in [-1, 1]: samples, modes, kl_uniform,
         classifier_score, frechet_distance (to the held-out real images), confident (share
-        with top probability >= CONFIDENT) and histogram (K shares). With ``asked`` (N,),
+        with top probability >= CONFIDENT), precision and recall (k = 3, against the
+        held-out images' features) and histogram (K shares). With ``asked`` (N,),
         the labels a conditional generator was asked for, also label_accuracy: the share
         the classifier reads as the label asked for."""
         probabilities, features = self.predict(images)
@@ -106,6 +107,8 @@ class Classifier:
             "classifier_score": classifier_score(probabilities),
             "frechet_distance": frechet_distance(features, self.held_out_features),
             "confident": float((probabilities.max(1) >= CONFIDENT).mean()),
+            **dict(zip(("precision", "recall"),
+                       precision_recall(self.held_out_features, features))),
             "histogram": histogram,
         }
         if asked is not None:

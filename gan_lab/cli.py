@@ -62,7 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=_positive,
                        help="use a class-balanced subset of N training images")
     train.add_argument("--seed", type=int, help="default 0")
-    train.add_argument("--loss", choices=LOSSES, help="default non_saturating")
+    train.add_argument("--loss", choices=LOSSES,
+                       help="the objective (default non_saturating); wgan_gp brings its "
+                            "paper's settings: 5 critic steps, Adam(1e-4, 0, 0.9), layer norm")
+    train.add_argument("--spectral-norm", action="store_true", default=None,
+                       help="spectrally normalise D's layers (Miyato et al. 2018)")
+    train.add_argument("--g-learning-rate", type=float,
+                       help="G's own learning rate (default: --learning-rate)")
     train.add_argument("--d-steps", type=_positive, help="D updates per G update (default 1)")
     train.add_argument("--real-label", type=float,
                        help="target for real images; 0.9 = one-sided label smoothing")

@@ -43,6 +43,11 @@ class TrainConfig:
     real_label: float = _resume(1.0)
     update: str = _resume("alternating")
     learning_rate: float = 2e-4            # may be lowered on resume after a divergence
+    g_learning_rate: float | None = None   # G's own learning rate; None: learning_rate
+    beta_1: float = _resume(0.5)           # Adam's, for both networks
+    beta_2: float = _resume(0.999)
+    gp_weight: float = _resume(10.0)       # lambda of the gradient penalty (wgan_gp)
+    spectral_norm: bool = _resume(False)   # spectral normalisation in the built-in D
     snapshot_epochs: tuple = DEFAULT_SNAPSHOTS
     epoch_metrics: bool = False
     preset: str | None = _resume(None)
@@ -60,6 +65,8 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
         chosen = {key: value for key, value in settings.items() if value is not None}
+        if chosen.get("loss", PRESETS.get(preset, {}).get("loss")) == "wgan_gp":
+            chosen = {**WGAN_GP_DEFAULTS, **chosen}
         if preset is not None:
             if preset not in PRESETS:
                 raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -107,6 +114,22 @@ class TrainConfig:
         if self.update == "simultaneous" and self.d_steps != 1:
             raise ValueError("the simultaneous update makes one D update per step; "
                              "use d_steps=1 or update='alternating'")
+        if self.g_learning_rate is not None and not (
+                isinstance(self.g_learning_rate, (int, float)) and self.g_learning_rate > 0):
+            raise ValueError(f"g_learning_rate must be positive, got {self.g_learning_rate!r}")
+        if not (0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1):
+            raise ValueError(f"Adam's beta_1 and beta_2 must be in [0, 1), got "
+                             f"{self.beta_1!r} and {self.beta_2!r}")
+        if self.real_label != 1.0 and self.loss not in ("non_saturating", "minimax"):
+            raise ValueError(f"real_label (label smoothing) applies to the cross-entropy "
+                             f"losses only, not to {self.loss}")
+        if self.loss == "wgan_gp" and self.model != "gan":  # the dense D has no batch norm
+            options = dict(self.discriminator_options)
+            if options.get("normalization") == "batch":
+                raise ValueError("a WGAN-GP critic takes no batch norm (its penalty is per "
+                                 "image); use normalization 'layer' or None")
+            options.setdefault("normalization", "layer")
+            object.__setattr__(self, "discriminator_options", tuple(sorted(options.items())))
         if set(self.custom_networks) - {"generator", "discriminator"}:
             raise ValueError(f"custom_networks names generator and/or discriminator, got "
                              f"{self.custom_networks!r}")
@@ -140,6 +163,11 @@ class TrainConfig:
         return [f"{f.name} {getattr(other, f.name)!r} there, {getattr(self, f.name)!r} now"
                 for f in dataclasses.fields(self)
                 if f.metadata.get("resume") and getattr(self, f.name) != getattr(other, f.name)]
+
+
+# Gulrajani et al. 2017, Algorithm 1: n_critic = 5, Adam(1e-4, 0, 0.9); a critic without
+# batch norm (layer norm instead, sec. 4). Applied under the preset's and the user's settings.
+WGAN_GP_DEFAULTS = {"d_steps": 5, "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
 
 
 def _choice(value, allowed, name):

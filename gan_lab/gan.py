@@ -17,43 +17,29 @@ import tensorflow as tf
 from keras import ops
 
 from .checks import positive_int
+from .losses import OBJECTIVES, gradient_penalty, minimax_discriminator_loss
 from .data import DataError, check_images, check_labels, check_training_images
 from .models import judged_shape, label_classes, latent_size
 from .options import LOSSES, UPDATES
 
 
-def discriminator_loss(real_logits, fake_logits, real_label=1.0):
-    """D's loss -[log D(x) + log(1 - D(G(z)))], each term a batch mean; logits (N, 1).
-
-    ``real_label`` < 1 is one-sided label smoothing (Salimans et al. 2016): only real
-    targets are smoothed.
-    """
-    real_logits = ops.cast(real_logits, "float32")
-    fake_logits = ops.cast(fake_logits, "float32")
-    real_term = ops.binary_crossentropy(
-        ops.full_like(real_logits, real_label), real_logits, from_logits=True
-    )
-    fake_term = ops.binary_crossentropy(ops.zeros_like(fake_logits), fake_logits, from_logits=True)
-    return ops.mean(real_term) + ops.mean(fake_term)
+discriminator_loss = minimax_discriminator_loss  # the cross-entropy D loss of Lab 1
 
 
 def generator_loss(fake_logits, kind="non_saturating"):
-    """G's loss on D's logits for fakes, (N, 1); a batch mean G minimises.
-
-    ``"minimax"``: log(1 - D(G(z))), eq. 1 of Goodfellow et al. (saturates early on).
-    ``"non_saturating"``: -log D(G(z)), the heuristic the same paper recommends.
-    """
-    fake_logits = ops.cast(fake_logits, "float32")
-    if kind == "non_saturating":
-        return ops.mean(ops.softplus(-fake_logits))  # -log sigmoid(l)
-    if kind == "minimax":
-        return ops.mean(-ops.softplus(fake_logits))  # log(1 - sigmoid(l))
-    raise ValueError(f"unknown generator loss {kind!r}; choose one of {', '.join(LOSSES)}")
+    """G's loss under objective ``kind`` (``losses.OBJECTIVES``) on D's outputs for fakes,
+    (N, 1); a batch mean G minimises. "minimax": log(1 - D(G(z))), eq. 1 of Goodfellow et
+    al. (saturates early on); "non_saturating": -log D(G(z)), the heuristic the same paper
+    recommends; "lsgan", "hinge", "wgan_gp": see ``gan_lab.losses``."""
+    if kind not in OBJECTIVES:
+        raise ValueError(f"unknown generator loss {kind!r}; choose one of {', '.join(LOSSES)}")
+    return OBJECTIVES[kind][1](fake_logits)
 
 
-def default_optimizer(learning_rate=2e-4):
-    """Adam(lr 2e-4, beta_1 0.5), as in Radford et al. 2015."""
-    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.5)
+def default_optimizer(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
+    """Adam(lr 2e-4, beta_1 0.5), as in Radford et al. 2015; WGAN-GP uses Adam(1e-4, 0,
+    0.9) (Gulrajani et al. 2017)."""
+    return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
 
 
 @keras.saving.register_keras_serializable(package="gan_lab")
@@ -104,9 +90,12 @@ class GAN(keras.Model):
         real_label=1.0,
         update="alternating",
         jit_compile=True,
+        gp_weight=10.0,
         **kwargs,
     ):
-        """``loss``: "non_saturating" (default) or "minimax"; ``d_steps``: D updates per
+        """``loss``: the objective, a name in ``losses.OBJECTIVES`` ("non_saturating", the
+        default, "minimax", "lsgan", "hinge" or "wgan_gp", whose penalty is weighted by
+        ``gp_weight``, lambda = 10 in the paper); ``d_steps``: D updates per
         G update (each on its own share of the batch); ``real_label``: 1.0, or e.g. 0.9 for
         one-sided label smoothing; ``update``: "alternating" (default) or "simultaneous" (see
         ``UPDATES``). Optimizers default to Adam(2e-4, beta_1=0.5). ``jit_compile``: the train
@@ -123,14 +112,19 @@ class GAN(keras.Model):
                              "use d_steps=1 or update='alternating'")
         if not 0.5 < real_label <= 1.0:
             raise ValueError(f"real_label must be in (0.5, 1], got {real_label!r}")
+        if real_label != 1.0 and not OBJECTIVES[loss][2]:
+            raise ValueError(f"real_label (label smoothing) applies to the cross-entropy "
+                             f"losses only, not to {loss}")
         self.d_optimizer = _loss_scaled(d_optimizer or default_optimizer())
         self.g_optimizer = _loss_scaled(g_optimizer or default_optimizer())
         self.loss_kind = loss
         self.d_steps = d_steps
         self.real_label = float(real_label)
         self.update = update
+        self.gp_weight = float(gp_weight)
         self._compiled_with = {"loss": loss, "d_steps": d_steps, "real_label": float(real_label),
-                               "update": update, "jit_compile": jit_compile}
+                               "update": update, "jit_compile": jit_compile,
+                               "gp_weight": float(gp_weight)}
 
     def get_config(self):
         return {"generator": keras.saving.serialize_keras_object(self.generator),
@@ -224,13 +218,13 @@ class GAN(keras.Model):
             fake = self._generate(self.sample_noise(ops.shape(real)[0]), labels)
             real_logits = self._judge(real, labels)
             fake_logits = self._judge(fake, labels)
-            d_loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            d_loss = self._discriminator_loss(real, fake, labels, real_logits, fake_logits)
             g_loss = generator_loss(fake_logits, self.loss_kind)
             d_scaled = self.d_optimizer.scale_loss(d_loss)
             g_scaled = self.g_optimizer.scale_loss(g_loss)
         _apply(self.d_optimizer, d_tape, d_scaled, self.discriminator)
         _apply(self.g_optimizer, g_tape, g_scaled, self.generator)
-        self._track(d_loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits)))
+        self._track(d_loss, *self._mean_outputs(real_logits, fake_logits))
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 
@@ -247,10 +241,31 @@ class GAN(keras.Model):
         with tf.GradientTape() as tape:
             real_logits = self._judge(real, labels)
             fake_logits = self._judge(fake, labels)
-            loss = discriminator_loss(real_logits, fake_logits, self.real_label)
+            loss = self._discriminator_loss(real, fake, labels, real_logits, fake_logits)
             scaled = self.d_optimizer.scale_loss(loss)
         _apply(self.d_optimizer, tape, scaled, self.discriminator)
-        return loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
+        return loss, *self._mean_outputs(real_logits, fake_logits)
+
+    def _discriminator_loss(self, real, fake, labels, real_outputs, fake_outputs):
+        """D's loss under the compiled objective; for "wgan_gp" plus gp_weight times the
+        gradient penalty at random points between ``real`` and ``fake``."""
+        d_loss, _, probabilistic = OBJECTIVES[self.loss_kind]
+        if probabilistic:
+            return d_loss(real_outputs, fake_outputs, self.real_label)
+        loss = d_loss(real_outputs, fake_outputs)
+        if self.loss_kind == "wgan_gp":
+            alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.noise_seed)
+            loss = loss + self.gp_weight * gradient_penalty(
+                lambda images: self._judge(images, labels), real, fake, alpha)
+        return loss
+
+    def _mean_outputs(self, real_outputs, fake_outputs):
+        """(mean D(x), mean D(G(z))): probabilities for the cross-entropy objectives, the
+        raw scores for the others (the history's d_real and d_fake)."""
+        if OBJECTIVES[self.loss_kind][2]:
+            real_outputs, fake_outputs = ops.sigmoid(real_outputs), ops.sigmoid(fake_outputs)
+        return (ops.mean(ops.cast(real_outputs, "float32")),
+                ops.mean(ops.cast(fake_outputs, "float32")))
 
     def generator_step(self, z, labels=None):
         """One G update on G(z), z (N, latent_dim) (and ``labels`` (N,) when conditional),

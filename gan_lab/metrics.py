@@ -116,6 +116,54 @@ def frechet_distance(features_a, features_b) -> float:
                  - 2 * trace_root)
 
 
+def _squared_euclidean(a, b):
+    """Squared Euclidean distances between rows of a (N, D) and b (M, D), (N, M)."""
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+
+
+def _kth_neighbour_radii(features, k, chunk=2_000):
+    """Distance from each row to its k-th nearest other row, (N,)."""
+    radii = np.empty(len(features))
+    for start in range(0, len(features), chunk):
+        block = _squared_euclidean(features[start:start + chunk], features)
+        radii[start:start + chunk] = np.sqrt(np.partition(block, k, axis=1)[:, k])  # [0]: self
+    return radii
+
+
+def _inside_manifold(points, reference, radii, chunk=2_000):
+    """Share of ``points`` inside at least one ball (centre a row of ``reference``, radius
+    the matching entry of ``radii``)."""
+    inside = 0
+    for start in range(0, len(points), chunk):
+        distances = np.sqrt(_squared_euclidean(points[start:start + chunk], reference))
+        inside += int((distances <= radii[None, :]).any(axis=1).sum())
+    return inside / len(points)
+
+
+def precision_recall(real_features, fake_features, k=3, seed=0) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019): each set's manifold is the
+    union of balls around its points reaching their k-th nearest neighbour. Precision: the
+    share of generated points inside the real manifold (quality); recall: the share of real
+    points inside the generated manifold (variety). Both in [0, 1].
+
+    ``real_features``, ``fake_features``: (N, D) and (M, D) features (e.g. the classifier's
+    penultimate layer); the larger set is subsampled (seeded) to the smaller's size, as the
+    estimator assumes sets of one size. Collapse: high precision, low recall; noise: low
+    precision."""
+    real = np.asarray(real_features, np.float64)
+    fake = np.asarray(fake_features, np.float64)
+    size = min(len(real), len(fake))
+    if size <= k:
+        raise ValueError(f"precision_recall needs more than k={k} points in each set, got "
+                         f"{len(real)} and {len(fake)}")
+    rng = np.random.default_rng(seed)
+    real = real[rng.choice(len(real), size, replace=False)] if len(real) > size else real
+    fake = fake[rng.choice(len(fake), size, replace=False)] if len(fake) > size else fake
+    precision = _inside_manifold(fake, real, _kth_neighbour_radii(real, k))
+    recall = _inside_manifold(real, fake, _kth_neighbour_radii(fake, k))
+    return precision, recall
+
+
 def blur(images, sigma):
     """Images (N, H, W, C) blurred by a Gaussian of ``sigma`` pixels in H and W."""
     from scipy.ndimage import gaussian_filter
@@ -124,7 +172,8 @@ def blur(images, sigma):
                            mode="nearest")
 
 
-MEASURES = ("modes", "kl_uniform", "classifier_score", "frechet_distance", "confident")
+MEASURES = ("modes", "kl_uniform", "classifier_score", "frechet_distance", "confident",
+            "precision", "recall")
 
 
 def table(rows) -> str:
@@ -134,10 +183,11 @@ def table(rows) -> str:
     from tabulate import tabulate
 
     asked = any("label_accuracy" in m for m in rows.values())
-    headers = ["", "modes", "KL", "score", "Frechet", "confident",
+    headers = ["", "modes", "KL", "score", "Frechet", "confident", "precision", "recall",
                *(["as asked"] if asked else []), "class shares %"]
     body = [[str(name), m["modes"], f"{m['kl_uniform']:.3f}", f"{m['classifier_score']:.2f}",
              f"{m['frechet_distance']:.2f}", f"{m['confident']:.2f}",
+             f"{m['precision']:.2f}", f"{m['recall']:.2f}",
              *([f"{m['label_accuracy']:.2f}" if "label_accuracy" in m else ""] if asked else []),
              " ".join(f"{100 * v:3.0f}" for v in m["histogram"])]
             for name, m in rows.items()]

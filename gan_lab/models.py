@@ -97,25 +97,47 @@ class MinibatchStdDev(layers.Layer):
         return (*input_shape[:-1], input_shape[-1] + 1)
 
 
+def _spectral(layer, spectral_norm):
+    """``layer``, wrapped in spectral normalisation (Miyato et al. 2018: its kernel divided
+    by its largest singular value, estimated by one power iteration a training step) when
+    ``spectral_norm``; the wrapper keeps the layer's name with "sn_" before it."""
+    if not spectral_norm:
+        return layer
+    return layers.SpectralNormalization(layer, dtype=layer.dtype_policy, name=f"sn_{layer.name}")
+
+
+def _normalization(kind):
+    """The layer after a hidden D layer: "batch" norm, "layer" norm (over each image's
+    features, for a WGAN-GP critic: Gulrajani et al. 2017, sec. 4) or None."""
+    if kind == "batch":
+        return layers.BatchNormalization(momentum=BN_MOMENTUM)
+    if kind == "layer":
+        return layers.LayerNormalization(axis=-1)
+    if kind is None:
+        return None
+    raise ValueError(f"unknown normalization {kind!r}; choose 'batch', 'layer' or None")
+
+
 def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropout=0.3,
-                        minibatch_std=False):
+                        minibatch_std=False, spectral_norm=False):
     """Dense D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
 
     LeakyReLU(0.2) and dropout as in Goodfellow et al.; ``hidden=(128,)`` is the
     course-skeleton variant. ``minibatch_std``: a ``MinibatchStdDev`` feature before the
-    logit (measured in the 04 lab's notes).
+    logit (measured in the 04 lab's notes); ``spectral_norm``: every Dense layer
+    spectrally normalised.
     """
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")
     x = layers.Flatten()(images)
     for units in hidden:
-        x = layers.Dense(units)(x)
+        x = _spectral(layers.Dense(units), spectral_norm)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
     if minibatch_std:
         x = MinibatchStdDev()(x)
-    logits = layers.Dense(1, dtype="float32", name="logit")(x)
+    logits = _spectral(layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(x)
     return keras.Model(images, logits, name="dense_discriminator")
 
 
@@ -193,21 +215,27 @@ def course_cifar_generator(image_shape=(32, 32, 3), latent_dim=LATENT_DIM):
     return keras.Model(z, images, name="course_cifar_generator")
 
 
-def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4, minibatch_std=False):
+def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4, minibatch_std=False,
+                        normalization="batch", spectral_norm=False):
     """DCGAN D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
 
     k strided convolutions (stride 2, no pooling) doubling the channels, LeakyReLU(0.2),
     batch norm on all but the input layer, then the flattened last feature map feeds one
     logit. ``widths``: (64, 128) for 28x28, (64, 128, 256) for 32x32. ``minibatch_std``: a
     ``MinibatchStdDev`` feature beside the flattened map (measured in the 04 lab's notes).
+    ``normalization``: "batch" (Radford), "layer" (a WGAN-GP critic, whose penalty is per
+    image, so batch statistics must not mix images) or None. ``spectral_norm``: every
+    convolution and the logit layer spectrally normalised (Miyato et al. 2018).
     """
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")
-    logits = _dcgan_downsample(images, image_shape, widths, kernel, minibatch_std=minibatch_std)
+    logits = _dcgan_downsample(images, image_shape, widths, kernel, minibatch_std=minibatch_std,
+                               normalization=normalization, spectral_norm=spectral_norm)
     return keras.Model(images, logits, name="dcgan_discriminator")
 
 
-def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False, minibatch_std=False):
+def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False, minibatch_std=False,
+                      normalization="batch", spectral_norm=False):
     """The DCGAN discriminator's layers from images (N, H, W, C) to logits (N, 1) (and the
     flattened last feature map, (N, F), ``with_features``)."""
     steps = _upsamplings(image_shape)
@@ -215,17 +243,19 @@ def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False, minib
     if len(widths) != steps:
         raise ValueError(f"{image_shape} needs {steps} discriminator widths, got {widths}")
     for index, filters in enumerate(widths):
-        x = layers.Conv2D(
-            filters, kernel, strides=2, padding="same", use_bias=index == 0,
-            kernel_initializer=_init(), name=f"conv_{index}",
-        )(x)
-        if index > 0:  # no batch norm on the input layer (Radford et al., Section 3)
-            x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        normalized = index > 0 and normalization is not None  # never the input layer (sec. 3)
+        convolution = layers.Conv2D(filters, kernel, strides=2, padding="same",
+                                    use_bias=not normalized, kernel_initializer=_init(),
+                                    name=f"conv_{index}")
+        x = _spectral(convolution, spectral_norm)(x)
+        if normalized:
+            x = _normalization(normalization)(x)
         x = layers.LeakyReLU(LEAKY_SLOPE, name=f"features_{index}")(x)
     features = layers.Flatten()(x)
     if minibatch_std:
         features = MinibatchStdDev()(features)
-    logit = layers.Dense(1, kernel_initializer=_init(), dtype="float32", name="logit")(features)
+    logit = _spectral(layers.Dense(1, kernel_initializer=_init(), dtype="float32",
+                                   name="logit"), spectral_norm)(features)
     return (logit, features) if with_features else logit
 
 
@@ -251,7 +281,8 @@ def conditional_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, classe
     return keras.Model([z, labels], images, name="conditional_generator")
 
 
-def conditional_discriminator(image_shape=(28, 28, 1), classes=10, widths=None, kernel=4):
+def conditional_discriminator(image_shape=(28, 28, 1), classes=10, widths=None, kernel=4,
+                              normalization="batch", spectral_norm=False):
     """Class-conditional DCGAN D: [images (N, *image_shape) in [-1, 1], labels (N,)] ->
     logits (N, 1).
 
@@ -262,7 +293,8 @@ def conditional_discriminator(image_shape=(28, 28, 1), classes=10, widths=None, 
     image_shape = _check_shape(image_shape)
     images = keras.Input(image_shape, name="images")
     labels = keras.Input((), dtype="int32", name="label")
-    logit, features = _dcgan_downsample(images, image_shape, widths, kernel, with_features=True)
+    logit, features = _dcgan_downsample(images, image_shape, widths, kernel, with_features=True,
+                                        normalization=normalization, spectral_norm=spectral_norm)
     code = layers.Embedding(classes, features.shape[-1], name=LABEL_LAYER)(labels)
     projection = layers.Dot(axes=1)([code, features])
     logits = layers.Add(dtype="float32", name="conditional_logit")([logit, projection])

@@ -6,7 +6,10 @@ its parser from them before anything heavy loads."""
 MODELS = ("gan", "dcgan", "cgan")
 # Named alternative generators: the course's CIFAR-10 generator for the dcgan.
 ARCHS = ("course_cifar",)
-LOSSES = ("non_saturating", "minimax")
+# The objectives of gan_lab.losses: cross-entropy (non_saturating, minimax), least squares
+# (Mao et al. 2017), hinge (Miyato et al. 2018), Wasserstein with gradient penalty
+# (Gulrajani et al. 2017).
+LOSSES = ("non_saturating", "minimax", "lsgan", "hinge", "wgan_gp")
 # "alternating": D's update, then G's through the updated D (Goodfellow et al., Algorithm 1).
 # "simultaneous": both from one forward pass (the TensorFlow DCGAN tutorial); a little faster.
 UPDATES = ("alternating", "simultaneous")

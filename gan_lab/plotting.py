@@ -63,10 +63,12 @@ def plot_grid(images, title=None, columns=None, size_inches=4.0) -> Figure:
     return figure
 
 
-def plot_losses(history) -> Figure:
+def plot_losses(history, probabilities=True) -> Figure:
     """Loss curves and mean D outputs per epoch from history rows (dicts or a DataFrame-like).
 
-    Rows need ``epoch``, ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``.
+    Rows need ``epoch``, ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``. ``probabilities``:
+    D's outputs are mean sigmoid outputs in [0, 1] (the cross-entropy losses); False for
+    raw critic scores (lsgan, hinge, wgan_gp).
     """
     rows = list(history.to_dict("records") if hasattr(history, "to_dict") else history)
     epochs = [int(row["epoch"]) for row in rows]
@@ -78,8 +80,12 @@ def plot_losses(history) -> Figure:
     losses.legend()
     for key, label in (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")):
         outputs.plot(epochs, [float(row[key]) for row in rows], marker="o", ms=3, label=label)
-    outputs.axhline(0.5, color="gray", lw=0.8, ls="--")
-    outputs.set(xlabel="epoch", ylabel="mean sigmoid output", ylim=(0, 1), title="D's outputs")
+    if probabilities:
+        outputs.axhline(0.5, color="gray", lw=0.8, ls="--")
+        outputs.set(ylabel="mean sigmoid output", ylim=(0, 1))
+    else:
+        outputs.set(ylabel="mean critic score")
+    outputs.set(xlabel="epoch", title="D's outputs")
     outputs.legend()
     for axis in (losses, outputs):
         axis.grid(alpha=0.3)

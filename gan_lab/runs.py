@@ -101,8 +101,9 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     history = []
     if resume and done:
         checkpoint.restore(gan, folder)
-        for optimizer in (gan.d_optimizer, gan.g_optimizer):
-            optimizer.learning_rate = config.learning_rate  # may be lower after a divergence
+        # The learning rates may be lower than before, after a divergence.
+        gan.d_optimizer.learning_rate = config.learning_rate
+        gan.g_optimizer.learning_rate = config.g_learning_rate or config.learning_rate
     if resume:
         history = folder.rewind(done)
     fixed_z = _fixed_latents(gan, config.seed)
@@ -151,16 +152,19 @@ def _build_gan(config: TrainConfig, data: ImageSet, generator, discriminator) ->
         generator = build_generator(config.model, image_shape, latent_dim,
                                     dict(config.generator_options), arch=config.arch)
     if discriminator is None:
-        discriminator = build_discriminator(config.model, image_shape,
-                                            dict(config.discriminator_options))
+        options = dict(config.discriminator_options)
+        if config.spectral_norm:
+            options["spectral_norm"] = True
+        discriminator = build_discriminator(config.model, image_shape, options)
     elif judged_shape(discriminator) != tuple(image_shape):
         raise ValueError(f"the discriminator takes images of shape "
                          f"{judged_shape(discriminator)} but the data is {tuple(image_shape)}")
     gan = GAN(generator, discriminator, seed=config.seed)
-    gan.compile(d_optimizer=default_optimizer(config.learning_rate),
-                g_optimizer=default_optimizer(config.learning_rate),
+    gan.compile(d_optimizer=default_optimizer(config.learning_rate, config.beta_1, config.beta_2),
+                g_optimizer=default_optimizer(config.g_learning_rate or config.learning_rate,
+                                              config.beta_1, config.beta_2),
                 loss=config.loss, d_steps=config.d_steps, real_label=config.real_label,
-                update=config.update)
+                update=config.update, gp_weight=config.gp_weight)
     gan.check_networks()
     return gan
 
