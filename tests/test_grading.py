@@ -300,6 +300,9 @@ def test_sandbox_mounts_python_read_only_and_covers_answers_inside_it(tmp_path):
     for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--as-pid-1",
                  "--clearenv", "--disable-userns"):
         assert flag in command
+    # the private /tmp comes before the mounts: a venv under /tmp (CI's) stays visible
+    assert pairs.index(("--tmpfs", "/tmp")) < pairs.index(("--ro-bind",
+                                                            str(Path(sys.prefix).resolve())))
 
 
 # --- the grade command ----------------------------------------------------------------------------

@@ -55,9 +55,6 @@ class Grading:
     seed: int
     sandboxed: bool
 
-    def __iter__(self):  # exercises, grades = grade(...)
-        return iter((self.exercises, self.grades))
-
     @property
     def note(self):
         how = "sandboxed (bwrap)" if self.sandboxed else NO_SANDBOX_WARNING
@@ -193,7 +190,7 @@ def _student_cells(exercises, books):
 # --- running ---------------------------------------------------------------------------------
 
 
-def run_cells(cells, seed, limits: Limits, sandboxed=True, secrets_=(), made=None) -> dict:
+def run_cells(cells, seed, limits: Limits, sandboxed=True, hidden=(), made=None) -> dict:
     """Run exercise cells in one student's sandbox: name -> {"observations"} or {"error"}.
 
     A cell that ends or stalls the sandbox loses its exercise; the cells after it run in a
@@ -203,7 +200,7 @@ def run_cells(cells, seed, limits: Limits, sandboxed=True, secrets_=(), made=Non
     results, remaining = {}, list(cells)
     while remaining:
         try:
-            session = Session(limits, sandboxed, secrets_, deadline)
+            session = Session(limits, sandboxed, hidden, deadline)
         except StudentProcessError as error:
             for name, _ in remaining:
                 results[name] = {"error": str(error)}
@@ -228,12 +225,12 @@ def run_cells(cells, seed, limits: Limits, sandboxed=True, secrets_=(), made=Non
 
 
 def reference_observations(solutions_dir="solutions", seed=inputs.SELF_CHECK_SEED,
-                           limits=None, sandboxed=True, secrets_=()):
+                           limits=None, sandboxed=True, hidden=()):
     """(exercises, observations of the solutions on ``seed``'s inputs), or GradingError."""
     exercises = solution_exercises(solutions_dir)
     limits = limits or Limits(exercise_seconds=120.0, student_seconds=900.0)
     results = run_cells([(e.name, e.source) for e in exercises], seed, limits, sandboxed,
-                        secrets_)
+                        hidden)
     broken = {name: r.get("error", "no observations") for name, r in results.items()
               if "observations" not in r}
     if broken:
@@ -243,13 +240,13 @@ def reference_observations(solutions_dir="solutions", seed=inputs.SELF_CHECK_SEE
 
 
 def _grade_student(student, submission, exercises, reference, seed, limits, sandboxed,
-                   secrets_, made):
+                   hidden, made):
     result = StudentGrade(student)
     if submission.problem:
         cells, reasons, results = [], {e.name: submission.problem for e in exercises}, {}
     else:
         cells, reasons = _student_cells(exercises, submission.books)
-        results = run_cells(cells, seed, limits, sandboxed, secrets_, made) if cells else {}
+        results = run_cells(cells, seed, limits, sandboxed, hidden, made) if cells else {}
     for exercise in exercises:
         outcome = results.get(exercise.name, {})
         if exercise.name in reasons:
@@ -282,12 +279,13 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
     limits = limits or Limits()
     solutions_dir = Path(solutions_dir)
     students = discover(paths)
+    # kept out of every sandbox, even where they lie inside the mounted Python environment
     hidden = {solutions_dir, *map(Path, paths)}
     if (solutions_dir.resolve().parent / "pyproject.toml").exists():
-        hidden.add(solutions_dir.resolve().parent)
+        hidden.add(solutions_dir.resolve().parent)  # the project tree
     hidden = tuple(sorted(str(Path(p).resolve()) for p in hidden))
     exercises, reference = reference_observations(solutions_dir, seed, sandboxed=sandbox,
-                                                  secrets_=hidden)
+                                                  hidden=hidden)
     made = {e.name: inputs.make(e.name, seed) for e in exercises}
 
     def grade_one(item):

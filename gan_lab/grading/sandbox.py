@@ -143,13 +143,14 @@ def _mounts(secrets):
 def bwrap_command(limits: Limits, secrets=()):
     """The bwrap command line that starts the probe runner in a fresh sandbox."""
     mounts, covers = _mounts(tuple(sorted(map(str, secrets))))
-    command = [bwrap_path(), *_namespace_args()]
+    # /tmp first: a Python environment made under /tmp (CI's mktemp -d) is mounted into it
+    command = [bwrap_path(), *_namespace_args(), "--proc", "/proc", "--dev", "/dev",
+               "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for kind, source, target in mounts:
         command += [kind, source, target]
     for path in covers:
         command += ["--tmpfs", path]
-    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-                "--dir", "/runner"]
+    command += ["--dir", "/runner"]
     for name in RUNNER_FILES:
         command += ["--ro-bind", str(HERE / name), f"/runner/{name}"]
     command += ["--chdir", "/tmp", "--clearenv", *_environment_args(),

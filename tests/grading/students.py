@@ -313,37 +313,26 @@ def scale_images(pixels):
 
 # --- planted bugs: each must lose its exercise, the reason naming the rule ------------------
 
+def _dense_discriminator(slope=0.2, dropout=" layers.Dropout(0.3),", output=""):
+    """Lab 1's discriminator with one thing changed (a planted bug)."""
+    block = f"layers.LeakyReLU({slope}),{dropout}"
+    return f'''
+def build_discriminator():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Flatten(),
+        layers.Dense(1024), {block}
+        layers.Dense(512), {block}
+        layers.Dense(256), {block}
+        layers.Dense(1{output}),
+    ])
+'''
+
+
 BUGS = {
-    "no_dropout": ("build_discriminator", "dropout rates", '''
-def build_discriminator():
-    return keras.Sequential([
-        keras.Input((28, 28, 1)), layers.Flatten(),
-        layers.Dense(1024), layers.LeakyReLU(0.2),
-        layers.Dense(512), layers.LeakyReLU(0.2),
-        layers.Dense(256), layers.LeakyReLU(0.2),
-        layers.Dense(1),
-    ])
-'''),
-    "slope_0_3": ("build_discriminator", "LeakyReLU(0.3)", '''
-def build_discriminator():
-    return keras.Sequential([
-        keras.Input((28, 28, 1)), layers.Flatten(),
-        layers.Dense(1024), layers.LeakyReLU(0.3), layers.Dropout(0.3),
-        layers.Dense(512), layers.LeakyReLU(0.3), layers.Dropout(0.3),
-        layers.Dense(256), layers.LeakyReLU(0.3), layers.Dropout(0.3),
-        layers.Dense(1),
-    ])
-'''),
-    "probabilities": ("build_discriminator", "no sigmoid", '''
-def build_discriminator():
-    return keras.Sequential([
-        keras.Input((28, 28, 1)), layers.Flatten(),
-        layers.Dense(1024), layers.LeakyReLU(0.2), layers.Dropout(0.3),
-        layers.Dense(512), layers.LeakyReLU(0.2), layers.Dropout(0.3),
-        layers.Dense(256), layers.LeakyReLU(0.2), layers.Dropout(0.3),
-        layers.Dense(1, activation="sigmoid"),
-    ])
-'''),
+    "no_dropout": ("build_discriminator", "dropout rates", _dense_discriminator(dropout="")),
+    "slope_0_3": ("build_discriminator", "LeakyReLU(0.3)", _dense_discriminator(slope=0.3)),
+    "probabilities": ("build_discriminator", "no sigmoid",
+                      _dense_discriminator(output=', activation="sigmoid"')),
     "training_false": ("train_step", "training= flags D was called with", '''
 def train_step(generator, discriminator, g_optimizer, d_optimizer, real_images, z):
     with tf.GradientTape() as tape:

@@ -107,7 +107,7 @@ def hostile(tmp_path_factory):
               "project": {p: tree_hash(ROOT / p, PROJECT_SKIPPED) for p in PROJECT_HASHED},
               "marked": files_with(marker, root)}  # the notebooks that carry the attacks
     started = time.monotonic()
-    grading = grade([root], students.SOLUTIONS, workers=2,
+    grading = grade([root], students.SOLUTIONS, workers=3,
                     limits=Limits(exercise_seconds=8, student_seconds=150))
     seconds = time.monotonic() - started
     write_csv(grading, out)
