@@ -109,34 +109,39 @@ def _inside(path, folder):
         return False
 
 
+SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")
+
+
+def _python_paths():
+    """The folders the interpreter and its packages live in: the prefixes, and the
+    site-packages on sys.path (not the current folder or a project on it), as given and
+    resolved."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix,
+             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
+    paths.update(entry for entry in sys.path
+                 if {"site-packages", "dist-packages"} & set(Path(entry).parts)
+                 and os.path.isdir(entry))
+    return {Path(os.path.abspath(p)) for p in paths} | {Path(p).resolve() for p in paths}
+
+
 @lru_cache(maxsize=4)
 def _mounts(secrets):
     """(read-only mounts, tmpfs covers): the system and the Python environment, minus
-    anything that holds answers or other students."""
-    system = [p for p in ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin")]
-    python = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-              Path(sys.executable).resolve().parent.parent}
-    mounts, covers = [], []
-    for path in system:
+    anything that holds answers or other students (covered where it lies inside them)."""
+    mounts = []
+    for path in SYSTEM:
         if os.path.islink(path):
             mounts.append(("--symlink", os.readlink(path), path))
         elif os.path.isdir(path):
             mounts.append(("--ro-bind", path, path))
-    hidden = _hidden_paths(secrets)
-    for prefix in sorted(python, key=str):
-        if any(_inside(prefix, Path(p)) for p in ("/usr", "/lib", "/lib64", "/bin")):
-            continue
-        if any(_inside(prefix, h) for h in hidden):
-            continue  # a venv inside the project: mounted on its own below
-        mounts.append(("--ro-bind", str(prefix), str(prefix)))
-    # A venv inside the project folder (project/.venv) is mounted alone, the rest not.
-    venv = Path(sys.prefix).resolve()
-    if any(_inside(venv, h) for h in hidden):
-        mounts.append(("--ro-bind", str(venv), str(venv)))
+    python = sorted(p for p in _python_paths()
+                    if not any(_inside(p, Path(s)) for s in SYSTEM))
+    for path in python:  # shortest first: a folder inside one already mounted is skipped
+        if not any(_inside(path, Path(m[2])) for m in mounts if m[0] == "--ro-bind"):
+            mounts.append(("--ro-bind", str(path), str(path)))
     mounted = [Path(m[2]) for m in mounts if m[0] == "--ro-bind"]
-    for path in sorted(hidden, key=str):
-        if any(_inside(path, m) for m in mounted):
-            covers.append(str(path))
+    covers = [str(path) for path in sorted(_hidden_paths(secrets), key=str)
+              if any(_inside(path, m) for m in mounted)]
     return mounts, covers
 
 
