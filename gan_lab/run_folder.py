@@ -12,6 +12,7 @@ Layout (the caller names the folder)::
     progress.gif                the frames in epoch order
     snapshots/generator_epoch_0010.keras ...
     checkpoint/                 the whole training state (tf.train.Checkpoint), by name
+    tensorboard/                TensorBoard events: the history's values and the frame, per epoch
 
 Every file is written whole or not at all (``gan_lab.files``).
 """
@@ -21,7 +22,6 @@ from __future__ import annotations
 import csv
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import files
@@ -36,14 +36,21 @@ class RunError(ValueError):
     """A run folder that is missing, incomplete or from another run; the message says which."""
 
 
-@dataclass(frozen=True)
 class RunFolder:
-    """Paths of one run folder, and the operations on it as a whole."""
-
-    path: Path
+    """Paths of one run folder (the layout above), and the operations on it as a whole."""
 
     def __init__(self, path):
-        object.__setattr__(self, "path", Path(path))
+        self.path = Path(path)
+        self.config_file = self.path / "config.json"
+        self.fixed_z_file = self.path / "fixed_z.npy"
+        self.history_file = self.path / "history.csv"
+        self.metrics_file = self.path / "metrics.csv"
+        self.losses_file = self.path / "losses.png"
+        self.gif_file = self.path / "progress.gif"
+        self.frames_dir = self.path / "frames"
+        self.snapshots_dir = self.path / "snapshots"
+        self.checkpoint_dir = self.path / "checkpoint"
+        self.tensorboard_dir = self.path / "tensorboard"
 
     def __str__(self):
         return str(self.path)
@@ -51,42 +58,11 @@ class RunFolder:
     def __fspath__(self):
         return str(self.path)
 
-    # --- the layout ------------------------------------------------------------------
-    @property
-    def config_file(self) -> Path:
-        return self.path / "config.json"
+    def __eq__(self, other):
+        return isinstance(other, RunFolder) and self.path == other.path
 
-    @property
-    def fixed_z_file(self) -> Path:
-        return self.path / "fixed_z.npy"
-
-    @property
-    def history_file(self) -> Path:
-        return self.path / "history.csv"
-
-    @property
-    def metrics_file(self) -> Path:
-        return self.path / "metrics.csv"
-
-    @property
-    def losses_file(self) -> Path:
-        return self.path / "losses.png"
-
-    @property
-    def gif_file(self) -> Path:
-        return self.path / "progress.gif"
-
-    @property
-    def frames_dir(self) -> Path:
-        return self.path / "frames"
-
-    @property
-    def snapshots_dir(self) -> Path:
-        return self.path / "snapshots"
-
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.path / "checkpoint"
+    def __hash__(self):
+        return hash(self.path)
 
     def frame(self, epoch: int) -> Path:
         """frames/epoch_0001.png for epoch 1 (epochs are 1-based)."""
@@ -99,7 +75,7 @@ class RunFolder:
         """Everything a run writes here: what ``--overwrite`` removes, and nothing else."""
         return (self.config_file, self.fixed_z_file, self.history_file, self.metrics_file,
                 self.losses_file, self.gif_file, self.frames_dir, self.snapshots_dir,
-                self.checkpoint_dir)
+                self.checkpoint_dir, self.tensorboard_dir)
 
     # --- the folder as a whole -------------------------------------------------------
     def holds_run(self) -> bool:
