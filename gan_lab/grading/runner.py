@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 REPLY_LIMIT = 1 << 20  # bytes of observations one exercise may return
 
 # What every exercise cell may use without importing it (the labs' first cell imports these).
-PRELUDE = "import numpy as np\nimport tensorflow as tf\nimport keras\nfrom keras import layers, ops\n"
+PRELUDE = ("import numpy as np\nimport tensorflow as tf\nimport keras\n"
+           "from keras import layers, ops\n")
 
 
 class MissingDefinition(LookupError):
@@ -231,8 +232,8 @@ def main():
             reply = run_in_child(request["name"], request["source"], request["inputs"],
                                  request["timeout"], (requests, replies))
         except Exception as error:  # noqa: BLE001  e.g. no process left to fork
-            reply = {"name": request["name"], "error": f"the grading process could not run "
-                                                       f"it ({type(error).__name__}: {error})"[:300]}
+            reason = f"the grading process could not run it ({type(error).__name__}: {error})"
+            reply = {"name": request["name"], "error": reason[:300]}
         _send(replies, reply)
         _reap()
 

@@ -5,14 +5,15 @@ What the sandbox sees (``bwrap`` namespaces, nothing else mounted): the system's
 libraries, the Python environment (read-only; the gan_lab package, the project tree and the
 solutions are not in it, and are covered by an empty tmpfs where they would be), the
 runner's two files (``runner.py``, ``probes.py``: no answers) and a private /tmp of
-``TMP_BYTES``. No network, its own PID namespace (the grader is not in its /proc), no
-capabilities, no new user namespaces, a new session, killed with the grader.
+``TMP_BYTES``; everything else, / and /dev included, is read-only. No network, its own PID
+namespace with the runner as init (the grader is not in its /proc), no capabilities, no new
+user namespaces, a new session, killed with the grader.
 
 What the grader keeps outside: the clock (a deadline per exercise and per student,
-measured here, not there), the limits (address space, processes, file size, set on the
-launcher before bwrap starts and inherited by everything inside), the size of what comes
-back (frames of at most ``FRAME_LIMIT`` bytes), and the end: the bwrap process is killed,
-which takes its PID namespace and every process in it along.
+measured here, not there), the limits (address space, file size and processes, set on the
+launcher before bwrap starts and inherited by everything inside, or a pids cgroup), the size
+of what comes back (frames of at most ``FRAME_LIMIT`` bytes), and the end: the bwrap process
+is killed, which takes its PID namespace and every process in it along.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 RUNNER_FILES = ("runner.py", "probes.py")
 FRAME_LIMIT = 2 << 20  # bytes of one reply from the sandbox
 TMP_BYTES = 64 << 20  # the sandbox's private /tmp
+SHM_BYTES = 1 << 20  # and /dev/shm
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; "
                 "Fedora: sudo dnf install bubblewrap)")
 
@@ -150,6 +152,7 @@ def bwrap_command(limits: Limits, secrets=()):
     mounts, covers = _mounts(tuple(sorted(map(str, secrets))))
     # /tmp first: a Python environment made under /tmp (CI's mktemp -d) is mounted into it
     command = [bwrap_path(), *_namespace_args(), "--proc", "/proc", "--dev", "/dev",
+               "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
                "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
     for kind, source, target in mounts:
         command += [kind, source, target]
@@ -158,7 +161,9 @@ def bwrap_command(limits: Limits, secrets=()):
     command += ["--dir", "/runner"]
     for name in RUNNER_FILES:
         command += ["--ro-bind", str(HERE / name), f"/runner/{name}"]
-    command += ["--chdir", "/tmp", "--clearenv", *_environment_args(),
+    # nothing else writable: the root and /dev are memory (tmpfs) that no limit would count
+    command += ["--remount-ro", "/dev", "--remount-ro", "/",
+                "--chdir", "/tmp", "--clearenv", *_environment_args(),
                 sys.executable, "-I", "-B", "/runner/runner.py"]
     return command
 

@@ -62,8 +62,9 @@ def files_with(marker, folder):
             path = os.path.join(current, name)
             if marker in name:
                 found.append(path)
-            elif os.path.isfile(path) and not os.path.islink(path) \
-                    and os.path.getsize(path) < 50 << 20 and marker.encode() in Path(path).read_bytes():
+            elif (os.path.isfile(path) and not os.path.islink(path)
+                  and os.path.getsize(path) < 50 << 20
+                  and marker.encode() in Path(path).read_bytes()):
                 found.append(path)
     return found
 
@@ -90,7 +91,8 @@ def our_sandboxes():
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
             if name == "bwrap" and int(fields[1]) == os.getpid():
                 found.append(int(entry))
     return found
@@ -130,9 +132,10 @@ def test_each_exercise_scores_as_its_student_deserves(hostile):
         for exercise in hostile["grading"].exercises:
             reason = result.reasons.get(exercise.name)
             if exercise.name in lost:
-                if result.points[exercise.name] != 0 or lost[exercise.name] not in (reason or ""):
-                    wrong.append(f"{student}/{exercise.name}: wanted 0 with "
-                                 f"{lost[exercise.name]!r}, got {result.points[exercise.name]}: {reason}")
+                phrase = lost[exercise.name]
+                if result.points[exercise.name] != 0 or phrase not in (reason or ""):
+                    wrong.append(f"{student}/{exercise.name}: wanted 0 with {phrase!r}, "
+                                 f"got {result.points[exercise.name]}: {reason}")
             elif result.points[exercise.name] != exercise.points:
                 wrong.append(f"{student}/{exercise.name}: wanted full marks, got: {reason}")
     assert not wrong, "\n".join(wrong)
