@@ -381,10 +381,25 @@ class Session:
         return data
 
     def close(self):
-        """Kill the sandbox: bwrap, its PID namespace and everything in it."""
+        """Kill the sandbox: its init (the runner) first, whose end takes every process in
+        the PID namespace along before bwrap, its parent, can exit; then bwrap."""
         if self.process.poll() is None:
+            pid = self.process.pid
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                children = []
+            for child in children:
+                try:
+                    os.kill(int(child), signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
         try:
