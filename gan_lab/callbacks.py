@@ -15,7 +15,7 @@ from .config import DEFAULT_SNAPSHOTS  # noqa: E402
 from .files import save_figure, save_model, write_gif  # noqa: E402
 from .gan import asked_labels, generate  # noqa: E402
 from .losses import OBJECTIVES  # noqa: E402
-from .plotting import plot_grid, plot_losses  # noqa: E402
+from .plotting import plot_grid, plot_losses, tile  # noqa: E402
 from .run_folder import HISTORY_FIELDS, TRACKED_FIELDS, RunFolder  # noqa: E402
 
 LOGGED = HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
@@ -36,10 +36,13 @@ class EpochArtifacts(keras.callbacks.Callback):
     With a ``classifier`` (``gan_lab.classifier.Classifier``), each row also gets ``modes``
     and ``kl_uniform`` of METRIC_SAMPLES images from one fixed latent batch, and each
     class's share of them (``share_0`` ...); for a conditional GAN also ``label_accuracy``.
+
+    With ``tensorboard=True`` every number of the row (but the epoch) becomes a TensorBoard
+    scalar and the frame an image, at step = epoch, in ``folder.tensorboard_dir``.
     """
 
     def __init__(self, folder, fixed_z, snapshot_epochs=DEFAULT_SNAPSHOTS, last_epoch=None,
-                 history=(), classifier=None):
+                 history=(), classifier=None, tensorboard=False):
         super().__init__()
         self.folder = RunFolder(folder) if not isinstance(folder, RunFolder) else folder
         self.fixed_z = np.asarray(fixed_z, np.float32)
@@ -47,6 +50,8 @@ class EpochArtifacts(keras.callbacks.Callback):
         self.history = list(history)  # rows of earlier epochs when a run is resumed
         self.diverged = None
         self.classifier = classifier
+        self.tensorboard = tensorboard
+        self._writer = None
         self._started = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -78,4 +83,24 @@ class EpochArtifacts(keras.callbacks.Callback):
                     folder.losses_file)
         # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
         write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history])
+        if self.tensorboard:
+            self._write_summaries(row, images)
         checkpoint.save(self.model, folder, epoch)
+
+    def _write_summaries(self, row, images):
+        """The row's numbers as scalars and the frame's images as one mosaic, at step epoch."""
+        import tensorflow as tf
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.folder.tensorboard_dir))
+        with self._writer.as_default(step=row["epoch"]):
+            for key, value in row.items():
+                if key != "epoch" and value is not None:
+                    tf.summary.scalar(key, value)
+            tf.summary.image("frame", tile(images)[None])
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

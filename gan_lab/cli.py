@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Adam's learning rate for both networks (default 2e-4)")
     train.add_argument("--epoch-metrics", action="store_true", default=None,
                        help="add modes and KL to uniform of each epoch's samples to history.csv")
+    train.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
+                       help="write TensorBoard events into the run folder's tensorboard/ "
+                            "(default on; see them with: tensorboard --logdir runs)")
     what = train.add_mutually_exclusive_group()
     what.add_argument("--resume", action="store_true",
                       help="continue the run in --out from its last completed epoch")

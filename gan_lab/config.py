@@ -50,6 +50,7 @@ class TrainConfig:
     spectral_norm: bool = _resume(False)   # spectral normalisation in the built-in D
     snapshot_epochs: tuple = DEFAULT_SNAPSHOTS
     epoch_metrics: bool = False
+    tensorboard: bool = True               # event files in the run folder (tensorboard/)
     preset: str | None = _resume(None)
     arch: str | None = _resume(None)
     generator_options: tuple = _resume(())       # keyword arguments of the G builder

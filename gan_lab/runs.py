@@ -116,7 +116,8 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
 
         judge = trained(data.name, data.source, config.data_dir, log=print)
     callback = EpochArtifacts(folder, fixed_z, config.snapshot_epochs, last_epoch=config.epochs,
-                              history=history, classifier=judge)
+                              history=history, classifier=judge,
+                              tensorboard=config.tensorboard)
     if done < config.epochs:
         # With d_steps=k each fit() batch holds k minibatches, one per D update. Every
         # epoch's order depends on (seed, epoch) only, so a resumed run sees the same data.

@@ -1,5 +1,6 @@
 """Every solution notebook runs end to end, offline, with small parameters (papermill)."""
 
+import base64
 import os
 from pathlib import Path
 
@@ -51,3 +52,9 @@ def test_solution_notebook_runs_end_to_end(name, tmp_path, monkeypatch):
     assert len(images) >= 2 + name.startswith(("03", "04")) + name.startswith("05"), \
         "a figure was not shown"
     assert "checks pass" in texts or name.startswith("03")
+    if name.startswith(("01", "02")):  # the GIF survives the export to HTML, inlined
+        from nbconvert import HTMLExporter
+
+        html, _ = HTMLExporter().from_notebook_node(executed)
+        gif = (Path(parameters["OUT"]) / "progress.gif").read_bytes()
+        assert base64.b64encode(gif).decode("ascii") in html
