@@ -11,6 +11,7 @@ and the import of TensorFlow in it); the target is 50 students in under 5 minute
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,6 +48,7 @@ def main():
     parser.add_argument("--workers", type=int)
     args = parser.parse_args()
     sandbox.check_available()
+    load = os.getloadavg()
     starts, started_session = [], sandbox.Session.__init__
 
     def timed_start(self, *a, **k):  # what a sandbox costs before any exercise runs
@@ -59,17 +61,22 @@ def main():
         kinds, klass = Path(folder) / "kinds", Path(folder) / "class"
         students.write_class(kinds, process_cap=sandbox.process_cap_kind() != "none")
         students.copy_class(kinds, klass, args.students)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         grading = grade([klass], ROOT / "solutions", workers=args.workers,
                         limits=Limits(exercise_seconds=args.timeout))
         seconds = time.perf_counter() - started
+        used = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_seconds = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
     totals = Counter(g.total for g in grading.grades)
     workers = args.workers or os.cpu_count()
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {workers} students at once")
     print(f"students: {len(grading.grades)} (five notebooks, {len(grading.exercises)} "
           f"exercises each; the hostile kinds), exercise time limit {args.timeout:.0f} s")
     print(f"graded in {seconds:.1f} s ({len(grading.grades) / seconds * 60:.1f} students a "
-          f"minute), solutions included")
+          f"minute), solutions included; load average before {load[0]:.1f}, after "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"CPU time of the sandboxes: {cpu_seconds:.0f} s ({cpu_seconds / os.cpu_count():.0f} s "
+          f"of wall time on {os.cpu_count()} idle cores)")
     print(f"sandboxes started: {len(starts)} (one a student, more after a stall); start-up "
           f"(bwrap + TensorFlow's import inside) median {statistics.median(starts):.1f} s, "
           f"max {max(starts):.1f} s")
