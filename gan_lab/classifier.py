@@ -121,15 +121,20 @@ class Classifier:
         "real": training images (never the held-out ones), the floor of the distance;
         "real without class 0": the same without class 0 (with 10 classes: 9 modes, KL
         ln(10/9) = 0.105);
-        "real blurred": the same after a Gaussian blur of 1 pixel.
+        "real blurred": the same after a Gaussian blur of 1 pixel;
+        "real, class 0 only": a perfect collapse (1 mode; precision high, recall low);
+        "noise": uniform noise in [-1, 1] (precision near 0).
         """
         train = load_images(self.dataset, "train", self.source, data_dir)
-        pick = np.random.default_rng(seed).permutation(len(train.images))[:samples]
+        rng = np.random.default_rng(seed)
+        pick = rng.permutation(len(train.images))[:samples]
         images, labels = train.images[pick], train.labels[pick]
         return {
             "real": self.evaluate(images),
             "real without class 0": self.evaluate(images[labels != 0]),
             "real blurred": self.evaluate(blur(images, 1.0)),
+            "real, class 0 only": self.evaluate(images[labels == 0]),
+            "noise": self.evaluate(rng.uniform(-1, 1, images.shape).astype(np.float32)),
         }
 
 

@@ -82,6 +82,15 @@ def test_references_and_blur_order(digit_classifier):
     references = digit_classifier.reference_points(samples=1000)
     assert references["real"]["modes"] == 10 and references["real without class 0"]["modes"] == 9
     assert 0.08 < references["real without class 0"]["kl_uniform"] < 0.14  # ln(10/9) = 0.105
+    # Precision and recall on the classifier's features: real against held-out real near
+    # 1/1; one class only (a perfect collapse) keeps precision and loses recall; noise loses
+    # precision. Blurred digits keep precision (their features fall inside the real
+    # manifold) and lose recall: the features of blurred digits crowd together.
+    real, one_class = references["real"], references["real, class 0 only"]
+    assert real["precision"] > 0.7 and real["recall"] > 0.7
+    assert one_class["precision"] > 0.7 and one_class["recall"] < 0.3
+    assert references["real blurred"]["recall"] < 0.1
+    assert references["noise"]["precision"] < 0.1
     images = digit_classifier.held_out
     distances = [digit_classifier.evaluate(metrics.blur(images, sigma))["frechet_distance"]
                  for sigma in (0.5, 1.0, 2.0)]
