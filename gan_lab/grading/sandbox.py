@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import select
 import shutil
 import signal
@@ -74,9 +75,10 @@ def check_available():
         raise SandboxUnavailable(
             f"the grading sandbox needs bubblewrap (bwrap), not found: {INSTALL_HINT}; or pass "
             "--no-sandbox to run students' code unconfined (see the README)")
-    probe = subprocess.run([bwrap_path(), *_namespace_args(), "--ro-bind", "/", "/",
-                            "--proc", "/proc", "--dev", "/dev", "true"],
-                           capture_output=True, text=True, timeout=30)
+    with tempfile.TemporaryDirectory() as workdir:  # every option a sandbox is made with
+        probe = subprocess.run([bwrap_path(), *_namespace_args(), "--ro-bind", "/", "/",
+                                *_scratch_args(workdir), "--remount-ro", "/", "true"],
+                               capture_output=True, text=True, timeout=30)
     if probe.returncode != 0:
         raise SandboxUnavailable(
             f"bwrap cannot create a sandbox here ({probe.stderr.strip()[:200]}); user "
@@ -84,12 +86,38 @@ def check_available():
             "needs to be setuid; or pass --no-sandbox to run students' code unconfined")
 
 
+@lru_cache(maxsize=1)
+def _bwrap_options():
+    """The options this bwrap knows: --disable-userns and --size came with 0.8."""
+    if bwrap_path() is None:
+        return frozenset()
+    try:
+        shown = subprocess.run([bwrap_path(), "--help"], capture_output=True, text=True,
+                               timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(re.findall(r"--[a-z][a-z0-9-]*", shown.stdout + shown.stderr))
+
+
+def _scratch_args(workdir):
+    """/proc, /dev, and the only writable places: /tmp and /dev/shm, tmpfs of a fixed size
+    (a bwrap before 0.8 cannot size a tmpfs: /tmp is then the session's folder on disk and
+    /dev/shm stays read-only)."""
+    args = ["--proc", "/proc", "--dev", "/dev"]
+    if "--size" in _bwrap_options():
+        return args + ["--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
+                       "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    return args + ["--bind", str(workdir), "/tmp"]
+
+
 def _namespace_args():
     # --as-pid-1: the runner is the namespace's init, so no other process holds the grader's
     # pipe (bwrap's own init would, and is open to /proc/1/fd/1), and signals from inside
     # (SIGKILL, SIGSTOP) cannot stop it.
-    args = ["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
-            "--new-session", "--as-pid-1"]
+    args = ["--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
+            "--as-pid-1"]
+    if "--disable-userns" in _bwrap_options():
+        args.append("--disable-userns")
     if os.geteuid() == 0:
         args += ["--cap-drop", "ALL"]
     return args
@@ -147,13 +175,11 @@ def _mounts(secrets):
     return mounts, covers
 
 
-def bwrap_command(limits: Limits, secrets=()):
+def bwrap_command(limits: Limits, secrets=(), workdir="/nonexistent"):
     """The bwrap command line that starts the probe runner in a fresh sandbox."""
     mounts, covers = _mounts(tuple(sorted(map(str, secrets))))
     # /tmp first: a Python environment made under /tmp (CI's mktemp -d) is mounted into it
-    command = [bwrap_path(), *_namespace_args(), "--proc", "/proc", "--dev", "/dev",
-               "--size", str(SHM_BYTES), "--tmpfs", "/dev/shm",
-               "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    command = [bwrap_path(), *_namespace_args(), *_scratch_args(workdir)]
     for kind, source, target in mounts:
         command += [kind, source, target]
     for path in covers:
@@ -304,7 +330,8 @@ class Session:
         self.deadline = deadline or time.monotonic() + limits.student_seconds
         self.workdir = tempfile.mkdtemp(prefix="gan_lab_grading_")
         self.cap = ProcessCap(limits.processes)
-        command = bwrap_command(limits, secrets) if sandboxed else plain_command()
+        command = (bwrap_command(limits, secrets, self.workdir) if sandboxed
+                   else plain_command())
         env = dict(SANDBOX_ENV, HOME=self.workdir, KERAS_HOME=self.workdir,
                    MPLCONFIGDIR=self.workdir, PATH=os.environ.get("PATH", "/usr/bin"))
         self.process = subprocess.Popen(
