@@ -522,8 +522,6 @@ def scale_images(pixels):
         frame = frame.f_back
     raise RuntimeError("no answers in memory")
 '''),
-    "probe_losses_borrowed": ("generator_loss_non_saturating", None, None),  # see below
-    "self_check_table": ("conv_output_size", "conv_output_size(", None),  # filled in write_class
     "network": ("kl_to_uniform", "no network", '''
 import socket, urllib.request
 def kl_to_uniform(histogram):
@@ -556,12 +554,15 @@ def pool_to_grid(feature_maps, grid=4):
     raise RuntimeError("no answers through /proc")
 '''),
 }
-READING.pop("probe_losses_borrowed")
 
 # --- forging the probe runner's report -------------------------------------------------------
 
 FORGING = {
-    "patched_probe_runner": ("kl_to_uniform", "kl_to_uniform of", None),  # filled in write_class
+    "probe_losses_borrowed": ("discriminator_loss", "discriminator_loss on", '''
+import sys
+# the runner's own module holds the losses it hands the training step: borrow them
+discriminator_loss = sys.modules["probes"].probe_losses([1.0, 1.0, 1.0])["discriminator_loss"]
+'''),
     "forged_other_exercise": ("slerp", "was not for slerp", '''
 import os, json, struct
 def slerp(z0, z1, t):
@@ -832,13 +833,15 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
     student("carol_crashing", list(CRASHES.values()))
     lookup, forged = _self_check_cells()
     reading = dict(READING, self_check_table=("conv_output_size", "conv_output_size(", lookup))
+    # (the self-check data lookups are made from self_check.json here, not stored above)
     student("eve_reads_answers", list(reading.values()))
     forging = dict(FORGING, patched_probe_runner=("kl_to_uniform", "kl_to_uniform of", forged))
     student("faythe_forges", list(forging.values()))
     student("mallet_tampers", list(TAMPERING.values()))
     containment = _containment(marker)
     flood = {k: containment[k] for k in ("daemon_left_running", "writes_everywhere",
-                                          "output_flood", "huge_error", "memory_hog")}
+                                          "output_flood", "huge_error", "memory_hog",
+                                          "huge_histogram")}
     student("hank_escapes", list(flood.values()))
     swarm = containment["fork_swarm"]
     student("hank2_fork_swarm", [swarm if process_cap else (swarm[0], "", swarm[2])],
