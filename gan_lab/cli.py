@@ -11,7 +11,7 @@ if "--verbose" in sys.argv[1:]:  # before gan_lab's import sets TensorFlow's log
     os.environ["GAN_LAB_VERBOSE"] = "1"
 
 from .checks import positive_int  # noqa: E402
-from .config import DEFAULT_EPOCHS, DEFAULT_SNAPSHOTS, TrainConfig  # noqa: E402
+from .config import DEFAULT_EPOCHS, DEFAULT_SNAPSHOTS, STRATEGIES, TrainConfig  # noqa: E402
 from .data import DATASETS, SOURCES  # noqa: E402
 from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES  # noqa: E402
 
@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Adam's learning rate for both networks (default 2e-4)")
     train.add_argument("--epoch-metrics", action="store_true", default=None,
                        help="add modes and KL to uniform of each epoch's samples to history.csv")
+    train.add_argument("--distribute", choices=STRATEGIES,
+                       help="train on several devices with tf.distribute: mirrored = the "
+                            "GPUs of this machine, multi_worker = machines named in "
+                            "$TF_CONFIG; --batch-size is then per device")
     train.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
                        help="write TensorBoard events into the run folder's tensorboard/ "
                             "(default on; see them with: tensorboard --logdir runs)")

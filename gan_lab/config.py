@@ -16,6 +16,8 @@ from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES
 
 DEFAULT_EPOCHS = 5
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
+# tf.distribute: several GPUs of one machine, or several machines (from $TF_CONFIG).
+STRATEGIES = ("mirrored", "multi_worker")
 
 
 def _resume(default, **kwargs):
@@ -51,6 +53,7 @@ class TrainConfig:
     snapshot_epochs: tuple = DEFAULT_SNAPSHOTS
     epoch_metrics: bool = False
     tensorboard: bool = True               # event files in the run folder (tensorboard/)
+    distribute: str | None = _resume(None)  # None, "mirrored" or "multi_worker" (STRATEGIES)
     preset: str | None = _resume(None)
     arch: str | None = _resume(None)
     generator_options: tuple = _resume(())       # keyword arguments of the G builder
@@ -98,6 +101,8 @@ class TrainConfig:
         _choice(self.update, UPDATES, "update")
         if self.arch is not None:
             _choice(self.arch, ARCHS, "arch")
+        if self.distribute is not None:
+            _choice(self.distribute, STRATEGIES, "distribute")
         for name in ("epochs", "batch_size", "latent_dim", "d_steps"):
             positive_int(getattr(self, name), name)
         if self.limit is not None:

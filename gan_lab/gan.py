@@ -165,8 +165,14 @@ class GAN(keras.Model):
         return self.generator(z, training=training)
 
     def sample_noise(self, batch_size):
-        """z ~ N(0, I), shape (batch_size, latent_dim), from the model's seeded stream."""
-        return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        """z ~ N(0, I), shape (batch_size, latent_dim), from the model's seeded stream (under
+        a tf.distribute strategy each replica folds its number into the seed: its own z)."""
+        replica = tf.distribute.get_replica_context()
+        if replica is None or replica.num_replicas_in_sync == 1:
+            return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        seed = tf.random.experimental.stateless_fold_in(self.noise_seed.next(),
+                                                        replica.replica_id_in_sync_group)
+        return tf.random.stateless_normal((batch_size, self.latent_dim), seed)
 
     def _generate(self, z, labels=None):
         return self.generator(z if labels is None else [z, labels], training=True)
@@ -209,7 +215,7 @@ class GAN(keras.Model):
             scaled = self.g_optimizer.scale_loss(g_loss)
         _apply(self.g_optimizer, tape, scaled, self.generator)
         self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
 
     def simultaneous_step(self, real, labels=None):
         """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does: G's
@@ -226,7 +232,15 @@ class GAN(keras.Model):
         _apply(self.g_optimizer, g_tape, g_scaled, self.generator)
         self._track(d_loss, *self._mean_outputs(real_logits, fake_logits))
         self.g_loss_tracker.update_state(g_loss)
-        return {m.name: m.result() for m in self.metrics}
+        return self._logs()
+
+    def _logs(self):
+        """The epoch means so far, by name. Under MultiWorkerMirroredStrategy each has shape
+        (1,): Keras averages the workers' logs over axis 0 there, which a scalar lacks."""
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     def _track(self, d_loss, d_real, d_fake):
         self.d_loss_tracker.update_state(d_loss)
@@ -403,9 +417,15 @@ def generate(generator, n=None, z=None, seed=None, labels=None, batch_size=1_000
 
 
 def _apply(optimizer, tape, scaled_loss, model):
-    """One optimizer step on ``model``'s trainable variables from ``tape``."""
+    """One optimizer step on ``model``'s trainable variables from ``tape``. Under a
+    tf.distribute strategy of n replicas each replica's gradient (of its batch mean) is
+    divided by n: the strategy sums them, so the step follows the global batch's mean."""
     variables = model.trainable_variables
-    optimizer.apply_gradients(zip(tape.gradient(scaled_loss, variables), variables))
+    gradients = tape.gradient(scaled_loss, variables)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas > 1:
+        gradients = [None if g is None else g / replicas for g in gradients]
+    optimizer.apply_gradients(zip(gradients, variables))
 
 
 def _unscaled(optimizer):

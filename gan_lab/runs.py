@@ -70,6 +70,8 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     custom = tuple(name for name, given in (("generator", generator),
                                             ("discriminator", discriminator)) if given is not None)
     config = config.replace(custom_networks=custom)
+    # Before any other TensorFlow work: a multi-worker strategy sets up its collectives.
+    strategy = runtime.strategy(config.distribute)
     if data is not None:
         data = as_image_set(data, config.dataset)
     elif not resume:  # a resume checks its folder first: nothing is loaded for a wrong one
@@ -91,7 +93,7 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
         if data is None:
             data = load_images(config.dataset, "train", config.source, config.data_dir,
                                config.limit)
-    gan = _build_gan(config, data, generator, discriminator)
+    gan = _build_gan(config, data, generator, discriminator, strategy)
     facts = _facts(config, data, gan)
     if resume:
         _check_same_data(folder, facts)
@@ -121,7 +123,8 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     if done < config.epochs:
         # With d_steps=k each fit() batch holds k minibatches, one per D update. Every
         # epoch's order depends on (seed, epoch) only, so a resumed run sees the same data.
-        rows = config.batch_size * config.d_steps
+        # Under a strategy the batch is global: batch_size rows for each replica.
+        rows = config.batch_size * config.d_steps * strategy.num_replicas_in_sync
         batches = make_dataset(data.images, rows, seed=config.seed, epochs=config.epochs,
                                first_epoch=done,
                                labels=None if gan.classes is None else data.labels)
@@ -140,9 +143,49 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     return Run(gan, callback.history, folder, config)
 
 
-def _build_gan(config: TrainConfig, data: ImageSet, generator, discriminator) -> GAN:
+def _build_gan(config: TrainConfig, data: ImageSet, generator, discriminator,
+               strategy=None) -> GAN:
     """The compiled GAN: the caller's networks where given, built-in ones for the rest.
-    Both networks are run once here (``GAN.check_networks``), before any file is written."""
+    Both networks are run once here (``GAN.check_networks``), before any file is written.
+    Under a strategy of several replicas (``runtime.strategy``) everything is made in its
+    scope, batch norm averages its statistics over all replicas, and the step runs without
+    XLA (XLA cannot compile the mirrored step)."""
+    import keras
+
+    strategy = strategy or runtime.strategy()
+    if strategy.num_replicas_in_sync == 1:
+        return _compiled_gan(config, data, generator, discriminator)
+    with strategy.scope():
+        # The caller's networks were made outside the scope: copied into it.
+        generator, discriminator = (None if network is None else _copied(network)
+                                    for network in (generator, discriminator))
+        gan = _compiled_gan(config, data, generator, discriminator, jit_compile=False)
+        for network in (gan.generator, gan.discriminator):
+            for layer in _layers(network):
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.synchronized = True
+        # Optimizer variables made here, not inside the distributed step (which cannot).
+        gan.d_optimizer.build(gan.discriminator.trainable_variables)
+        gan.g_optimizer.build(gan.generator.trainable_variables)
+    return gan
+
+
+def _copied(network):
+    import keras
+
+    copy = keras.models.clone_model(network)
+    copy.set_weights(network.get_weights())
+    return copy
+
+
+def _layers(network):
+    for layer in network.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+
+
+def _compiled_gan(config, data, generator, discriminator, jit_compile=True) -> GAN:
     import keras
 
     runtime.configure()  # a no-op when the package's import already did it
@@ -165,7 +208,7 @@ def _build_gan(config: TrainConfig, data: ImageSet, generator, discriminator) ->
                 g_optimizer=default_optimizer(config.g_learning_rate or config.learning_rate,
                                               config.beta_1, config.beta_2),
                 loss=config.loss, d_steps=config.d_steps, real_label=config.real_label,
-                update=config.update, gp_weight=config.gp_weight)
+                update=config.update, gp_weight=config.gp_weight, jit_compile=jit_compile)
     gan.check_networks()
     return gan
 
@@ -179,6 +222,7 @@ def _facts(config, data, gan) -> dict:
             "latent_dim": gan.latent_dim,
             "generator": gan.generator.name, "discriminator": gan.discriminator.name,
             "device": runtime.describe_device(), "precision": runtime.precision(),
+            "replicas": gan.distribute_strategy.num_replicas_in_sync,
             "gan_lab": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
             "python": platform.python_version()}
 

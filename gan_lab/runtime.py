@@ -94,3 +94,25 @@ def describe_device() -> str:
         more = f" (+{len(devices) - 1} more)" if len(devices) > 1 else ""
         return f"GPU: {name}{more}"
     return f"CPU ({os.cpu_count()} cores)"
+
+
+def strategy(kind=None):
+    """The ``tf.distribute`` strategy a run trains under, made after ``configure()``.
+
+    None: TensorFlow's default (one device). "mirrored": ``MirroredStrategy`` over every GPU
+    of this machine, else over every logical CPU (one, unless the CPU was split with
+    ``tf.config.set_logical_device_configuration``, as the tests do). "multi_worker":
+    ``MultiWorkerMirroredStrategy`` over the cluster in ``$TF_CONFIG``; make it before any
+    other TensorFlow work of the process (``runs.train`` does so first)."""
+    configure()
+    if kind is None:
+        return tf.distribute.get_strategy()
+    if kind == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if kind == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("--distribute multi_worker reads the cluster from $TF_CONFIG, "
+                             "which is not set (see the README, 'More than one device')")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown distribution strategy {kind!r}; choose mirrored or multi_worker")

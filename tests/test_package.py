@@ -90,6 +90,8 @@ def installed(dist, packages, tmp_path_factory):
 def test_wheel_and_sdist_hold_what_a_student_needs(dist):
     wheel, sdist = dist
     in_wheel = set(zipfile.ZipFile(wheel).namelist())
+    packages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "gan_lab").rglob("__init__.py")}
+    assert packages <= in_wheel, "a package is missing from pyproject.toml's packages"
     assert {"gan_lab/grading/self_check.json", "gan_lab/grading/probes.py",
             "gan_lab/handout.py"} <= in_wheel
     assert {f"gan_lab/labs/{name}" for name in LABS} <= in_wheel and len(LABS) == 5
