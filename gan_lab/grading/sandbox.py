@@ -293,9 +293,12 @@ def process_cap_kind():
 # Joins the pids cgroup, sets the limits, then becomes the given command: limits the
 # student's code inherits and, without capabilities, cannot raise.
 _LAUNCH = ("import json, os, resource, sys\n"
-           "if sys.argv[2]:\n"
-           "    with open(sys.argv[2], 'w') as stream:\n"
-           "        stream.write(str(os.getpid()))\n"
+           "try:\n"
+           "    if sys.argv[2]:\n"
+           "        with open(sys.argv[2], 'w') as stream:\n"
+           "            stream.write(str(os.getpid()))\n"
+           "except OSError:\n"  # a cgroup that will not take us: RLIMIT_NPROC alone
+           "    pass\n"
            "for name, value in json.loads(sys.argv[1]).items():\n"
            "    resource.setrlimit(getattr(resource, name), (value, value))\n"
            "os.execv(sys.argv[3], sys.argv[3:])\n")
