@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--g-learning-rate", type=float,
                        help="G's own learning rate (default: --learning-rate)")
     train.add_argument("--d-steps", type=_positive, help="D updates per G update (default 1)")
+    train.add_argument("--g-steps", type=_positive,
+                       help="G updates per training step (default 1; more lets G outrun D)")
     train.add_argument("--real-label", type=float,
                        help="target for real images; 0.9 = one-sided label smoothing")
     train.add_argument("--snapshot-epochs", type=_positive, nargs="+", metavar="E",

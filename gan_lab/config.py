@@ -42,6 +42,7 @@ class TrainConfig:
     latent_dim: int = _resume(100)
     loss: str = _resume("non_saturating")
     d_steps: int = _resume(1)
+    g_steps: int = _resume(1)              # G updates per D update(s)
     real_label: float = _resume(1.0)
     update: str = _resume("alternating")
     learning_rate: float = 2e-4            # may be lowered on resume after a divergence
@@ -103,7 +104,7 @@ class TrainConfig:
             _choice(self.arch, ARCHS, "arch")
         if self.distribute is not None:
             _choice(self.distribute, STRATEGIES, "distribute")
-        for name in ("epochs", "batch_size", "latent_dim", "d_steps"):
+        for name in ("epochs", "batch_size", "latent_dim", "d_steps", "g_steps"):
             positive_int(getattr(self, name), name)
         if self.limit is not None:
             positive_int(self.limit, "limit")

@@ -91,11 +91,13 @@ class GAN(keras.Model):
         update="alternating",
         jit_compile=True,
         gp_weight=10.0,
+        g_steps=1,
         **kwargs,
     ):
         """``loss``: the objective, a name in ``losses.OBJECTIVES`` ("non_saturating", the
         default, "minimax", "lsgan", "hinge" or "wgan_gp", whose penalty is weighted by
-        ``gp_weight``, lambda = 10 in the paper); ``d_steps``: D updates per
+        ``gp_weight``, lambda = 10 in the paper); ``g_steps``: G updates per step (each on
+        fresh noise through the same D; more than 1 lets G outrun D); ``d_steps``: D updates per
         G update (each on its own share of the batch); ``real_label``: 1.0, or e.g. 0.9 for
         one-sided label smoothing; ``update``: "alternating" (default) or "simultaneous" (see
         ``UPDATES``). Optimizers default to Adam(2e-4, beta_1=0.5). ``jit_compile``: the train
@@ -119,12 +121,16 @@ class GAN(keras.Model):
         self.g_optimizer = _loss_scaled(g_optimizer or default_optimizer())
         self.loss_kind = loss
         self.d_steps = d_steps
+        self.g_steps = positive_int(g_steps, "g_steps")
+        if update == "simultaneous" and g_steps != 1:
+            raise ValueError("the simultaneous update makes one G update per step; "
+                             "use g_steps=1 or update='alternating'")
         self.real_label = float(real_label)
         self.update = update
         self.gp_weight = float(gp_weight)
         self._compiled_with = {"loss": loss, "d_steps": d_steps, "real_label": float(real_label),
                                "update": update, "jit_compile": jit_compile,
-                               "gp_weight": float(gp_weight)}
+                               "gp_weight": float(gp_weight), "g_steps": g_steps}
 
     def get_config(self):
         return {"generator": keras.saving.serialize_keras_object(self.generator),
@@ -215,6 +221,8 @@ class GAN(keras.Model):
             scaled = self.g_optimizer.scale_loss(g_loss)
         _apply(self.g_optimizer, tape, scaled, self.generator)
         self.g_loss_tracker.update_state(g_loss)
+        for _ in range(self.g_steps - 1):  # G updates beyond the one per step: fresh noise
+            self.generator_step(self.sample_noise(chunk), labels)
         return self._logs()
 
     def simultaneous_step(self, real, labels=None):

@@ -208,7 +208,8 @@ def _compiled_gan(config, data, generator, discriminator, jit_compile=True) -> G
                 g_optimizer=default_optimizer(config.g_learning_rate or config.learning_rate,
                                               config.beta_1, config.beta_2),
                 loss=config.loss, d_steps=config.d_steps, real_label=config.real_label,
-                update=config.update, gp_weight=config.gp_weight, jit_compile=jit_compile)
+                update=config.update, gp_weight=config.gp_weight, g_steps=config.g_steps,
+                jit_compile=jit_compile)
     gan.check_networks()
     return gan
 

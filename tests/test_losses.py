@@ -147,3 +147,14 @@ def test_precision_and_recall_tell_collapse_from_noise():
     assert precision < 0.2
     with pytest.raises(ValueError, match="more than k=3 points"):
         metrics.precision_recall(real[:3], same)
+
+
+def test_g_steps_gives_g_several_updates_per_step(sample_digits):
+    gan = GAN(models.dense_generator(latent_dim=8, hidden=(16,)),
+              models.dense_discriminator(hidden=(16,)), seed=0)
+    gan.compile(g_steps=3)
+    gan.fit(sample_digits.images[:128], batch_size=64, epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations.numpy()) == 2
+    assert int(gan.g_optimizer.iterations.numpy()) == 6
+    with pytest.raises(ValueError, match="simultaneous update makes one G update"):
+        gan.compile(g_steps=2, update="simultaneous")
