@@ -13,8 +13,6 @@ two "devices" share the same cores, so this measures the strategy's overhead, no
 from __future__ import annotations
 
 import argparse
-import platform
-import subprocess
 import time
 
 import tensorflow as tf
@@ -27,16 +25,6 @@ import numpy as np  # noqa: E402
 from gan_lab import runs, runtime  # noqa: E402
 from gan_lab.config import TrainConfig  # noqa: E402
 from gan_lab.data import as_image_set, make_dataset  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def seconds_a_step(gan, images, batch, steps) -> float:
@@ -67,7 +55,7 @@ def main(argv=None):
              lambda: runs._build_gan(config, data, None, None, strategy))):
         timings[label] = seconds_a_step(make(), data.images, args.batch, args.steps)
     print(f"{args.model}, global batch {args.batch}, {args.steps} timed steps; CPU: "
-          f"{cpu_name()} ({runtime.describe_device()}); TensorFlow {tf.__version__}")
+          f"{runtime.cpu_name()} ({runtime.describe_device()}); TensorFlow {tf.__version__}")
     first = next(iter(timings.values()))
     for label, seconds in timings.items():
         print(f"  {label:<32} {seconds * 1000:8.1f} ms a step   {seconds / first:5.2f}x")

@@ -116,3 +116,17 @@ def strategy(kind=None):
                              "which is not set (see the README, 'More than one device')")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown distribution strategy {kind!r}; choose mirrored or multi_worker")
+
+
+def cpu_name() -> str:
+    """The processor's model name as ``lscpu`` gives it (e.g. 'AMD EPYC'), for benchmarks."""
+    import platform
+    import subprocess
+
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
