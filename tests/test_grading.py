@@ -224,12 +224,15 @@ def test_comparison_survives_anything_a_student_process_sends():
 
 def test_write_csv_is_atomic_and_shows_names_as_text(tmp_path):
     exercises = [notebooks.ExerciseCell("slerp", 2, "", "05.ipynb")]
-    grades = [StudentGrade("=SUM(A1)", {"slerp": 0}, {"slerp": "no cell defines `slerp`"})]
-    path = write_csv(Grading(exercises, grades, 7, sandboxed=False), tmp_path / "grades.csv")
+    grades = [StudentGrade(name, {"slerp": 0}, {"slerp": "no cell defines `slerp`"})
+              for name in ("=SUM(A1)", " =1+2", "\n\t@A1", "bob")]
+    path = write_csv(Grading(exercises, grades, 7, sandboxed=False, cgroups=("pids", "cpu")),
+                     tmp_path / "grades.csv")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grades.csv"]  # no temporary left
-    row = next(csv.DictReader(open(path, newline="")))
-    assert row["student"] == "'=SUM(A1)"
-    assert row["graded"].startswith("NOT SANDBOXED") and row["graded"].endswith("seed 7")
+    rows = list(csv.DictReader(open(path, newline="")))
+    assert [row["student"] for row in rows] == ["'=SUM(A1)", "' =1+2", "'\n\t@A1", "bob"]
+    assert rows[0]["graded"].startswith("NOT SANDBOXED")
+    assert rows[0]["graded"].endswith("seed 7; cgroups: pids, cpu")
 
 
 # --- the runner's channel: a runner that stalls, dies or lies costs one exercise ----------------
@@ -286,6 +289,50 @@ def test_a_student_out_of_time_loses_the_rest(tmp_path, monkeypatch):
     limits = Limits(exercise_seconds=5, student_seconds=1.5, startup_seconds=10)
     results = run_cells([("stall", ""), ("a", "")], 1, limits, sandboxed=False)
     assert "time limit" in results["stall"]["error"] and "time limit" in results["a"]["error"]
+
+
+@pytest.mark.skipif(not sandbox.cgroup_kinds(), reason="no cgroup can be made here")
+def test_a_student_gets_cgroups_capping_processes_memory_and_cpu_together(tmp_path,
+                                                                          monkeypatch):
+    """One student's spinners and memory cannot take a neighbour's share: the runner and all
+    it starts sit in cgroups of their own (what can be made here), removed at the end."""
+    script = tmp_path / "runner.py"
+    script.write_text(FAKE_RUNNER)
+    monkeypatch.setattr(sandbox, "plain_command", lambda: [sys.executable, str(script)])
+    limits = Limits(memory_bytes=3 << 30, cpus=0.5, processes=99, startup_seconds=10)
+    with sandbox.Session(limits, sandboxed=False) as session:
+        folders = session.cap.folders
+        assert set(folders) == set(sandbox.cgroup_kinds())
+        for folder in folders.values():
+            assert str(session.process.pid) in (folder / "cgroup.procs").read_text().split()
+        values = {f.name: f.read_text().strip() for folder in folders.values()
+                  for f in folder.iterdir()
+                  if f.name in ("pids.max", "memory.max", "memory.limit_in_bytes", "cpu.max",
+                                "cpu.cfs_quota_us")}
+    assert not any(folder.exists() for folder in folders.values())
+    expected = {"pids": {"pids.max": "99"},
+                "memory": {"memory.limit_in_bytes": str(3 << 30), "memory.max": str(3 << 30)},
+                "cpu": {"cpu.cfs_quota_us": "50000", "cpu.max": "50000 100000"}}
+    for kind in folders:
+        assert any(values.get(name) == value for name, value in expected[kind].items()), \
+            (kind, values)
+
+
+def test_what_a_killed_grader_left_is_removed_on_the_next_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox.tempfile, "gettempdir", lambda: str(tmp_path))
+    dead = sandbox.subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{sandbox.CGROUP_PREFIX}{dead.pid}_abc"
+    live = tmp_path / f"{sandbox.CGROUP_PREFIX}{sandbox.os.getpid()}_abc"
+    for folder in (stale, live):
+        (folder / "sub").mkdir(parents=True)
+    parents = [sandbox._cgroup_parent(c)[0] for c in sandbox.cgroup_kinds()]
+    groups = [p / f"{sandbox.CGROUP_PREFIX}{dead.pid}_1" for p in parents if p]
+    for group in groups:
+        group.mkdir(exist_ok=True)
+    sandbox.remove_stale()
+    assert not stale.exists() and live.exists()
+    assert not any(group.exists() for group in groups)
 
 
 def test_sandbox_mounts_python_read_only_and_covers_answers_inside_it(tmp_path):

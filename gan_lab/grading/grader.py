@@ -23,7 +23,8 @@ from pathlib import Path
 
 from . import inputs, notebooks
 from .compare import compare
-from .sandbox import Limits, Session, StudentProcessError, UnreadableReply, check_available
+from .sandbox import (Limits, Session, StudentProcessError, UnreadableReply, cgroup_kinds,
+                      check_available, remove_stale)
 
 NO_SANDBOX_WARNING = ("NOT SANDBOXED (--no-sandbox): students' code ran as you, able to read "
                       "the solutions and other students' work, write anywhere you can, and "
@@ -54,11 +55,14 @@ class Grading:
     grades: list
     seed: int
     sandboxed: bool
+    cgroups: tuple = ()  # the controllers each student had a cgroup of, e.g. ("pids", "cpu")
 
     @property
     def note(self):
         how = "sandboxed (bwrap)" if self.sandboxed else NO_SANDBOX_WARNING
-        return f"{how}; inputs seed {self.seed}"
+        caps = (f"cgroups: {', '.join(self.cgroups)}" if self.cgroups else
+                "no cgroups: per-process limits only, CPU unshared")
+        return f"{how}; inputs seed {self.seed}; {caps}"
 
 
 def solution_exercises(solutions_dir) -> list[notebooks.ExerciseCell]:
@@ -277,6 +281,7 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
     if seed == inputs.SELF_CHECK_SEED:
         raise GradingError("seed 0 makes the self-check inputs, which every student has")
     limits = limits or Limits()
+    remove_stale()  # what a grader killed with -9 left behind
     solutions_dir = Path(solutions_dir)
     students = discover(paths)
     # kept out of every sandbox, even where they lie inside the mounted Python environment
@@ -303,13 +308,14 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
     workers = workers or max(1, os.cpu_count() or 1)
     with ThreadPoolExecutor(workers) as pool:
         grades = list(pool.map(grade_one, sorted(students.items())))
-    return Grading(exercises, grades, seed, sandbox)
+    return Grading(exercises, grades, seed, sandbox, cgroup_kinds())
 
 
 def _cell(text):
     """A CSV cell a spreadsheet shows as text (no formulas from a student's folder name)."""
     text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    first = text.lstrip("".join(map(chr, range(33))))[:1]  # past spaces and control characters
+    return "'" + text if first in ("=", "+", "-", "@") or text[:1] in ("\t", "\r") else text
 
 
 def write_csv(grading: Grading, path) -> Path:

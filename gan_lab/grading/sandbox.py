@@ -54,7 +54,8 @@ class Limits:
     exercise_seconds: float = 20.0
     student_seconds: float = 300.0
     startup_seconds: float = 120.0  # TensorFlow's import in a fresh process, on a busy machine
-    memory_bytes: int = 4 << 30
+    memory_bytes: int = 4 << 30  # every process's address space, and all together (cgroup)
+    cpus: float = 1.0  # cores' worth of CPU time the student's processes share (cgroup)
     processes: int = 256  # processes and threads (a pids cgroup; else beyond the user's own)
     file_bytes: int = 64 << 20
 
@@ -219,67 +220,157 @@ def _user_tasks():
     return count
 
 
-def _pids_cgroup_parent():
-    """This process's cgroup folder for the pids controller if we may make children there
-    (cgroup v1 'pids' hierarchy, or v2 with pids enabled for children), else None."""
+CONTROLLERS = ("pids", "memory", "cpu")  # the student's processes, memory and CPU share
+CPU_PERIOD_US = 100_000
+OPTIONAL = ("memory.memsw.limit_in_bytes", "memory.swap.max")
+
+
+def _cgroup_lines():
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if "pids" in controllers.split(","):
-            base = Path("/sys/fs/cgroup/pids") / path.lstrip("/")
+        return []
+    return [line.split(":", 2) for line in lines if line.count(":") >= 2]
+
+
+def _cgroup_parent(controller):
+    """(this process's cgroup folder for ``controller``, 'v1' or 'v2') if we may make
+    children there (a cgroup v1 hierarchy of that controller, or v2 with it enabled for
+    children), else (None, '')."""
+    for _, controllers, path in _cgroup_lines():
+        names = controllers.split(",")
+        if controller in names:
+            bases = [Path("/sys/fs/cgroup") / name / path.lstrip("/")
+                     for name in (controller, controllers)]
+            version = "v1"
         elif controllers == "":
             base = Path("/sys/fs/cgroup") / path.lstrip("/")
             try:
-                if "pids" not in (base / "cgroup.subtree_control").read_text().split():
+                if controller not in (base / "cgroup.subtree_control").read_text().split():
                     continue
             except OSError:
                 continue
+            bases, version = [base], "v2"
         else:
             continue
-        if base.is_dir() and os.access(base, os.W_OK):
-            return base
-    return None
+        for base in bases:
+            if base.is_dir() and os.access(base, os.W_OK):
+                return base, version
+    return None, ""
+
+
+def _pids_cgroup_parent():
+    return _cgroup_parent("pids")[0]
 
 
 _CGROUP_COUNT = iter(range(1, 1 << 62))
+CGROUP_PREFIX = "gan_lab_grading_"
 
 
-class ProcessCap:
-    """The student's process count: a pids cgroup of its own where one can be made (it
-    also holds for root, whom RLIMIT_NPROC exempts), else RLIMIT_NPROC only."""
+def _settings(controller, version, limits):
+    """[(file, value)] that cap ``controller`` at ``limits``, written in this order."""
+    if controller == "pids":
+        return [("pids.max", str(limits.processes))]
+    quota = str(max(1000, int(limits.cpus * CPU_PERIOD_US)))
+    if version == "v2":
+        return {"memory": [("memory.max", str(limits.memory_bytes)),
+                           ("memory.swap.max", "0")],
+                "cpu": [("cpu.max", f"{quota} {CPU_PERIOD_US}")]}[controller]
+    return {"memory": [("memory.limit_in_bytes", str(limits.memory_bytes)),
+                       ("memory.memsw.limit_in_bytes", str(limits.memory_bytes))],
+            "cpu": [("cpu.cfs_period_us", str(CPU_PERIOD_US)),
+                    ("cpu.cfs_quota_us", quota)]}[controller]
 
-    def __init__(self, processes):
-        self.folder = None
-        parent = _pids_cgroup_parent()
-        if parent is None:
-            return
-        folder = parent / f"gan_lab_grading_{os.getpid()}_{next(_CGROUP_COUNT)}"
-        try:
-            folder.mkdir()
-            (folder / "pids.max").write_text(str(processes))
-            self.folder = folder
-        except OSError:
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+
+
+def _stale(name):
+    """A cgroup or work folder of a grader that no longer runs (killed with -9)."""
+    match = re.match(CGROUP_PREFIX + r"(\d+)_", name)
+    return bool(match) and not _alive(int(match.group(1)))
+
+
+def remove_stale():
+    """Remove what a grader killed with -9 left: its empty cgroups and its work folders."""
+    for controller in CONTROLLERS:
+        parent, _ = _cgroup_parent(controller)
+        for folder in parent.glob(CGROUP_PREFIX + "*") if parent else ():
+            if _stale(folder.name):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+    for folder in Path(tempfile.gettempdir()).glob(CGROUP_PREFIX + "*"):
+        if _stale(folder.name) and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+class Cgroups:
+    """The student's own cgroups, one per controller where one can be made (they also hold
+    for root, whom RLIMIT_NPROC exempts): processes (pids.max), memory of all its
+    processes together (memory.max / memory.limit_in_bytes), and a CPU quota of
+    ``limits.cpus`` cores, so one student cannot eat a neighbour's deadlines. Where a
+    cgroup cannot be made, the per-process rlimits alone hold."""
+
+    def __init__(self, limits):
+        self.folders = {}  # controller -> folder (v2: one folder serves every controller)
+        for controller in CONTROLLERS:
+            parent, version = _cgroup_parent(controller)
+            if parent is None:
+                continue
+            shared = [f for f in self.folders.values() if f.parent == parent]
+            folder = shared[0] if shared else (
+                parent / f"{CGROUP_PREFIX}{os.getpid()}_{next(_CGROUP_COUNT)}")
             try:
-                folder.rmdir()
+                folder.mkdir(exist_ok=bool(shared))
+                for name, value in _settings(controller, version, limits):
+                    if name in OPTIONAL and not (folder / name).exists():
+                        continue  # no swap accounting here: memory alone
+                    (folder / name).write_text(value)
+                self.folders[controller] = folder
             except OSError:
-                pass
+                if not shared:
+                    self._rmdir(folder, tries=1)
+
+    @property
+    def kinds(self):
+        return tuple(c for c in CONTROLLERS if c in self.folders)
 
     @property
     def procs(self):
-        return str(self.folder / "cgroup.procs") if self.folder else ""
+        """The cgroup.procs files the launcher joins."""
+        return sorted({str(f / "cgroup.procs") for f in self.folders.values()})
 
-    def remove(self):
-        if self.folder is None:
-            return
-        for _ in range(50):  # the killed processes leave the group within moments
+    @staticmethod
+    def _rmdir(folder, tries=50):
+        for _ in range(tries):  # the killed processes leave the group within moments
             try:
-                self.folder.rmdir()
+                folder.rmdir()
+                return
+            except FileNotFoundError:
                 return
             except OSError:
                 time.sleep(0.05)
+
+    def remove(self):
+        for folder in set(self.folders.values()):
+            self._rmdir(folder)
+
+
+ProcessCap = Cgroups
+
+
+def cgroup_kinds():
+    """The controllers a sandbox gets a cgroup of here, e.g. ('pids', 'memory', 'cpu')."""
+    return tuple(c for c in CONTROLLERS if _cgroup_parent(c)[0] is not None)
 
 
 def process_cap_kind():
@@ -290,25 +381,26 @@ def process_cap_kind():
     return "none" if os.geteuid() == 0 else "rlimit"
 
 
-# Joins the pids cgroup, sets the limits, then becomes the given command: limits the
+# Joins the student's cgroups, sets the limits, then becomes the given command: limits the
 # student's code inherits and, without capabilities, cannot raise.
 _LAUNCH = ("import json, os, resource, sys\n"
-           "try:\n"
-           "    if sys.argv[2]:\n"
-           "        with open(sys.argv[2], 'w') as stream:\n"
+           "for procs in json.loads(sys.argv[2]):\n"
+           "    try:\n"
+           "        with open(procs, 'w') as stream:\n"
            "            stream.write(str(os.getpid()))\n"
-           "except OSError:\n"  # a cgroup that will not take us: RLIMIT_NPROC alone
-           "    pass\n"
+           "    except OSError:\n"  # a cgroup that will not take us: the rlimits alone
+           "        pass\n"
            "for name, value in json.loads(sys.argv[1]).items():\n"
            "    resource.setrlimit(getattr(resource, name), (value, value))\n"
            "os.execv(sys.argv[3], sys.argv[3:])\n")
 
 
-def launch_command(command, limits: Limits, procs=""):
+def launch_command(command, limits: Limits, procs=()):
     rlimits = {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_FSIZE": limits.file_bytes,
                "RLIMIT_CORE": 0,
                "RLIMIT_NPROC": _user_tasks() + limits.processes}
-    return [sys.executable, "-I", "-S", "-c", _LAUNCH, json.dumps(rlimits), procs, *command]
+    return [sys.executable, "-I", "-S", "-c", _LAUNCH, json.dumps(rlimits),
+            json.dumps(list(procs)), *command]
 
 
 def plain_command():
@@ -331,8 +423,8 @@ class Session:
     def __init__(self, limits: Limits, sandboxed=True, secrets=(), deadline=None):
         self.limits = limits
         self.deadline = deadline or time.monotonic() + limits.student_seconds
-        self.workdir = tempfile.mkdtemp(prefix="gan_lab_grading_")
-        self.cap = ProcessCap(limits.processes)
+        self.workdir = tempfile.mkdtemp(prefix=f"{CGROUP_PREFIX}{os.getpid()}_")
+        self.cap = Cgroups(limits)
         command = (bwrap_command(limits, secrets, self.workdir) if sandboxed
                    else plain_command())
         env = dict(SANDBOX_ENV, HOME=self.workdir, KERAS_HOME=self.workdir,
