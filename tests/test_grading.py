@@ -5,6 +5,7 @@ refusal and --no-sandbox. The hostile class graded in sandboxes: tests/grading."
 import csv
 import json
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -145,8 +146,13 @@ def test_every_submission_gets_a_row_whatever_its_layout(tmp_path):
     _book(klass / "alice.ipynb", [])  # same name as a folder: both kept
     (klass / "leo").symlink_to(SOLUTIONS)
     (klass / "notes.txt").write_text("not a submission")
+    _book(klass / "__bob" / "01_vanilla_gan.ipynb", [])  # odd names are still students
+    _book(klass / ".carol" / "01_vanilla_gan.ipynb", [])
+    _book(klass / ".ipynb_checkpoints" / "ivan-checkpoint.ipynb", [])  # tools' state is not
+    (klass / "__pycache__").mkdir()
     found = discover([klass])
-    assert sorted(found) == ["alice", "alice~2", "heidi", "ivan", "judy", "leo"]
+    assert sorted(found) == [".carol", "__bob", "alice", "alice~2", "heidi", "ivan", "judy",
+                             "leo"]
     assert [p.name for p in found["heidi"].books] == ["01_vanilla_gan.ipynb"]
     assert found["judy"].problem == "no notebooks found"
     assert "link" in found["leo"].problem
@@ -173,6 +179,39 @@ def test_the_last_definition_wins_and_self_checks_in_a_cell_are_ignored(tmp_path
         ("from gan_lab.latent import slerp", "slerp")])
     _, reasons = _student_cells(exercises[:1], [cheat])
     assert "uses gan_lab" in reasons["slerp"]
+
+
+def test_a_huge_notebook_is_refused_quickly_with_its_reason(tmp_path):
+    """Finding a student's cells parses each cell at most once, only cells that name an
+    exercise, and stops at CODE_CELLS / CODE_BYTES: a huge notebook stalls no one (one of
+    2000 cells of 8 KiB took the grader 177 s an exercise before)."""
+    exercises = [notebooks.ExerciseCell(name, 1, "", "01_vanilla_gan.ipynb")
+                 for name in ("scale_images", "build_generator", "build_discriminator")]
+    answer = ("def scale_images(x):\n    return x", None)
+    names = "# " + " ".join(e.name for e in exercises) + "\n"
+    cases = {"many": [answer] + [("a = 1\n" * 200, None)] * 2000,  # 2001 cells, 2.3 MiB
+             "named": [answer] + [(names + "a = 1\n" * 4000, None)] * 12,  # ~290 KiB of code
+             "small": [(names + "a = 1\n" * 2000, None)] * 10 + [answer]}
+    for label, cells in cases.items():
+        book = _book(tmp_path / label / "01_vanilla_gan.ipynb", cells)
+        started = time.monotonic()
+        found, reasons = _student_cells(exercises, [book])
+        assert time.monotonic() - started < 30, label
+        if label == "small":
+            assert [name for name, _ in found] == ["scale_images"]
+            assert reasons["build_generator"].startswith("no cell defines `build_generator`")
+        else:
+            assert found == []
+            assert "not read: the notebooks hold more than 1000 code cells or 256 KiB" \
+                in reasons["scale_images"]
+    calls = []
+    original = notebooks.parse
+    try:
+        notebooks.parse = lambda source: calls.append(1) or original(source)
+        _student_cells(exercises, [tmp_path / "small" / "01_vanilla_gan.ipynb"])
+    finally:
+        notebooks.parse = original
+    assert len(calls) == 11 + 2  # each cell once; then the chosen cell's self-check scans
 
 
 # --- inputs and comparison ------------------------------------------------------------------------

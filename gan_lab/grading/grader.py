@@ -91,8 +91,21 @@ class Submission:
 MAX_DEPTH = 3  # notebooks are looked for this many folders down a student's folder
 
 
+# Folders tools make (not students): skipped in a class folder. Any other folder is a
+# student, whatever its name (``.carol``, ``__bob``), and gets a row.
+TOOL_STATE = frozenset({".ipynb_checkpoints", "__pycache__", "__MACOSX", ".git", ".svn",
+                        ".hg", ".DS_Store", ".Trash", ".Trashes", ".vscode", ".idea",
+                        ".virtual_documents", ".jupyter", ".local", ".cache", ".config"})
+
+
 def _visible(entry):
+    """Inside a student's folder: not hidden (checkpoints, caches, ``._`` copies)."""
     return not entry.name.startswith((".", "__"))
+
+
+def _a_submission(entry):
+    """In a class folder: anything but tool state and macOS's ``._`` resource files."""
+    return entry.name not in TOOL_STATE and not entry.name.startswith("._")
 
 
 def _notebooks_below(folder, depth=0):
@@ -118,9 +131,10 @@ def discover(paths) -> dict[str, Submission]:
 
     A PATH is a notebook (a student named after the file), a student's folder (notebooks and
     no subfolders), or a class folder: each subfolder is a student (notebooks found up to
-    three folders down; an empty folder gets a row with 0), each loose notebook a student
-    named after its file. Hidden folders (.ipynb_checkpoints) are skipped; links are not
-    followed.
+    three folders down, hidden ones skipped; an empty folder gets a row with 0), each loose
+    notebook a student named after its file. Only tools' folders (``TOOL_STATE``:
+    .ipynb_checkpoints, __pycache__, .git, ...) are skipped, so ``.carol`` and ``__bob`` get
+    rows; links are not followed.
     """
     students: dict[str, Submission] = {}
 
@@ -136,7 +150,8 @@ def discover(paths) -> dict[str, Submission]:
         elif path.is_file():
             add(path.stem, Submission([path]))
         elif path.is_dir():
-            entries = [e for e in sorted(os.scandir(path), key=lambda e: e.name) if _visible(e)]
+            entries = [e for e in sorted(os.scandir(path), key=lambda e: e.name)
+                       if _a_submission(e)]
             folders = [e for e in entries if e.is_dir(follow_symlinks=False)]
             loose = [e for e in entries if e.name.endswith(".ipynb")
                      and not e.is_dir(follow_symlinks=False)]
@@ -164,24 +179,38 @@ def _student_cells(exercises, books):
 
     For each exercise: its own notebook (by file name) first, else the others; within a
     notebook the last cell that defines it (as when run top to bottom). Self-check lines
-    in an exercise cell are dropped."""
-    read, failures = {}, {}
+    in an exercise cell are dropped. Notebooks beyond ``notebooks.CODE_CELLS`` code cells or
+    ``notebooks.CODE_BYTES`` of code (all of the student's together) are not read."""
+    read, failures, cells_total, bytes_total = {}, {}, 0, 0
     for book in books:
+        if book.name in read or book.name in failures:
+            continue
         try:
-            read.setdefault(book.name, notebooks.read_submission(book))
+            notebook = notebooks.read_submission(book)
         except ValueError as error:
             failures[book.name] = f"{book.name} cannot be read as a notebook ({error})"[:200]
+            continue
+        count, size = notebooks.code_size(notebook)
+        cells_total, bytes_total = cells_total + count, bytes_total + size
+        if cells_total > notebooks.CODE_CELLS or bytes_total > notebooks.CODE_BYTES:
+            failures[book.name] = (
+                f"{book.name} not read: the notebooks hold more than "
+                f"{notebooks.CODE_CELLS} code cells or {notebooks.CODE_BYTES >> 10} KiB of "
+                f"code together ({cells_total} cells, {bytes_total >> 10} KiB so far; a lab "
+                "has about 20)")
+            continue
+        read[book.name] = notebook
+    names = [e.name for e in exercises]
+    found = {name: notebooks.definitions(notebook, names) for name, notebook in read.items()}
     cells, reasons = [], {}
     for exercise in exercises:
-        ordered = sorted(read.items(), key=lambda item: item[0] != exercise.notebook)
-        source = None
-        for name, notebook in ordered:
-            source = notebooks.find_definition(notebook, exercise.name)
-            if source is not None:
-                break
+        ordered = sorted(found.items(), key=lambda item: item[0] != exercise.notebook)
+        source = next((defined[exercise.name] for _, defined in ordered
+                       if exercise.name in defined), None)
         if source is None:
             reasons[exercise.name] = failures.get(exercise.notebook) or (
-                f"no cell defines `{exercise.name}` (missing notebook {exercise.notebook}?)")
+                f"no cell defines `{exercise.name}` (missing notebook {exercise.notebook}?)"
+                + "".join(f"; {failure}" for failure in failures.values()))
             continue
         source = notebooks.without_self_checks(source)
         if notebooks.uses_gan_lab(source):
@@ -194,13 +223,15 @@ def _student_cells(exercises, books):
 # --- running ---------------------------------------------------------------------------------
 
 
-def run_cells(cells, seed, limits: Limits, sandboxed=True, hidden=(), made=None) -> dict:
+def run_cells(cells, seed, limits: Limits, sandboxed=True, hidden=(), made=None,
+              started=None) -> dict:
     """Run exercise cells in one student's sandbox: name -> {"observations"} or {"error"}.
 
     A cell that ends or stalls the sandbox loses its exercise; the cells after it run in a
-    fresh sandbox, within the student's time limit."""
+    fresh sandbox, within the student's time limit, counted from ``started`` (a
+    ``time.monotonic()``; default now)."""
     made = made or {}
-    deadline = time.monotonic() + limits.student_seconds
+    deadline = (started or time.monotonic()) + limits.student_seconds
     results, remaining = {}, list(cells)
     while remaining:
         try:
@@ -248,9 +279,11 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
     result = StudentGrade(student)
     if submission.problem:
         cells, reasons, results = [], {e.name: submission.problem for e in exercises}, {}
-    else:
+    else:  # reading the notebooks counts in the student's time
+        started = time.monotonic()
         cells, reasons = _student_cells(exercises, submission.books)
-        results = run_cells(cells, seed, limits, sandboxed, hidden, made) if cells else {}
+        results = (run_cells(cells, seed, limits, sandboxed, hidden, made, started)
+                   if cells else {})
     for exercise in exercises:
         outcome = results.get(exercise.name, {})
         if exercise.name in reasons:

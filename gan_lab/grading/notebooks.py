@@ -78,27 +78,38 @@ def _defines(tree, name):
     return False
 
 
-def find_definition(notebook, name):
-    """Source of the cell that defines exercise ``name`` when the notebook is run top to
-    bottom: the last code cell tagged with it or defining it at top level (a stub left
-    above a pasted answer, a cell that lost its metadata). None if no cell does."""
-    found = None
+def definitions(notebook, names):
+    """{name: source of the cell that defines it} for each of ``names`` when the notebook is
+    run top to bottom: the last code cell tagged with it or defining it at top level (a stub
+    left above a pasted answer, a cell that lost its metadata). Each cell is parsed at most
+    once, and only if its text names one of ``names``."""
+    found = {}
     for cell in notebook.cells:
         if cell.get("cell_type") != "code" or not isinstance(cell.get("source"), str):
             continue
         meta = cell.get("metadata", {}).get("gan_lab", {})
-        if isinstance(meta, dict) and meta.get("exercise") == name:
-            found = cell.source
+        tagged = meta.get("exercise") if isinstance(meta, dict) else None
+        if tagged in names:
+            found[tagged] = cell.source
+        named = [n for n in names if n != tagged and n in cell.source]
+        if not named:
             continue
         try:
             tree = parse(cell.source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            if re.search(rf"^def {re.escape(name)}\b", cell.source, re.MULTILINE):
-                found = cell.source
+            for name in named:
+                if re.search(rf"^def {re.escape(name)}\b", cell.source, re.MULTILINE):
+                    found[name] = cell.source
             continue
-        if _defines(tree, name):
-            found = cell.source
+        for name in named:
+            if _defines(tree, name):
+                found[name] = cell.source
     return found
+
+
+def find_definition(notebook, name):
+    """Source of the cell that defines exercise ``name`` (see ``definitions``), or None."""
+    return definitions(notebook, [name]).get(name)
 
 
 def _is_check_call(node):
@@ -137,6 +148,18 @@ def without_self_checks(source: str) -> str:
 
 
 NOTEBOOK_BYTES = 20 << 20  # a student's notebook larger than this is not read
+# What the grader reads of one student's notebooks, all together (a lab has 8 to 20 code
+# cells and under 8 KiB of code): beyond it a notebook is not read, so that finding a
+# student's cells stays a matter of seconds.
+CODE_CELLS = 1000
+CODE_BYTES = 256 << 10
+
+
+def code_size(notebook):
+    """(code cells, characters of code) of a notebook read by ``read_submission``."""
+    code = [c for c in notebook.cells if isinstance(c, dict) and c.get("cell_type") == "code"
+            and isinstance(c.get("source"), str)]
+    return len(code), sum(len(c["source"]) for c in code)
 
 
 def read_submission(path):
