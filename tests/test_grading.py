@@ -214,6 +214,76 @@ def test_a_huge_notebook_is_refused_quickly_with_its_reason(tmp_path):
     assert len(calls) == 11 + 2  # each cell once; then the chosen cell's self-check scans
 
 
+# --- correct answers in any style: judged by behaviour ----------------------------------------
+
+STYLES = """
+class Leaky(layers.Layer):  # LeakyReLU(0.2) of one's own: weightless, no Keras activation
+    def call(self, x):
+        return ops.maximum(x, 0.2 * x)
+
+
+class Generator(keras.Model):  # layers made in another order than they are called
+    def __init__(self, latent_dim, leaky=Leaky):
+        super().__init__()
+        self.norms = [layers.BatchNormalization(momentum=0.9) for _ in range(2)]
+        self.hidden = [layers.Dense(units) for units in (256, 512, 1024)]
+        self.out = layers.Dense(28 * 28, activation="tanh")
+        self.leaky = leaky()
+
+    def call(self, z, training=False):
+        h = self.leaky(self.hidden[0](z))
+        for dense, norm in zip(self.hidden[1:], self.norms):
+            h = self.leaky(norm(dense(h), training=training))
+        return ops.reshape(self.out(h), (-1, 28, 28, 1))
+
+
+def build_generator(latent_dim=100):
+    return Generator(latent_dim)
+
+
+def build_generator_keras_leaky(latent_dim=100):  # the weights' order alone
+    return Generator(latent_dim, lambda: layers.LeakyReLU(0.2))
+
+
+class Discriminator(keras.Model):  # dropout called in call(), no Dropout layer
+    def __init__(self):
+        super().__init__()
+        self.hidden = [layers.Dense(units) for units in (1024, 512, 256)]
+        self.out = layers.Dense(1)
+        self.generator = keras.random.SeedGenerator(1)
+
+    def call(self, x, training=False):
+        h = ops.reshape(x, (-1, 28 * 28))
+        for dense in self.hidden:
+            h = ops.leaky_relu(dense(h), 0.2)
+            if training:
+                h = keras.random.dropout(h, 0.3, seed=self.generator)
+        return self.out(h)
+
+
+def build_discriminator():
+    return Discriminator()
+"""
+
+
+@pytest.mark.parametrize("name, builder", [
+    ("build_generator", "build_generator"), ("build_generator", "build_generator_keras_leaky"),
+    ("build_discriminator", "build_discriminator")])
+def test_weights_follow_the_call_order_and_own_layers_and_dropout_calls_count(name, builder):
+    """A subclassed model whose layers are made in another order than called, a LeakyReLU
+    written as a layer class of one's own, dropout by keras.random.dropout in call(): all
+    correct, all full marks (each cost the exercise before)."""
+    from gan_lab.grading import probes
+
+    solution = solution_namespace()
+    student = {}
+    exec("import numpy as np\nimport keras\nfrom keras import layers, ops\n" + STYLES, student)
+    made = inputs.make(name, 5)
+    reference = probes.run_probe(solution[name], made)
+    observed = probes.run_probe(student[builder], made)
+    assert compare(name, observed, reference) == (True, "")
+
+
 # --- inputs and comparison ------------------------------------------------------------------------
 
 

@@ -33,11 +33,13 @@ def observe(what: str, value) -> dict:
 # --- looking at a model by what it does -----------------------------------------------------
 
 
-def assign_weights(model, seed):
+def assign_weights(model, seed, x=None):
     """Give ``model`` deterministic weights from ``seed``: two models of the same
-    architecture then compute the same function, whoever built them."""
+    architecture then compute the same function, whoever built them. With an input ``x``
+    the weights are drawn in the order one forward pass uses their layers (not the order
+    the layers were made: a subclassed model may make them in any order)."""
     rng = np.random.default_rng([seed, 99])
-    for weight in model.weights:
+    for weight in _weights_in_call_order(model, x):
         if "float" not in str(weight.dtype):  # e.g. a dropout layer's seed state
             continue
         name = weight.name
@@ -48,6 +50,46 @@ def assign_weights(model, seed):
         else:
             value = rng.normal(0, 0.05, weight.shape)
         weight.assign(value.astype("float32"))
+
+
+@contextlib.contextmanager
+def _calls_recorded(layers, record):
+    """While inside, each call of one of ``layers`` appends the layer to ``record``."""
+    patched = []
+    for layer in layers:
+        if "call" in vars(layer):
+            continue
+        call = layer.call
+        layer.call = lambda *args, _layer=layer, _call=call, **kwargs: (
+            record.append(_layer), _call(*args, **kwargs))[1]
+        patched.append(layer)
+    try:
+        yield
+    finally:
+        for layer in patched:
+            del layer.call
+
+
+def _weights_in_call_order(model, x):
+    """``model.weights``, those of the innermost layers first in the order a forward pass
+    (training=False) first calls them; the rest after, as the model lists them."""
+    if x is None:
+        return list(model.weights)
+    leaves = [layer for layer in _layers(model)
+              if not list(layer._flatten_layers(include_self=False, recursive=False))]
+    order = []
+    try:
+        with _calls_recorded(leaves, order):
+            model(x, training=False)
+    except Exception:  # noqa: BLE001  as made, then
+        return list(model.weights)
+    weights, seen = [], set()
+    for layer in order + [model]:
+        for weight in layer.weights:
+            if id(weight) not in seen:
+                seen.add(id(weight))
+                weights.append(weight)
+    return weights
 
 
 def _layers(model):
@@ -95,7 +137,8 @@ def activations(model, x):
     traced computation: Dense(..., activation=...), Activation, LeakyReLU, ReLU(negative_
     slope=...) and an activation called inside a subclassed model's call() all count, once
     for every time they run. Activations written out by hand (tf.maximum(x, 0.2 * x) in a
-    Lambda) are probed as functions instead."""
+    Lambda, or in the call() of a weightless layer class of one's own) are probed as
+    functions instead."""
     import tensorflow as tf
 
     try:
@@ -104,9 +147,14 @@ def activations(model, x):
     except Exception:  # noqa: BLE001  not traceable: probe the layers one by one
         return _layer_activations(model)
     found = _activation_ops(graph)
-    for layer in _layers(model):  # hand-written activations in Lambda layers
-        if type(layer).__name__ != "Lambda":
-            continue
+    own_layers, calls = [layer for layer in _layers(model) if _hand_written(layer)], []
+    if own_layers:
+        try:
+            with _calls_recorded(own_layers, calls):  # how often the pass calls each
+                model(x, training=False)
+        except Exception:  # noqa: BLE001
+            calls = list(own_layers)
+    for layer in own_layers:  # hand-written activations: Lambda or a layer of one's own
         function = lambda t, layer=layer: layer(t, training=False)  # noqa: E731
         try:
             own = _activation_ops(tf.function(function).get_concrete_function(
@@ -115,8 +163,17 @@ def activations(model, x):
             own = []
         description = None if own else describe_function(function)
         if description:
-            found.append(description)
+            found += [description] * sum(1 for called in calls if called is layer)
     return sorted(found)
+
+
+def _hand_written(layer):
+    """A Lambda, or a weightless layer of the student's own class (not Keras's)."""
+    if type(layer).__name__ == "Lambda":
+        return True
+    module = type(layer).__module__ or ""
+    return (not module.startswith(("keras", "tensorflow", "tf_keras")) and not layer.weights
+            and not list(layer._flatten_layers(include_self=False, recursive=False)))
 
 
 def _activation_ops(graph):
@@ -171,7 +228,47 @@ def dropout_rates(model, x, seed):
         finally:
             del layer.call
         applied += [rate] * len(calls)
+    if not rates:  # no dropout layer: dropout called inside a call() (keras.random.dropout)
+        applied = _dropout_calls(model, x, seed)
     return sorted(applied)
+
+
+def _dropout_calls(model, x, seed):
+    """The dropout functions one training-mode forward pass calls (keras.random.dropout,
+    tf.nn.dropout), each measured by the share of units it zeroes at the rate it was given."""
+    import keras
+    import tensorflow as tf
+    from keras.src import backend
+
+    measured, ones = [], np.ones((1, 20000), np.float32)
+    places = [(backend.random, "dropout"), (tf.nn, "dropout")]
+    originals = [getattr(owner, name) for owner, name in places]
+
+    def recorder(original):
+        def dropout(inputs, rate=None, *args, **kwargs):
+            rate_value = kwargs.get("rate", rate)
+            measured.append((original, rate_value))
+            return original(inputs, rate, *args, **kwargs)
+        return dropout
+
+    keras.utils.set_random_seed(seed)
+    try:
+        for (owner, name), original in zip(places, originals):
+            setattr(owner, name, recorder(original))
+        model(x, training=True)
+    except Exception:  # noqa: BLE001
+        measured = []
+    finally:
+        for (owner, name), original in zip(places, originals):
+            setattr(owner, name, original)
+    rates = []
+    for original, rate in measured:
+        try:
+            out = np.asarray(original(ones, rate), np.float64)
+        except Exception:  # noqa: BLE001
+            continue
+        rates.append(round(float(np.mean(out == 0)) * 20) / 20)
+    return rates
 
 
 def initial_kernel_stds(model):
@@ -252,7 +349,7 @@ def _model_probe(builder, inputs, what, generator):
         big = np.asarray(model(x * 50, training=False))
         observations["range"] = observe("outputs for large z stay in [-1, 1]",
                                         bool(np.abs(big).max() <= 1.0 + 1e-6))
-    assign_weights(model, inputs["weights_seed"])
+    assign_weights(model, inputs["weights_seed"], x)
     test = np.asarray(model(x, training=False), np.float64)
     train = np.asarray(model(x, training=True), np.float64)
     observations["training mode matters"] = observe(
