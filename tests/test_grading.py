@@ -3,6 +3,7 @@ their cells, inputs, comparison, the runner's channel, the CSV and the grade com
 refusal and --no-sandbox. The hostile class graded in sandboxes: tests/grading."""
 
 import csv
+import functools
 import json
 import sys
 import time
@@ -282,6 +283,26 @@ def test_weights_follow_the_call_order_and_own_layers_and_dropout_calls_count(na
     reference = probes.run_probe(solution[name], made)
     observed = probes.run_probe(student[builder], made)
     assert compare(name, observed, reference) == (True, "")
+
+
+def test_the_steps_losses_are_injected_whatever_callable_the_step_is():
+    """A training step given as a function, a functools.partial, an object with __call__,
+    a bound method or a decorated function gets the probe's losses (a NameError before)."""
+    from gan_lab.grading import probes
+
+    namespace = {}
+    exec("import functools\n"
+         "def step(a, b=1):\n    return discriminator_loss\n"
+         "class Step:\n    def __call__(self, a):\n        return discriminator_loss\n"
+         "def decorate(f):\n    @functools.wraps(f)\n"
+         "    def wrapper(*args):\n        return f(*args)\n    return wrapper\n",
+         namespace)
+    step = namespace["step"]
+    for function in (step, functools.partial(step, b=2), namespace["Step"](),
+                     namespace["Step"]().__call__, namespace["decorate"](step)):
+        with probes.losses_injected(function, {"discriminator_loss": "probe's"}):
+            assert function(1) == "probe's", function
+    assert "discriminator_loss" not in namespace  # restored afterwards
 
 
 # --- inputs and comparison ------------------------------------------------------------------------

@@ -469,12 +469,30 @@ def probe_train_step(train_step, inputs):
     }
 
 
+def _globals_of(function, depth=0):
+    """The module namespace the step's code looks names up in, through a tf.function, a
+    functools.partial, a decorator's __wrapped__, a bound method or an object with
+    __call__; None if there is none."""
+    if depth > 10:
+        return None
+    namespace = getattr(function, "__globals__", None)
+    if isinstance(namespace, dict) and not hasattr(function, "__wrapped__"):
+        return namespace
+    for inner in (getattr(function, "python_function", None), getattr(function, "func", None),
+                  getattr(function, "__wrapped__", None), getattr(function, "__func__", None),
+                  getattr(type(function), "__call__", None)):
+        if inner is not None and inner is not function:
+            found = _globals_of(inner, depth + 1)
+            if found is not None:
+                return found
+    return namespace if isinstance(namespace, dict) else None
+
+
 @contextlib.contextmanager
 def losses_injected(function, losses):
     """While the step runs, the loss names it looks up in its globals are the probe's
     (restored afterwards: in a notebook they are the student's own)."""
-    function = getattr(function, "python_function", function)  # a tf.function
-    namespace = getattr(function, "__globals__", None)
+    namespace = _globals_of(function)
     if namespace is None:
         yield
         return
