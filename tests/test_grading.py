@@ -448,6 +448,55 @@ def test_a_student_gets_cgroups_capping_processes_memory_and_cpu_together(tmp_pa
             (kind, values)
 
 
+SPENDER = """
+import os, sys, time
+kids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        if sys.argv[1] == "memory":  # 100 MiB each, touched
+            block = bytearray(100 << 20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+            time.sleep(1)
+        else:  # spin
+            started = time.time()
+            while time.time() - started < 2:
+                pass
+        os._exit(0)
+    kids.append(pid)
+print(sum(os.waitpid(kid, 0)[1] != 0 for kid in kids))
+"""
+
+
+@pytest.mark.parametrize("kind", ["memory", "cpu"])
+def test_the_cgroups_hold_for_all_the_students_processes_together(kind):
+    """Four processes under a 250 MiB memory cap: not all of them get their 100 MiB (each
+    process alone is within any per-process limit); four spinners under a quarter core's
+    quota: a quarter core's CPU time between them."""
+    import resource
+
+    if kind not in sandbox.cgroup_kinds():
+        pytest.skip(f"no {kind} cgroup can be made here")
+    limits = Limits(memory_bytes=250 << 20, cpus=0.25)
+    cgroups = sandbox.Cgroups(limits)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        started = time.monotonic()
+        done = sandbox.subprocess.run(
+            sandbox.launch_command([sys.executable, "-c", SPENDER, kind], Limits(),
+                                   cgroups.procs), capture_output=True, text=True, timeout=60)
+        wall = time.monotonic() - started
+    finally:
+        cgroups.remove()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if kind == "memory":
+        assert int(done.stdout) >= 1, done  # killed: the cap is the group's
+    else:
+        used = sum(getattr(after, f) - getattr(before, f) for f in ("ru_utime", "ru_stime"))
+        assert used < 0.25 * wall + 0.5, (used, wall)
+
+
 def test_what_a_killed_grader_left_is_removed_on_the_next_run(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox.tempfile, "gettempdir", lambda: str(tmp_path))
     dead = sandbox.subprocess.Popen(["true"])

@@ -193,6 +193,9 @@ def test_the_csv_stays_as_the_grader_wrote_it(hostile):
 
 
 def test_no_cgroup_is_left_behind(hostile):
-    parent = sandbox._pids_cgroup_parent()
-    if parent is not None:
-        assert not list(parent.glob(f"gan_lab_grading_{os.getpid()}_*"))
+    for kind in sandbox.CONTROLLERS:  # pids, memory and cpu, where they could be made
+        parent, _ = sandbox._cgroup_parent(kind)
+        if parent is not None:
+            assert not list(parent.glob(f"gan_lab_grading_{os.getpid()}_*")), kind
+    assert not list(Path(sandbox.tempfile.gettempdir()).glob(
+        f"gan_lab_grading_{os.getpid()}_*"))  # nor a work folder
