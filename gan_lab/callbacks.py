@@ -66,15 +66,18 @@ class EpochArtifacts(keras.callbacks.Callback):
             self.diverged = row
             self.model.stop_training = True
             return
-        self.history = [r for r in self.history if r["epoch"] < epoch] + [row]
-
         folder, generator = self.folder, self.model.generator
+        images = generate(generator, z=self.fixed_z)
+        if not np.isfinite(images).all():  # finite losses, but G's weights overflowed
+            self.diverged = row
+            self.model.stop_training = True
+            return
+        self.history = [r for r in self.history if r["epoch"] < epoch] + [row]
         if self.classifier is not None:
             measured = self.classifier.evaluate(generate(generator, n=METRIC_SAMPLES, seed=0),
                                                 asked_labels(generator, METRIC_SAMPLES))
             row.update({key: float(measured[key]) for key in TRACKED_FIELDS if key in measured})
             row.update({f"share_{k}": float(v) for k, v in enumerate(measured["histogram"])})
-        images = generate(generator, z=self.fixed_z)
         save_figure(plot_grid(images, title=f"epoch {epoch}"), folder.frame(epoch))
         if epoch in self.snapshot_epochs:
             save_model(generator, folder.snapshot(epoch))
@@ -82,7 +85,8 @@ class EpochArtifacts(keras.callbacks.Callback):
         save_figure(plot_losses(self.history, OBJECTIVES[self.model.loss_kind][2]),
                     folder.losses_file)
         # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
-        write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history])
+        write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history
+                                    if folder.frame(r["epoch"]).exists()])  # some deleted?
         if self.tensorboard:
             self._write_summaries(row, images)
         checkpoint.save(self.model, folder, epoch)

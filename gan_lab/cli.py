@@ -24,7 +24,8 @@ def user_errors() -> tuple:
     return (ValueError, OSError, *((grader.GradingError,) if grader else ()))
 
 
-def _positive(text):
+def positive_integer(text):
+    """argparse type: a whole number >= 1 (argparse names the type by this function)."""
     return positive_int(int(text), "it", argparse.ArgumentTypeError)
 
 
@@ -51,15 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--source", default="auto", choices=SOURCES,
                        help="where images come from (default: auto, see README)")
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
-    train.add_argument("--epochs", type=_positive,
+    train.add_argument("--epochs", type=positive_integer,
                        help=f"epochs to train (default {DEFAULT_EPOCHS}, or the preset's; "
                             "the course run is 100)")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="the mode-collapse lab's settings (architecture options, batch "
                             "size, learning rate, epochs; per-epoch metrics on); settings "
                             "given beside it win")
-    train.add_argument("--batch-size", type=_positive, help="default 128")
-    train.add_argument("--limit", type=_positive,
+    train.add_argument("--batch-size", type=positive_integer, help="default 128")
+    train.add_argument("--limit", type=positive_integer,
                        help="use a class-balanced subset of N training images")
     train.add_argument("--seed", type=int, help="default 0")
     train.add_argument("--loss", choices=LOSSES,
@@ -69,12 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="spectrally normalise D's layers (Miyato et al. 2018)")
     train.add_argument("--g-learning-rate", type=float,
                        help="G's own learning rate (default: --learning-rate)")
-    train.add_argument("--d-steps", type=_positive, help="D updates per G update (default 1)")
-    train.add_argument("--g-steps", type=_positive,
+    train.add_argument("--d-steps", type=positive_integer, help="D updates per G update (default 1)")
+    train.add_argument("--g-steps", type=positive_integer,
                        help="G updates per training step (default 1; more lets G outrun D)")
     train.add_argument("--real-label", type=float,
                        help="target for real images; 0.9 = one-sided label smoothing")
-    train.add_argument("--snapshot-epochs", type=_positive, nargs="+", metavar="E",
+    train.add_argument("--snapshot-epochs", type=positive_integer, nargs="+", metavar="E",
                        help="epochs whose generator is saved (default "
                             f"{' '.join(map(str, DEFAULT_SNAPSHOTS))}; the last always is)")
     train.add_argument("--out", help="run folder (default runs/<model>-<dataset>)")
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshots with its fixed latent batch.",
     )
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    compare.add_argument("--epochs", type=_positive, nargs="+", default=list(DEFAULT_SNAPSHOTS))
+    compare.add_argument("--epochs", type=positive_integer, nargs="+", default=list(DEFAULT_SNAPSHOTS))
     compare.add_argument("--out", required=True, help="PNG file to write")
 
     evaluate = commands.add_parser(
@@ -114,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Writes RUN_DIR/metrics.csv.",
     )
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
-    evaluate.add_argument("--epochs", type=_positive, nargs="+",
+    evaluate.add_argument("--epochs", type=positive_integer, nargs="+",
                           help="snapshot epochs to measure (default: all saved)")
-    evaluate.add_argument("--samples", type=_positive, default=10_000,
+    evaluate.add_argument("--samples", type=positive_integer, default=10_000,
                           help="generated images per snapshot (default 10,000)")
     evaluate.add_argument("--data-dir", help="TFDS cache or IDX folder, as for train")
 
@@ -156,11 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds all of a student's exercises may take (default 300)")
     grade.add_argument("--memory", type=float, default=4.0,
                        help="GiB of address space a student's process may map (default 4)")
-    grade.add_argument("--processes", type=_positive, default=256,
+    grade.add_argument("--processes", type=positive_integer, default=256,
                        help="processes and threads a student may add (default 256)")
-    grade.add_argument("--seed", type=_positive,
+    grade.add_argument("--seed", type=positive_integer,
                        help="seed of the graded inputs (default: a fresh one each run)")
-    grade.add_argument("--workers", type=_positive, help="students graded at once (default: cores)")
+    grade.add_argument("--workers", type=positive_integer, help="students graded at once (default: cores)")
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run students' code without bubblewrap: unsafe, for machines "
                             "without it; every run and the CSV say so")
@@ -299,7 +300,10 @@ def run_bench(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --verbose may stand anywhere (before or after the command); it was read at import.
+    args = build_parser().parse_args([a for a in argv if a != "--verbose"])
+    args.verbose = "--verbose" in argv
     handler = {"train": run_train, "compare": run_compare, "release": run_release,
                "grade": run_grade, "bench": run_bench, "labs": run_labs,
                "evaluate": run_evaluate}[args.command]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,20 +114,29 @@ class TrainConfig:
                              f"{self.snapshot_epochs!r}")
         object.__setattr__(self, "snapshot_epochs", tuple(sorted(
             {positive_int(e, "snapshot epoch") for e in self.snapshot_epochs})))
-        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
-                and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) \
+                or not 0 <= self.seed < 2 ** 32:
+            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {self.seed!r}")
+        _number(self.learning_rate, "learning_rate", above=0)
+        if self.g_learning_rate is not None:
+            _number(self.g_learning_rate, "g_learning_rate", above=0)
+        _number(self.gp_weight, "gp_weight", at_least=0)
+        _number(self.real_label, "real_label")
         if not 0.5 < self.real_label <= 1.0:
             raise ValueError(f"real_label must be in (0.5, 1], got {self.real_label!r}")
+        for name in ("beta_1", "beta_2"):
+            _number(getattr(self, name), name, at_least=0)
+            if not getattr(self, name) < 1:
+                raise ValueError(f"Adam's {name} must be in [0, 1), got {getattr(self, name)!r}")
+        for name in ("spectral_norm", "epoch_metrics"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if self.update == "simultaneous" and self.loss == "wgan_gp":
+            raise ValueError("wgan_gp takes several critic steps per G step, which the "
+                             "simultaneous update cannot make; use update='alternating'")
         if self.update == "simultaneous" and self.d_steps != 1:
             raise ValueError("the simultaneous update makes one D update per step; "
                              "use d_steps=1 or update='alternating'")
-        if self.g_learning_rate is not None and not (
-                isinstance(self.g_learning_rate, (int, float)) and self.g_learning_rate > 0):
-            raise ValueError(f"g_learning_rate must be positive, got {self.g_learning_rate!r}")
-        if not (0 <= self.beta_1 < 1 and 0 <= self.beta_2 < 1):
-            raise ValueError(f"Adam's beta_1 and beta_2 must be in [0, 1), got "
-                             f"{self.beta_1!r} and {self.beta_2!r}")
         if self.real_label != 1.0 and self.loss not in ("non_saturating", "minimax"):
             raise ValueError(f"real_label (label smoothing) applies to the cross-entropy "
                              f"losses only, not to {self.loss}")
@@ -166,15 +176,36 @@ class TrainConfig:
         return cls.create(**{key: value for key, value in data.items() if key in known})
 
     def resume_differences(self, other: "TrainConfig") -> list[str]:
-        """'<name> <theirs> there, <ours> now' for each resume field that differs."""
-        return [f"{f.name} {getattr(other, f.name)!r} there, {getattr(self, f.name)!r} now"
-                for f in dataclasses.fields(self)
-                if f.metadata.get("resume") and getattr(self, f.name) != getattr(other, f.name)]
+        """'<name> <theirs> there, <ours> now' for each resume field that differs (in
+        words for the networks a caller gave)."""
+        differences = []
+        for f in dataclasses.fields(self):
+            theirs, ours = getattr(other, f.name), getattr(self, f.name)
+            if not f.metadata.get("resume") or theirs == ours:
+                continue
+            if f.name == "custom_networks":
+                differences.append(f"it was trained with your own {' and '.join(theirs) or 'no'}"
+                                   f" network(s) and now {' and '.join(ours) or 'none'} are "
+                                   "given: pass the same generator=/discriminator= again")
+            else:
+                differences.append(f"{f.name} {theirs!r} there, {ours!r} now")
+        return differences
 
 
 # Gulrajani et al. 2017, Algorithm 1: n_critic = 5, Adam(1e-4, 0, 0.9); a critic without
 # batch norm (layer norm instead, sec. 4). Applied under the preset's and the user's settings.
 WGAN_GP_DEFAULTS = {"d_steps": 5, "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
+
+
+def _number(value, name, above=None, at_least=None):
+    """A ValueError naming ``name`` unless ``value`` is a finite real number (above
+    ``above`` / at least ``at_least`` when given)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if above is not None and not value > above:
+        raise ValueError(f"{name} must be above {above}, got {value!r}")
+    if at_least is not None and not value >= at_least:
+        raise ValueError(f"{name} must be at least {at_least}, got {value!r}")
 
 
 def _choice(value, allowed, name):

@@ -166,10 +166,11 @@ def check_images(images, image_shape=None, what: str = "images") -> None:
     if images.size == 0:
         raise DataError(f"{what} is empty: shape {images.shape}")
     if not np.issubdtype(images.dtype, np.floating):
+        in_range = images.size and images.min() >= -1 and images.max() <= 1
         raise DataError(
             f"{what} must be floats in [-1, 1], got dtype {images.dtype}; "
-            "scale pixels with x / 127.5 - 1"
-        )
+            + ("convert them with images.astype('float32')" if in_range
+               else "scale pixels with x / 127.5 - 1"))
     lo, hi = float(np.min(images)), float(np.max(images))
     if not (np.isfinite(lo) and np.isfinite(hi)):
         raise DataError(f"{what} contains NaN or Inf values")
@@ -185,11 +186,26 @@ def check_training_images(images, image_shape=None) -> None:
     [-1, 1]: images in [0, 1] (pixels / 255, the usual mistake) make the GAN learn a grey
     background, so they are refused."""
     check_images(images, image_shape, what="training images")
-    if float(np.min(images)) >= 0.0:
-        raise DataError(
-            f"training images must fill [-1, 1] (background -1), but these lie in "
-            f"[{float(np.min(images)):g}, {float(np.max(images)):g}]; scale pixels in [0, 1] "
-            "with x * 2 - 1 (or pixels in [0, 255] with x / 127.5 - 1)")
+    lo, hi = float(np.min(images)), float(np.max(images))
+    if lo > -0.9:  # a tanh generator is asked to draw a background it cannot reach
+        fix = ("scale pixels in [0, 1] with x * 2 - 1" if lo >= 0 and hi <= 1 else
+               "scale pixels with x / 127.5 - 1 from [0, 255], x * 2 - 1 from [0, 1], or "
+               "x * 2 from [-0.5, 0.5]")
+        raise DataError(f"training images must fill [-1, 1] (background -1), but these lie in "
+                        f"[{lo:g}, {hi:g}]; {fix}")
+
+
+def subset(data: ImageSet, limit: int, seed: int = 0) -> ImageSet:
+    """``limit`` images of ``data``: class-balanced (``balanced_subset``) when its labels
+    are known, else a seeded random choice; all of them (said on stderr) if it holds fewer."""
+    if limit >= len(data.labels):
+        if limit > len(data.labels):
+            print(f"gan_lab: limit {limit:,} is more than the {len(data.labels):,} images "
+                  "given; using them all", file=sys.stderr)
+        return data
+    keep = (balanced_subset(data.labels, limit, seed) if (data.labels >= 0).all()
+            else np.sort(np.random.default_rng(seed).choice(len(data.labels), limit, replace=False)))
+    return data._replace(images=data.images[keep], labels=data.labels[keep])
 
 
 def as_image_set(data, name: str = "mnist") -> ImageSet:
@@ -198,9 +214,9 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
     saying what to fix."""
     if isinstance(data, ImageSet):
         images, labels, name, split, source = data
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
+    elif isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) == 4:
         (images, labels), split, source = data, "train", "array"
-    elif isinstance(data, np.ndarray) or hasattr(data, "numpy"):
+    elif isinstance(data, (np.ndarray, list)) or hasattr(data, "numpy"):
         images, labels, split, source = np.asarray(data), None, "train", "array"
     else:
         raise DataError(f"data must be an ImageSet (gan_lab.data.load_images), an array of "
@@ -307,6 +323,9 @@ def _load_tfds(name, split, data_dir, download=False):
 
 
 def _tfds_cached(name, data_dir) -> bool:
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.ERROR)  # "Variant folder ... has no dataset_info"
     try:
         import importlib_resources  # noqa: F401
         import tensorflow_datasets as tfds

@@ -59,6 +59,10 @@ class GAN(keras.Model):
         super().__init__(**kwargs)
         self.latent_dim = latent_size(generator)
         judged = judged_shape(discriminator)
+        for role, network in (("generator", generator), ("discriminator", discriminator)):
+            if len(network.outputs) != 1:
+                raise ModelError(f"the {role} must have one output (images for G, logits "
+                                 f"for D); it has {len(network.outputs)}")
         self.generator = generator
         self.discriminator = discriminator
         self.image_shape = tuple(int(d) for d in generator.output_shape[1:])
@@ -320,11 +324,12 @@ class GAN(keras.Model):
         for scale in (1.0, 10.0):
             images = self.generate(z=(z * scale).astype(np.float32), labels=labels)
             lo, hi = float(np.min(images)), float(np.max(images))
-            if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.001 or hi > 1.001:
+            if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.001 or hi > 1.001 \
+                    or lo >= 0:
                 raise ModelError(
-                    f"the generator's images must lie in [-1, 1] (the range of the training "
-                    f"images) but reach [{lo:.3g}, {hi:.3g}]; end it with a tanh, e.g. "
-                    "layers.Dense(784, activation=\"tanh\") before the Reshape")
+                    f"the generator's images must cover [-1, 1] (the range of the training "
+                    f"images) but span [{lo:.3g}, {hi:.3g}]; end it with a tanh (not a "
+                    "sigmoid), e.g. layers.Dense(784, activation=\"tanh\") before the Reshape")
         # Inference mode: a training-mode call would draw from dropout's seed stream,
         # which a resumed run must find as the interrupted one left it.
         judged = self.discriminator(images if labels is None else [images, labels],
@@ -332,9 +337,17 @@ class GAN(keras.Model):
         if tuple(judged.shape) != (samples, 1):
             raise ModelError(f"the discriminator must give one logit per image, shape "
                              f"(N, 1); it gives {tuple(judged.shape)} for {samples} images")
-        if _ends_in_probability(self.discriminator):
+        # A sigmoid, wherever it sits, keeps every output in [0, 1], even for inputs far
+        # outside the data's range; logits of a (piecewise) linear D grow with them.
+        noise = np.random.default_rng(1).uniform(-1, 1, images.shape).astype(np.float32)
+        outputs = np.concatenate([np.asarray(judged, np.float32)] + [np.asarray(
+            self.discriminator(probe if labels is None else [probe, labels], training=False),
+            np.float32) for probe in (noise, 100.0 * images, 100.0 * noise)])
+        if _ends_in_probability(self.discriminator) or (outputs.min() >= 0 and outputs.max() <= 1):
             raise ModelError(
-                "the discriminator ends in a sigmoid (or softmax): it must output logits, "
+                "the discriminator ends in a sigmoid (its outputs stay in [0, 1] even for "
+                f"inputs 100 times the data's range: [{outputs.min():.3g}, "
+                f"{outputs.max():.3g}]): it must output logits, "
                 "because the losses apply the sigmoid themselves (from_logits); remove the "
                 "final activation, e.g. layers.Dense(1) instead of Dense(1, activation="
                 "\"sigmoid\")")

@@ -73,23 +73,43 @@ def class_histogram(probabilities) -> np.ndarray:
 
     ``probabilities``: classifier outputs p(y|x), shape (N, K), rows summing to 1.
     """
-    probabilities = np.asarray(probabilities, np.float64)
-    if probabilities.ndim != 2 or len(probabilities) == 0:
-        raise ValueError(f"probabilities must have shape (N, K) with N > 0, got "
-                         f"{probabilities.shape}")
+    probabilities = _probabilities(probabilities)
     counts = np.bincount(probabilities.argmax(1), minlength=probabilities.shape[1])
     return counts / counts.sum()
 
 
+def _probabilities(probabilities) -> np.ndarray:
+    """(N, K) rows of finite values in [0, 1], else a ValueError saying what was given."""
+    probabilities = np.asarray(probabilities, np.float64)
+    if probabilities.ndim != 2 or len(probabilities) == 0:
+        raise ValueError(f"probabilities must have shape (N, K) with N > 0, got "
+                         f"{probabilities.shape}")
+    if not np.isfinite(probabilities).all() or probabilities.min() < 0 or probabilities.max() > 1:
+        raise ValueError("probabilities must be finite values in [0, 1] (a classifier's "
+                         "softmax outputs), got NaN, Inf or values outside")
+    return probabilities
+
+
+def _histogram(histogram) -> np.ndarray:
+    """(K,) shares summing to 1, else a ValueError (counts are not shares)."""
+    histogram = np.asarray(histogram, np.float64)
+    if histogram.ndim != 1 or not np.isfinite(histogram).all() or histogram.min() < 0 \
+            or abs(histogram.sum() - 1) > 1e-6:
+        raise ValueError(f"a histogram must be K shares summing to 1 (divide counts by their "
+                         f"sum), got {np.round(histogram, 4).tolist()}")
+    return histogram
+
+
 def modes_covered(histogram, share=MODE_SHARE) -> int:
     """Classes holding at least ``share`` x (1/K) of the samples; histogram (K,) sums to 1."""
-    histogram = np.asarray(histogram, np.float64)
+    histogram = _histogram(histogram)
     return int((histogram >= share / len(histogram)).sum())
 
 
 def kl_to_uniform(histogram) -> float:
-    """KL(histogram || uniform) in nats: 0 for a uniform histogram, ln K for a single class."""
-    histogram = np.asarray(histogram, np.float64)
+    """KL(histogram || uniform) in nats: 0 for a uniform histogram, ln K for a single class.
+    ``histogram`` (K,): shares summing to 1."""
+    histogram = _histogram(histogram)
     present = histogram[histogram > 0]
     return float((present * np.log(present * len(histogram))).sum())
 
@@ -97,7 +117,7 @@ def kl_to_uniform(histogram) -> float:
 def classifier_score(probabilities) -> float:
     """exp E_x[KL(p(y|x) || p(y))]: 1 for one class or unsure predictions, up to K for
     confident predictions spread evenly over K classes. probabilities (N, K)."""
-    p = np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)
+    p = np.clip(_probabilities(probabilities), 1e-12, 1.0)
     marginal = p.mean(0, keepdims=True)
     return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(1).mean()))
 
@@ -105,6 +125,9 @@ def classifier_score(probabilities) -> float:
 def frechet_distance(features_a, features_b) -> float:
     """||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^1/2) between two feature sets (N, D)."""
     a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1] or min(len(a), len(b)) < 2:
+        raise ValueError(f"frechet_distance needs two sets of at least 2 feature vectors of "
+                         f"one length, (N, D) and (M, D); got {a.shape} and {b.shape}")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     # Tr (S_a S_b)^1/2 = sum of sqrt of the eigenvalues of S_a^1/2 S_b S_a^1/2 (symmetric).

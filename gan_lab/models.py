@@ -332,12 +332,12 @@ def build_generator(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, 
         replaces, make_generator = GENERATOR_ARCHS[arch]
         if model != replaces:
             raise ValueError(f"arch {arch!r} is a {replaces} generator; train {replaces} with it")
-    return make_generator(image_shape, latent_dim=latent_dim, **(options or {}))
+    return _built(make_generator, options, image_shape, latent_dim=latent_dim)
 
 
 def build_discriminator(model: str, image_shape=(28, 28, 1), options=None):
     """The built-in discriminator of ``model``, with the builder's keyword ``options``."""
-    return _builders(model)[1](image_shape, **(options or {}))
+    return _built(_builders(model)[1], options, image_shape)
 
 
 def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM,
@@ -345,6 +345,20 @@ def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM,
     """(build_generator(...), build_discriminator(...)) for ``model``."""
     return (build_generator(model, image_shape, latent_dim, generator_options, arch),
             build_discriminator(model, image_shape, discriminator_options))
+
+
+def _built(builder, options, *args, **kwargs):
+    """``builder(*args, **kwargs, **options)``, or a ValueError naming the options it
+    does not take."""
+    import inspect
+
+    accepted = inspect.signature(builder).parameters
+    unknown = sorted(set(options or {}) - set(accepted))
+    if unknown:
+        known = [name for name in accepted if name not in ("image_shape", "latent_dim")]
+        raise ValueError(f"{builder.__name__} takes no option {', '.join(unknown)}; its "
+                         f"options are {', '.join(known)}")
+    return builder(*args, **kwargs, **(options or {}))
 
 
 def _builders(model):

@@ -71,21 +71,34 @@ class RunFolder:
     def snapshot(self, epoch: int) -> Path:
         return self.snapshots_dir / f"generator_epoch_{epoch:04d}.keras"
 
-    def run_files(self) -> tuple[Path, ...]:
-        """Everything a run writes here: what ``--overwrite`` removes, and nothing else."""
-        return (self.config_file, self.fixed_z_file, self.history_file, self.metrics_file,
-                self.losses_file, self.gif_file, self.frames_dir, self.snapshots_dir,
-                self.checkpoint_dir, self.tensorboard_dir)
+    def run_files(self) -> list[Path]:
+        """Every file a run wrote here, by the run's own names: what ``--overwrite``
+        removes, and nothing else (a student's own files, even inside frames/ or
+        snapshots/, stay)."""
+        own = [self.config_file, self.fixed_z_file, self.history_file, self.metrics_file,
+               self.losses_file, self.gif_file]
+        patterns = ((self.frames_dir, "epoch_*.png"),
+                    (self.snapshots_dir, "generator_epoch_*.keras"),
+                    (self.checkpoint_dir, "checkpoint"), (self.checkpoint_dir, "state-*"),
+                    (self.tensorboard_dir, "events.out.tfevents.*"))
+        found = [path for folder, pattern in patterns for path in sorted(folder.glob(pattern))]
+        return [path for path in own if path.exists()] + found
 
     # --- the folder as a whole -------------------------------------------------------
     def holds_run(self) -> bool:
         return self.config_file.is_file()
 
+    def holds_epochs(self) -> bool:
+        """True once an epoch finished here (its history row, checkpoint or snapshot)."""
+        return bool(self.read_history()) or self.checkpoint_dir.exists() or \
+            bool(self.saved_epochs())
+
     def prepare(self, overwrite=False, resume=False) -> "RunFolder":
         """Create the folder and check it can be written, before any training starts.
 
-        A folder that already holds a run is refused unless ``overwrite`` (its run files
-        are removed) or ``resume`` (they are kept and continued)."""
+        A folder that holds a run with finished epochs is refused unless ``overwrite``
+        (its run files are removed) or ``resume`` (they are kept and continued); one whose
+        run never finished an epoch (refused or diverged in epoch 1) is simply reused."""
         if resume and not self.holds_run():
             raise RunError(f"nothing to resume in {self}: it holds no training run; "
                            "start it without --resume")
@@ -97,21 +110,26 @@ class RunFolder:
             raise RunError(f"cannot write to the output folder {self} ({error.strerror}); "
                            "choose another one with --out") from None
         if self.holds_run() and not resume:
-            if not overwrite:
+            if self.holds_epochs() and not overwrite:
                 raise RunError(f"{self} already holds a training run; pass --resume to "
                                "continue it, --overwrite to replace it, or choose another --out")
-            for target in self.run_files():
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists():
-                    target.unlink()
+            for path in self.run_files():
+                path.unlink()
+            for folder in (self.frames_dir, self.snapshots_dir, self.checkpoint_dir,
+                           self.tensorboard_dir):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
         return self
 
     def read_config(self) -> dict:
         """config.json, or a RunError saying the folder is not a run."""
         if not self.holds_run():
             raise RunError(f"{self} is not a gan_lab run folder (no config.json)")
-        return files.read_json(self.config_file)
+        try:
+            return files.read_json(self.config_file)
+        except ValueError as error:
+            raise RunError(f"{self.config_file} is damaged ({error}); it cannot be read as "
+                           "JSON: restore it, or start the run again with --overwrite") from None
 
     def read_history(self) -> list[dict]:
         """history.csv -> dicts with an int epoch and float values (None where empty)."""
@@ -148,7 +166,9 @@ class RunFolder:
         try:
             return keras.saving.load_model(path, compile=False)
         except Exception as error:  # a damaged zip or weights file
-            raise RunError(f"cannot load generator {path}: {error} (damaged file?)") from None
+            first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+            raise RunError(f"the generator snapshot {path} exists but cannot be loaded: the "
+                           f"file is damaged ({type(error).__name__}: {first})") from None
 
     def rewind(self, epoch: int) -> list[dict]:
         """Make the folder hold epochs 1..``epoch`` only: later frames and snapshots, and

@@ -6,6 +6,7 @@ all reach it. What a run leaves, and where, is ``run_folder.RunFolder``'s busine
 
 from __future__ import annotations
 
+import hashlib
 import math
 import platform
 import sys
@@ -16,7 +17,7 @@ import numpy as np
 from . import __version__, checkpoint, runtime
 from .callbacks import EpochArtifacts
 from .config import DEFAULT_SNAPSHOTS, TrainConfig
-from .data import ImageSet, as_image_set, load_images, make_dataset
+from .data import DataError, ImageSet, as_image_set, load_images, make_dataset, subset
 from .files import save_array, write_json
 from .gan import GAN, default_optimizer, generate
 from .models import build_generator, build_discriminator, judged_shape, latent_size
@@ -27,7 +28,7 @@ FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
 # A conditional GAN's frame: 10 latent points (rows), each drawn as every class (columns).
 FIXED_Z_CONDITIONAL = 10
 # Facts of the data a resumed run must share with the run it continues.
-DATA_FACTS = ("dataset", "source_used", "images", "image_shape")
+DATA_FACTS = ("dataset", "source_used", "images", "image_shape", "images_sha256")
 
 
 class TrainingDiverged(RunError):
@@ -74,6 +75,8 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     strategy = runtime.strategy(config.distribute)
     if data is not None:
         data = as_image_set(data, config.dataset)
+        if config.limit is not None:  # the same class-balanced subset load_images keeps
+            data = subset(data, config.limit, config.seed)
     elif not resume:  # a resume checks its folder first: nothing is loaded for a wrong one
         data = load_images(config.dataset, "train", config.source, config.data_dir, config.limit)
     folder = RunFolder(config.run_dir)
@@ -87,6 +90,9 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
                            "resume it with the settings it was started with, or choose "
                            "another --out")
         done = checkpoint.saved_epoch(folder) or 0
+        if not done and folder.read_history() and not folder.checkpoint_dir.exists():
+            raise RunError(f"{folder} has finished epochs but no checkpoint/ folder (deleted?), "
+                           "so it cannot be resumed; start it again with --overwrite")
         if config.epochs < done:
             raise RunError(f"{folder} has already trained {done} epochs; pass --epochs "
                            f"{done + 1} or more to continue it")
@@ -95,6 +101,16 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
                                config.limit)
     gan = _build_gan(config, data, generator, discriminator, strategy)
     facts = _facts(config, data, gan)
+    if gan.classes is not None and (data.labels < 0).any():
+        raise DataError("a conditional GAN trains on labelled images: pass data=(images, "
+                        "labels) or an ImageSet from gan_lab.data.load_images")
+    judge = None
+    if config.epoch_metrics:  # trained (or loaded) before the folder is touched
+        from .classifier import trained
+
+        source = config.source if data.source == "array" else data.source
+        judge = trained(data.name, source, config.data_dir, log=print)
+    # Everything that may refuse has run: only now is an old run replaced.
     if resume:
         _check_same_data(folder, facts)
     else:
@@ -112,11 +128,6 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     save_array(folder.fixed_z_file, fixed_z)
     write_json(folder.config_file, {**config.to_json(), "run": facts})
 
-    judge = None
-    if config.epoch_metrics:
-        from .classifier import trained
-
-        judge = trained(data.name, data.source, config.data_dir, log=print)
     callback = EpochArtifacts(folder, fixed_z, config.snapshot_epochs, last_epoch=config.epochs,
                               history=history, classifier=judge,
                               tensorboard=config.tensorboard)
@@ -192,14 +203,19 @@ def _compiled_gan(config, data, generator, discriminator, jit_compile=True) -> G
     keras.utils.set_random_seed(config.seed)
     image_shape = data.images.shape[1:]
     latent_dim = config.latent_dim if generator is None else latent_size(generator)
+    # Updates of G's batch-norm statistics in the first epoch: one a G forward pass.
+    updates = math.ceil(len(data.images) / (config.batch_size * config.d_steps)) * (
+        config.d_steps + config.g_steps - 1)
     if generator is None:
-        generator = build_generator(config.model, image_shape, latent_dim,
-                                    dict(config.generator_options), arch=config.arch)
+        generator = settle_batch_norm(
+            build_generator(config.model, image_shape, latent_dim,
+                            dict(config.generator_options), arch=config.arch), updates)
     if discriminator is None:
         options = dict(config.discriminator_options)
         if config.spectral_norm:
             options["spectral_norm"] = True
-        discriminator = build_discriminator(config.model, image_shape, options)
+        discriminator = settle_batch_norm(
+            build_discriminator(config.model, image_shape, options), updates)
     elif judged_shape(discriminator) != tuple(image_shape):
         raise ValueError(f"the discriminator takes images of shape "
                          f"{judged_shape(discriminator)} but the data is {tuple(image_shape)}")
@@ -214,12 +230,28 @@ def _compiled_gan(config, data, generator, discriminator, jit_compile=True) -> G
     return gan
 
 
+def settle_batch_norm(model, updates: int, left=0.05):
+    """Lower the momentum of ``model``'s batch-norm layers (never raise it) so that after
+    ``updates`` training steps at most ``left`` of their starting moving statistics (mean
+    0, variance 1) remains: momentum ** updates <= left. With only a few steps an epoch
+    (a small ``limit``), the default 0.9 would leave epoch 1's frame, drawn in inference
+    mode, a flat grey. Returns ``model``."""
+    import keras
+
+    momentum = left ** (1 / max(updates, 1))
+    for layer in _layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization) and layer.momentum > momentum:
+            layer.momentum = momentum
+    return model
+
+
 def _facts(config, data, gan) -> dict:
     import keras
     import tensorflow as tf
 
     return {"dataset": data.name, "source_used": data.source, "split": data.split,
             "images": int(len(data.images)), "image_shape": list(data.images.shape[1:]),
+            "images_sha256": hashlib.sha256(np.ascontiguousarray(data.images)).hexdigest(),
             "latent_dim": gan.latent_dim,
             "generator": gan.generator.name, "discriminator": gan.discriminator.name,
             "device": runtime.describe_device(), "precision": runtime.precision(),
@@ -300,6 +332,10 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     if not epochs:
         raise RunError(f"{folder} holds no generator snapshots to evaluate")
     source = config.get("run", {}).get("source_used", config["source"])
+    if source == "array":  # trained on the caller's array: judge it by the named dataset
+        source = config["source"]
+    if samples < 100:
+        raise ValueError(f"evaluate needs at least 100 samples a snapshot, got {samples}")
     judge = trained(config["dataset"], source, data_dir, log=log)
     results = {}
     for epoch in epochs:

@@ -4,6 +4,7 @@ each held by a test that asserts the right value or message."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -19,6 +20,21 @@ from gan_lab.run_folder import RunError, RunFolder
 
 TINY = {"source": "sample", "limit": 128, "batch_size": 64, "epochs": 1,
         "snapshot_epochs": [1]}
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """One tiny 2-epoch run of the dense GAN; tests work on copies of it."""
+    out = tmp_path_factory.mktemp("trained") / "run"
+    runs.train("gan", out=out, **{**TINY, "epochs": 2}, verbose=0)
+    return out
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(trained_run, tmp_path / "alice" / "gan-mnist"))
 
 
 def tiny_pair(latent_dim=8):
@@ -77,15 +93,42 @@ def test_cli_maps_its_arguments_onto_the_config(tmp_path, capsys):
 def test_overwrite_removes_every_run_file_and_nothing_else(tmp_path):
     folder = RunFolder(tmp_path / "run")
     folder.prepare()
-    for path in folder.run_files():
-        if path.suffix:
-            path.write_text("old")
-        else:
-            path.mkdir()
-            (path / "x").write_text("old")
-    (folder.path / "notes.txt").write_text("mine")
+    theirs = [folder.config_file, folder.history_file, folder.metrics_file, folder.gif_file,
+              folder.frame(1), folder.snapshot(1), folder.checkpoint_dir / "checkpoint",
+              folder.checkpoint_dir / "state-1.index",
+              folder.tensorboard_dir / "events.out.tfevents.1.host"]
+    mine = [folder.path / "notes.txt", folder.frames_dir / "annotated_for_report.png",
+            folder.snapshots_dir / "my_best.keras", folder.checkpoint_dir / "README_mine.txt"]
+    for path in theirs + mine:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    folder.history_file.write_text("epoch,d_loss\n1,0.5\n")
+    with pytest.raises(RunError, match="already holds a training run"):
+        folder.prepare()
     folder.prepare(overwrite=True)
-    assert sorted(p.name for p in folder.path.iterdir()) == ["notes.txt"]
+    assert [p for p in theirs if p.exists()] == []
+    assert all(p.exists() for p in mine)
+    assert not folder.tensorboard_dir.exists()  # emptied, so removed
+
+
+def test_a_run_that_never_finished_an_epoch_is_simply_replaced(tmp_path):
+    folder = RunFolder(tmp_path / "run")
+    folder.prepare()
+    folder.config_file.write_text("{}")  # refused or diverged in epoch 1: config only
+    folder.prepare()
+    assert not folder.config_file.exists()
+
+
+def test_resume_without_the_checkpoint_folder_is_refused(run_copy):
+    import shutil
+
+    shutil.rmtree(run_copy / "checkpoint")
+    with pytest.raises(RunError, match="no checkpoint/ folder"):
+        runs.train("gan", out=run_copy, **{**TINY, "epochs": 3}, resume=True)
+    assert (run_copy / "snapshots" / "generator_epoch_0001.keras").exists()  # nothing lost
+    (run_copy / "config.json").write_text("{not json")
+    with pytest.raises(RunError, match="config.json is damaged"):
+        RunFolder(run_copy).read_config()
 
 
 def test_importing_gan_lab_leaves_the_umask_alone():
@@ -95,13 +138,12 @@ def test_importing_gan_lab_leaves_the_umask_alone():
     assert done.stdout.strip() == "0o27"
 
 
-def test_compare_draws_one_row_per_run_even_when_folders_share_a_name(tmp_path):
+def test_compare_draws_one_row_per_run_even_when_folders_share_a_name(run_copy, tmp_path):
     import shutil
 
     from gan_lab.cli import main
 
-    first = tmp_path / "alice" / "gan-mnist"
-    runs.train("gan", out=first, **TINY, verbose=0)
+    first = run_copy
     second = tmp_path / "bob" / "gan-mnist"
     shutil.copytree(first, second)
     figure = runs.compare([first, second, first], epochs=[1])
@@ -183,7 +225,7 @@ def no_tanh_generator():
 
 
 @pytest.mark.parametrize("networks, message", [
-    (lambda: {"generator": no_tanh_generator()}, "images must lie in \\[-1, 1\\].*end it with a tanh"),
+    (lambda: {"generator": no_tanh_generator()}, "images must cover \\[-1, 1\\].*end it with a tanh"),
     (lambda: {"discriminator": keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(),
                                                  layers.Dense(1, activation="sigmoid")])},
      "ends in a sigmoid.*must output logits"),
@@ -193,6 +235,20 @@ def no_tanh_generator():
     (lambda: {"generator": keras.Sequential([layers.Dense(784, activation="tanh"),
                                              layers.Reshape((28, 28, 1))])},
      "no defined input shape yet; start it with keras.Input"),
+    (lambda: {"generator": keras.Sequential([keras.Input((8,)),
+                                             layers.Dense(784, activation="sigmoid"),
+                                             layers.Reshape((28, 28, 1))])},
+     "must cover \\[-1, 1\\].*end it with a tanh \\(not a sigmoid\\)"),
+    (lambda: {"discriminator": keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(1, activation="sigmoid"),
+        layers.Reshape((1,))])}, "ends in a sigmoid"),
+    (lambda: {"discriminator": keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(1),
+        layers.Lambda(keras.ops.sigmoid)])}, "ends in a sigmoid"),
+    (lambda: {"generator": (lambda z: keras.Model(z, [layers.Reshape((28, 28, 1))(
+        layers.Dense(784, activation="tanh")(z)), z]))(keras.Input((8,)))},
+     "the generator must have one output"),
+    (lambda: {"generator_options": {"widht": 3}}, "takes no option widht; its options are"),
 ])
 def test_a_faulty_model_is_refused_before_the_first_batch(tmp_path, networks, message):
     out = tmp_path / "run"
@@ -214,17 +270,20 @@ def test_a_custom_generator_alone_trains_with_a_matching_discriminator(tmp_path)
 # --- data given the wrong way ------------------------------------------------------------
 
 
-def test_data_as_a_plain_array_trains(tmp_path, sample_digits):
-    run = runs.train("gan", data=sample_digits.images[:128], out=tmp_path / "run",
-                     **{**TINY, "limit": None}, verbose=0)
-    assert run.history[0]["epoch"] == 1
+def test_data_as_a_plain_array_trains_on_its_limit(tmp_path, sample_digits):
+    run = runs.train("gan", data=sample_digits.images, out=tmp_path / "run",
+                     **{**TINY, "limit": 100}, verbose=0)
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["run"]["images"] == 100 and run.history[0]["epoch"] == 1
 
 
 @pytest.mark.parametrize("data, message", [
+    (lambda d: d.images[:128] / 2, r"lie in \[-0.5, 0.5\]; .*x \* 2 from \[-0.5, 0.5\]"),
     (lambda d: d.images[:128, ..., 0], r"add the channel axis, e.g. images\[..., None\]"),
     (lambda d: (d.images[:128] + 1) / 2, r"lie in \[0, 1\]; scale pixels in \[0, 1\] with x \* 2 - 1"),
     (lambda d: np.rint((d.images[:128] + 1) * 127.5), r"x / 127.5 - 1"),
-    (lambda d: [1, 2, 3], "data must be an ImageSet"),
+    (lambda d: [1, 2, 3], r"must have shape \(N, H, W, C\), got \(3,\)"),
+    (lambda d: {"images": d.images}, "data must be an ImageSet"),
 ])
 def test_data_given_the_wrong_way_is_refused_with_the_fix(tmp_path, sample_digits, data, message):
     out = tmp_path / "run"
@@ -236,13 +295,11 @@ def test_data_given_the_wrong_way_is_refused_with_the_fix(tmp_path, sample_digit
 # --- smaller -----------------------------------------------------------------------------
 
 
-def test_resume_with_fewer_epochs_than_done_is_refused(tmp_path):
-    out = tmp_path / "run"
-    runs.train("gan", out=out, **{**TINY, "epochs": 2}, verbose=0)
-    before = (out / "config.json").read_text()
+def test_resume_with_fewer_epochs_than_done_is_refused(run_copy):
+    before = (run_copy / "config.json").read_text()
     with pytest.raises(RunError, match="has already trained 2 epochs; pass --epochs 3"):
-        runs.train("gan", out=out, **TINY, resume=True)
-    assert (out / "config.json").read_text() == before
+        runs.train("gan", out=run_copy, **TINY, resume=True)
+    assert (run_copy / "config.json").read_text() == before
 
 
 def test_offline_cifar10_says_how_to_get_it():
@@ -266,3 +323,64 @@ def test_tensorflow_start_up_lines_are_not_shown():
     code = "import gan_lab.models"
     quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert quiet.stderr == "", quiet.stderr
+
+
+def test_a_list_of_two_images_is_images_not_images_and_labels(sample_digits):
+    from gan_lab.data import as_image_set
+
+    assert as_image_set(list(sample_digits.images[:2])).images.shape == (2, 28, 28, 1)
+    pair = as_image_set((sample_digits.images[:2], sample_digits.labels[:2]))
+    assert pair.labels.tolist() == sample_digits.labels[:2].tolist()
+
+
+def test_a_refused_overwrite_keeps_the_old_run(run_copy, sample_digits):
+    before = sorted(p.relative_to(run_copy) for p in run_copy.rglob("*"))
+    with pytest.raises(DataError, match="a conditional GAN trains on labelled images"):
+        runs.train("cgan", data=sample_digits.images[:128], out=run_copy, overwrite=True,
+                   **{**TINY, "limit": None})
+    assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == before
+
+
+def test_a_frame_deleted_by_hand_does_not_stop_a_resume(run_copy):
+    (run_copy / "frames" / "epoch_0001.png").unlink()
+    run = runs.train("gan", out=run_copy, **{**TINY, "epochs": 3}, resume=True, verbose=0)
+    assert [row["epoch"] for row in run.history] == [1, 2, 3]
+    assert (run_copy / "progress.gif").exists()
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"seed": -1}, "seed must be a whole number"),
+    ({"seed": 1.5}, "seed must be a whole number"),
+    ({"real_label": "0.9"}, "real_label must be a finite number"),
+    ({"g_learning_rate": float("inf")}, "g_learning_rate must be a finite number"),
+    ({"gp_weight": -5}, "gp_weight must be at least 0"),
+    ({"spectral_norm": "yes"}, "spectral_norm must be True or False"),
+    ({"loss": "wgan_gp", "update": "simultaneous"}, "wgan_gp takes several critic steps"),
+])
+def test_config_refuses_wrong_types_with_the_setting_named(settings, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig.create("gan", **settings)
+
+
+def test_measures_refuse_inputs_that_are_not_what_they_measure():
+    from gan_lab import metrics
+
+    with pytest.raises(ValueError, match="finite values in \\[0, 1\\]"):
+        metrics.class_histogram(np.full((5, 10), np.nan))
+    with pytest.raises(ValueError, match="shares summing to 1 \\(divide counts"):
+        metrics.kl_to_uniform([5, 5, 0, 0])
+    with pytest.raises(ValueError, match="at least 2 feature vectors"):
+        metrics.frechet_distance(np.ones((1, 4)), np.ones((5, 4)))
+    with pytest.raises(ValueError, match="shape \\(N, K\\)"):
+        metrics.classifier_score(np.ones(10) / 10)
+
+
+def test_a_short_first_epoch_still_draws_something(tmp_path):
+    # 2 steps an epoch: batch norm's moving statistics must settle within them, else the
+    # epoch-1 frame (inference mode) is a flat grey
+    run = runs.train("dcgan", out=tmp_path / "run", **{**TINY, "batch_size": 64}, verbose=0)
+    momenta = {layer.momentum for layer in run.gan.generator.layers
+               if isinstance(layer, layers.BatchNormalization)}
+    assert momenta and max(momenta) <= 0.05 ** (1 / 2) + 1e-9
+    images = run.gan.generate(z=np.load(tmp_path / "run" / "fixed_z.npy"))
+    assert images.std(axis=(1, 2, 3)).mean() > 0.1  # flat grey measured 0.03 before

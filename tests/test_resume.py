@@ -222,7 +222,7 @@ def test_wrong_latent_size_for_a_saved_generator(finished):
     ({"epochs": -3}, "epochs must be a positive integer, got -3"),
     ({"batch_size": 0}, "batch_size must be a positive integer, got 0"),
     ({"snapshot_epochs": "1 10"}, "snapshot_epochs must be a list of epochs"),
-    ({"learning_rate": -1.0}, "learning_rate must be positive"),
+    ({"learning_rate": -1.0}, "learning_rate must be above 0"),
     ({"model": "vae"}, "unknown model 'vae'"),
 ])
 def test_train_rejects_bad_settings_before_anything_runs(tmp_path, kwargs, message):
