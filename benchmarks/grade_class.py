@@ -13,7 +13,6 @@ import argparse
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,16 +28,6 @@ import students  # noqa: E402
 from gan_lab.grading import sandbox  # noqa: E402
 from gan_lab.grading.grader import grade  # noqa: E402
 from gan_lab.grading.sandbox import Limits  # noqa: E402
-
-
-def cpu_name():
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def main():
@@ -69,6 +58,8 @@ def main():
         cpu_seconds = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
     totals = Counter(g.total for g in grading.grades)
     workers = args.workers or os.cpu_count()
+    from gan_lab.runtime import cpu_name  # imports TensorFlow: once, here, not in the grader
+
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores; {workers} students at once")
     print(f"students: {len(grading.grades)} (five notebooks, {len(grading.exercises)} "
           f"exercises each; the hostile kinds), exercise time limit {args.timeout:.0f} s")
