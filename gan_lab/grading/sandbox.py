@@ -11,7 +11,9 @@ user namespaces, a new session, killed with the grader.
 
 What the grader keeps outside: the clock (a deadline per exercise and per student,
 measured here, not there), the limits (address space, file size and processes, set on the
-launcher before bwrap starts and inherited by everything inside, or a pids cgroup), the size
+launcher before bwrap starts and inherited by everything inside; and, where they can be made,
+cgroups of the student's own for its processes, its memory and a CPU quota, all its
+processes together, so one student cannot take a neighbour's memory or deadlines), the size
 of what comes back (frames of at most ``FRAME_LIMIT`` bytes), and the end: the bwrap process
 is killed, which takes its PID namespace and every process in it along.
 """
