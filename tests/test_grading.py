@@ -497,6 +497,21 @@ def test_the_cgroups_hold_for_all_the_students_processes_together(kind):
         assert used < 0.25 * wall + 0.5, (used, wall)
 
 
+def test_where_no_cgroup_can_be_made_the_sandbox_runs_and_the_csv_says_so(tmp_path,
+                                                                          monkeypatch):
+    """CI without a writable cgroup: the per-process limits alone, named in every row."""
+    script = tmp_path / "runner.py"
+    script.write_text(FAKE_RUNNER)
+    monkeypatch.setattr(sandbox, "plain_command", lambda: [sys.executable, str(script)])
+    monkeypatch.setattr(sandbox, "_cgroup_parent", lambda controller: (None, ""))
+    monkeypatch.setattr(inputs, "make", lambda name, seed: {})
+    assert sandbox.cgroup_kinds() == ()
+    limits = Limits(exercise_seconds=5, student_seconds=30, startup_seconds=10)
+    assert "observations" in run_cells([("a", "")], 1, limits, sandboxed=False)["a"]
+    note = Grading([], [], 7, sandboxed=True, cgroups=sandbox.cgroup_kinds()).note
+    assert note.endswith("no cgroups: per-process limits only, CPU unshared")
+
+
 def test_what_a_killed_grader_left_is_removed_on_the_next_run(tmp_path, monkeypatch):
     monkeypatch.setattr(sandbox.tempfile, "gettempdir", lambda: str(tmp_path))
     dead = sandbox.subprocess.Popen(["true"])
