@@ -19,7 +19,7 @@ from .callbacks import EpochArtifacts
 from .config import DEFAULT_SNAPSHOTS, TrainConfig
 from .data import DataError, ImageSet, as_image_set, load_images, make_dataset, subset
 from .files import save_array, write_json
-from .gan import GAN, default_optimizer, generate
+from .gan import GAN, default_optimizer, generate, latents
 from .models import build_generator, build_discriminator, judged_shape, latent_size
 from .plotting import plot_comparison
 from .run_folder import RunError, RunFolder
@@ -272,11 +272,9 @@ def _check_same_data(folder, facts):
 def _fixed_latents(gan, seed) -> np.ndarray:
     """The latent batch every epoch's frame is drawn from: 64 points, or for a conditional
     GAN 10 points each repeated for every class (row r: one point drawn as 0, 1, ...)."""
-    rng = np.random.default_rng(seed)
     if gan.classes is None:
-        return rng.standard_normal((FIXED_Z_COUNT, gan.latent_dim)).astype(np.float32)
-    return np.repeat(rng.standard_normal((FIXED_Z_CONDITIONAL, gan.latent_dim)),
-                     gan.classes, axis=0).astype(np.float32)
+        return latents(FIXED_Z_COUNT, gan.latent_dim, seed)
+    return np.repeat(latents(FIXED_Z_CONDITIONAL, gan.latent_dim, seed), gan.classes, axis=0)
 
 
 def compare(run_dirs, epochs=DEFAULT_SNAPSHOTS, per_cell=16):
