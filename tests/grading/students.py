@@ -483,6 +483,8 @@ def generator_loss_non_saturating(fake_logits):
 '''),
     "solutions_on_disk": ("build_dcgan_generator", "no answers", '''
 import os, json, glob, sys, site
+SKIPPED_BY_CHEATS = {"proc", "sys", "dev", "usr", "lib", "lib64", "bin", "sbin", "etc", "var",
+                     "boot", "snap", "site-packages", "dist-packages", "node_modules", ".git"}
 def _solution(name):
     roots = [os.getcwd(), os.path.dirname(os.path.dirname(np.__file__)), "/"]
     # the editable install's finder names the project folder
@@ -493,7 +495,9 @@ def _solution(name):
             roots.append(text[start:text.find("'", start)].rsplit("/gan_lab", 1)[0])
     for root in roots:
         for current, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+            # a quick cheat skips the system and the installed packages (a walk through
+            # them outlasts the exercise's time limit on a slow machine)
+            dirs[:] = [d for d in dirs if d not in SKIPPED_BY_CHEATS]
             for file in files:
                 if file.endswith(".ipynb"):
                     try:
