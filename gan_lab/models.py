@@ -87,9 +87,10 @@ class MinibatchStdDev(layers.Layer):
 
     def call(self, x):
         # sqrt(var + eps), not std: std's gradient is NaN where a batch does not vary at
-        # all, which is exactly the collapsed batch this feature is for.
-        variance = keras.ops.var(x, axis=0)
-        spread = keras.ops.mean(keras.ops.sqrt(variance + 1e-8))
+        # all, which is exactly the collapsed batch this feature is for. In float32 under
+        # mixed precision: in float16 the eps rounds to 0.
+        variance = keras.ops.var(keras.ops.cast(x, "float32"), axis=0)
+        spread = keras.ops.cast(keras.ops.mean(keras.ops.sqrt(variance + 1e-8)), x.dtype)
         return keras.ops.concatenate(
             [x, keras.ops.broadcast_to(spread, (keras.ops.shape(x)[0], 1))], axis=-1)
 
