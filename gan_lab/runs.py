@@ -165,12 +165,12 @@ def _build_gan(config: TrainConfig, data: ImageSet, generator, discriminator,
 
     strategy = strategy or runtime.strategy()
     if strategy.num_replicas_in_sync == 1:
-        return _compiled_gan(config, data, generator, discriminator)
+        return compiled_gan(config, data, generator, discriminator)
     with strategy.scope():
         # The caller's networks were made outside the scope: copied into it.
         generator, discriminator = (None if network is None else _copied(network)
                                     for network in (generator, discriminator))
-        gan = _compiled_gan(config, data, generator, discriminator, jit_compile=False)
+        gan = compiled_gan(config, data, generator, discriminator, jit_compile=False)
         for network in (gan.generator, gan.discriminator):
             for layer in _layers(network):
                 if isinstance(layer, keras.layers.BatchNormalization):
@@ -196,7 +196,11 @@ def _layers(network):
             yield from _layers(layer)
 
 
-def _compiled_gan(config, data, generator, discriminator, jit_compile=True) -> GAN:
+def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="auto") -> GAN:
+    """The GAN ``train`` fits for ``config`` (a TrainConfig) and ``data`` (an ImageSet):
+    the networks built (or the given ones checked against the data), batch-norm momentum
+    settled, optimizers and objective compiled, networks checked. Raises ValueError
+    subclasses naming what to fix."""
     import keras
 
     runtime.configure()  # a no-op when the package's import already did it

@@ -20,6 +20,7 @@ with native_stderr_hidden():
     _GPUS = tf.config.list_physical_devices("GPU")  # the CUDA probe prints here
 
 PRECISION_ENV = "GAN_LAB_PRECISION"
+XLA_ENV = "GAN_LAB_XLA"  # "1" or "0": overrides xla_by_default()
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 _configured = None  # the settings of the first configure() call
 
@@ -80,6 +81,23 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     return policy
 
 
+def xla_by_default() -> bool:
+    """Whether gan_lab's train step is compiled with XLA unless told otherwise.
+
+    On a GPU, yes. On a CPU, only without AVX-512: there oneDNN's AVX-512 kernels, which
+    XLA's CPU code does not call, outrun XLA; on AVX2-only CPUs XLA wins (README, "How fast",
+    has both machines' figures). ``$GAN_LAB_XLA`` set to 1 or 0 overrides the choice.
+    """
+    wanted = os.environ.get(XLA_ENV, "").strip()
+    if wanted in ("0", "1"):
+        return wanted == "1"
+    if wanted:
+        raise ValueError(f"${XLA_ENV} must be 1 or 0, got {wanted!r}")
+    if gpus():
+        return True
+    return "avx512f" not in cpu_flags()
+
+
 def precision() -> str:
     """The precision policy models are built under now (e.g. "float32")."""
     return keras.config.dtype_policy().name
@@ -130,3 +148,16 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set:
+    """The CPU's feature flags from /proc/cpuinfo (e.g. {"avx2", "avx512f", "amx_bf16"});
+    empty where that file does not exist (macOS, Windows)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
