@@ -5,7 +5,8 @@ synthetic 28x28 images (a full MNIST epoch's worth), interleaving a baseline run
 runs (``VARIANTS``: the defaults, then one setting changed at a time) per model, each in a
 fresh process (so each has its own peak memory), and prints steady-state images/s after
 warm-up, seconds per 60,000-image epoch, peak memory, the FLOPs of one training step (counted
-from the layers), the GFLOP/s achieved and their share of this machine's float32 matmul peak.
+from the layers), the GFLOP/s achieved and their share of this machine's matmul ceiling in
+the precision each computes in (``matmul_ceiling_gflops``).
 
 The baseline is written the way the tutorial writes it: two tapes in one ``@tf.function``
 (no XLA), G's output shared by both updates, ``from_tensor_slices().shuffle().batch()``.
@@ -29,14 +30,20 @@ VARIANTS = {
     "baseline": None,
     "gan_lab": {},
     "gan_lab simultaneous": {"update": "simultaneous"},
+    "gan_lab XLA": {"jit_compile": True},
     "gan_lab no XLA": {"jit_compile": False},
     "gan_lab op determinism": {"deterministic": True},
     "gan_lab steps_per_execution 8": {"steps_per_execution": 8},
+    "gan_lab mixed_bfloat16": {"precision": "mixed_bfloat16"},
 }
+# Settings that are not GAN.compile keywords: they go to runtime.configure.
+PROCESS_SETTINGS = ("deterministic", "precision")
 QUICK_VARIANTS = ("baseline", "gan_lab")
 FULL_VARIANTS = ("baseline", "gan_lab", "gan_lab simultaneous")
-LEVER_VARIANTS = ("gan_lab no XLA", "gan_lab op determinism", "gan_lab steps_per_execution 8")
+LEVER_VARIANTS = ("gan_lab XLA", "gan_lab no XLA", "gan_lab op determinism",
+                  "gan_lab steps_per_execution 8")
 LEVER_CASES = (("gan", 128), ("dcgan", 128))
+BFLOAT16_VARIANTS = ("gan_lab mixed_bfloat16",)  # only where bfloat16_hardware()
 
 
 # --- FLOPs, counted from the layers ------------------------------------------------------
@@ -73,20 +80,55 @@ def step_flops(generator_flops, discriminator_flops, update="simultaneous") -> i
     return 3 * g + 9 * d if update == "alternating" else 3 * g + 8 * d
 
 
-def matmul_peak_gflops(size=2048, seconds=2.0) -> float:
-    """GFLOP/s of a float32 (size x size) matmul on this machine: the practical ceiling."""
+CEILING_SIZES = (1024, 2048, 4096)
+
+
+def bfloat16_hardware() -> bool:
+    """True where bfloat16 matmuls run natively: a CPU with AMX-BF16 or AVX512-BF16 (its
+    /proc/cpuinfo flags), or a GPU of compute capability 8.0 or more (Ampere on)."""
+    from . import runtime
+
+    for device in runtime.gpus():
+        import tensorflow as tf
+
+        capability = tf.config.experimental.get_device_details(device).get(
+            "compute_capability", (0, 0))
+        if tuple(capability) >= (8, 0):
+            return True
+    return bool({"amx_bf16", "avx512_bf16"} & runtime.cpu_flags())
+
+
+def matmul_ceiling_gflops(dtype="float32", sizes=CEILING_SIZES, repeats=3,
+                          seconds=1.0) -> float:
+    """The machine's arithmetic ceiling in ``dtype``: GFLOP/s (2 n^3 per n x n matmul) of the
+    best of ``repeats`` timings for each size in ``sizes``, each a graph that chains matmuls
+    (so no Python or dispatch time is counted), after a warm-up call that also compiles it.
+    A training step runs smaller, thinner products than these, so its share of this ceiling
+    is at most 100%."""
     import tensorflow as tf
 
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
-    multiply = tf.function(lambda: tf.matmul(a, b))
-    multiply().numpy()
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        result = multiply()
-        count += 1
-    result.numpy()
-    return count * 2 * size**3 / (time.perf_counter() - started) / 1e9
+    best = 0.0
+    for size in sizes:
+        a = tf.random.normal((size, size), dtype=tf.float32)
+        scale = tf.constant(1.0 / size**0.5)
+        a, scale = tf.cast(a, dtype), tf.cast(scale, dtype)
+        chain = max(1, int(2e10 // (2 * size**3)))  # about 20 GFLOP per call
+
+        @tf.function
+        def multiply(x, chain=chain):
+            for _ in tf.range(chain):
+                x = tf.matmul(x, a) * scale  # scaled so values neither vanish nor blow up
+            return tf.reduce_sum(tf.cast(x[:1, :1], tf.float32))
+
+        multiply(a).numpy()
+        for _ in range(repeats):
+            count, started = 0, time.perf_counter()
+            while count == 0 or time.perf_counter() - started < seconds:
+                multiply(a).numpy()
+                count += 1
+            elapsed = time.perf_counter() - started
+            best = max(best, count * chain * 2 * size**3 / elapsed / 1e9)
+    return best
 
 
 # --- one measurement, in its own process -------------------------------------------------
@@ -98,18 +140,22 @@ def _images():
     return np.random.default_rng(0).uniform(-1, 1, (EPOCH_IMAGES, 28, 28, 1)).astype("float32")
 
 
-def _baseline_seconds(generator, discriminator, images, batch, warmup, steps):
+def tutorial_train_step(generator, discriminator, learning_rate=1e-4, beta_1=0.9):
+    """The TensorFlow DCGAN tutorial's training step, as it writes it: two tapes in one
+    ``@tf.function`` (no XLA), G's output shared by both updates, Adam(1e-4) for each
+    network, cross-entropy on logits. Returns step(real) -> D's loss, real images
+    (N, H, W, C) in [-1, 1]."""
     import keras
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(EPOCH_IMAGES).batch(batch)
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
-    g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
-    d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    g_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+    d_optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+    latent_dim = generator.inputs[0].shape[-1]
 
     @tf.function
     def train_step(real):
-        noise = tf.random.normal([batch, 100])
+        noise = tf.random.normal([tf.shape(real)[0], latent_dim])
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = generator(noise, training=True)
             real_logits = discriminator(real, training=True)
@@ -123,6 +169,14 @@ def _baseline_seconds(generator, discriminator, images, batch, warmup, steps):
                                         discriminator.trainable_variables))
         return d_loss
 
+    return train_step
+
+
+def _baseline_seconds(generator, discriminator, images, batch, warmup, steps):
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(EPOCH_IMAGES).batch(batch)
+    train_step = tutorial_train_step(generator, discriminator)
     batches = iter(dataset.repeat())
     for _ in range(warmup):
         train_step(next(batches))
@@ -141,7 +195,7 @@ def _gan_lab_seconds(generator, discriminator, images, batch, warmup, steps, set
     from .gan import GAN
 
     gan = GAN(generator, discriminator, seed=0)
-    gan.compile(**{k: v for k, v in settings.items() if k != "deterministic"})
+    gan.compile(**{k: v for k, v in settings.items() if k not in PROCESS_SETTINGS})
     marks = []  # (last step done, time); every steps_per_execution steps
 
     class Clock(keras.callbacks.Callback):
@@ -167,7 +221,8 @@ def measure(variant, model, batch, warmup, steps) -> dict:
 
     settings = VARIANTS[variant]
     if settings is not None:  # what runs.train does; the baseline gets TF's defaults
-        runtime.configure(deterministic=settings.get("deterministic", False))
+        runtime.configure(mixed_precision=settings.get("precision", "auto"),
+                          deterministic=settings.get("deterministic", False))
     keras.utils.set_random_seed(0)
     generator, discriminator = build_pair(model)
     if settings is None:
@@ -196,7 +251,9 @@ def run_benchmark(quick=False, log=print) -> dict:
     """Alternate the variants' runs for every case; return the results as a dict.
 
     Quick: the baseline and gan_lab, 4 timed steps. Full: also the simultaneous update,
-    and for one batch size per model each lever switched off in turn.
+    and for one batch size per model each lever switched in turn (mixed_bfloat16 only on
+    bfloat16 hardware). Each row's GFLOP/s is given as a share of the matmul ceiling of the
+    precision it computes in.
     """
     import keras
     import tensorflow as tf
@@ -207,15 +264,22 @@ def run_benchmark(quick=False, log=print) -> dict:
     warmup, steps, repeats = (2, 4, 1) if quick else (5, 30, 2)
     plan = [(model, batch, variant) for model, batch in CASES
             for variant in (QUICK_VARIANTS if quick else FULL_VARIANTS)]
+    bfloat16 = bfloat16_hardware()
     if not quick:
-        plan += [(model, batch, variant) for model, batch in LEVER_CASES
-                 for variant in LEVER_VARIANTS]
-    peak = matmul_peak_gflops(seconds=1.0 if quick else 3.0)
-    results = {"device": runtime.describe_device(), "tensorflow": tf.__version__,
-               "keras": keras.__version__, "python": platform.python_version(),
-               "machine": platform.machine(), "matmul_peak_gflop_per_s": round(peak, 1),
+        levers = LEVER_VARIANTS + (BFLOAT16_VARIANTS if bfloat16 else ())
+        plan += [(model, batch, variant) for model, batch in LEVER_CASES for variant in levers]
+    ceiling = {"float32": matmul_ceiling_gflops(
+        "float32", **({"sizes": (2048,), "repeats": 2, "seconds": 0.5} if quick else {}))}
+    if bfloat16 and not quick:
+        ceiling["bfloat16"] = matmul_ceiling_gflops("bfloat16")
+    results = {"device": runtime.describe_device(), "cpu": runtime.cpu_name(),
+               "tensorflow": tf.__version__, "keras": keras.__version__,
+               "python": platform.python_version(), "machine": platform.machine(),
+               "xla_by_default": runtime.xla_by_default(), "bfloat16_hardware": bfloat16,
+               "matmul_ceiling_gflop_per_s": {k: round(v, 1) for k, v in ceiling.items()},
                "warmup_steps": warmup, "timed_steps": steps, "repeats": repeats, "rows": []}
-    log(f"  float32 matmul peak: {peak:.0f} GFLOP/s")
+    for precision, value in ceiling.items():
+        log(f"  {precision} matmul ceiling: {value:.0f} GFLOP/s")
     runs = {}
     for repeat in range(repeats):
         for model, batch, variant in plan:  # interleaved, so drift hits every variant alike
@@ -229,18 +293,20 @@ def run_benchmark(quick=False, log=print) -> dict:
             flops[model] = forward_flops(generator), forward_flops(discriminator)
         settings = VARIANTS[variant]
         update = "simultaneous" if settings is None else settings.get("update", "alternating")
+        precision = "bfloat16" if (settings or {}).get("precision") == "mixed_bfloat16" \
+            else "float32"
         step = step_flops(*flops[model], update)
         measured = runs[(model, batch, variant)]
         speed = statistics.median(m["images_per_s"] for m in measured)
         baseline = statistics.median(m["images_per_s"] for m in runs[(model, batch, "baseline")])
         results["rows"].append({
-            "model": model, "batch": batch, "loop": variant,
+            "model": model, "batch": batch, "loop": variant, "precision": precision,
             "images_per_s": round(speed, 1),
             "seconds_per_epoch": round(EPOCH_IMAGES / speed, 1),
             "peak_memory_mb": round(max(m["peak_memory_mb"] for m in measured)),
             "mflop_per_image": round(step / 1e6, 1),
             "gflop_per_s": round(speed * step / 1e9, 1),
-            "share_of_peak": round(speed * step / 1e9 / peak, 2),
+            "share_of_ceiling": round(speed * step / 1e9 / ceiling[precision], 2),
             "vs_baseline": round(speed / baseline, 2),
         })
     return results
@@ -250,17 +316,20 @@ def table(results) -> str:
     """The results as a Markdown table (the README's "How fast" table)."""
     from tabulate import tabulate
 
-    caption = (f"Device: {results['device']}, {results['machine']}; TensorFlow "
-               f"{results['tensorflow']}; float32 matmul peak "
-               f"{results['matmul_peak_gflop_per_s']:.0f} GFLOP/s; {results['timed_steps']} "
-               f"timed steps after {results['warmup_steps']} warm-up, median of "
-               f"{results['repeats']} run(s).")
+    ceilings = ", ".join(f"{precision} {value:,.0f}" for precision, value
+                         in results["matmul_ceiling_gflop_per_s"].items())
+    caption = (f"CPU: {results['cpu']}; device: {results['device']}, {results['machine']}; "
+               f"TensorFlow {results['tensorflow']}; XLA by default: "
+               f"{'yes' if results['xla_by_default'] else 'no'}; matmul ceiling (GFLOP/s): "
+               f"{ceilings}; {results['timed_steps']} timed steps after "
+               f"{results['warmup_steps']} warm-up, median of {results['repeats']} run(s).")
     body = [[row["model"], row["batch"], row["loop"], f"{row['images_per_s']:,.0f}",
              f"{row['seconds_per_epoch']:,.0f}", f"{row['peak_memory_mb']:,}",
-             row["mflop_per_image"], row["gflop_per_s"], f"{row['share_of_peak']:.0%}",
+             row["mflop_per_image"], row["gflop_per_s"],
+             f"{row['share_of_ceiling']:.0%} of {row['precision']}",
              f"{row['vs_baseline']:.2f}x"] for row in results["rows"]]
     headers = ["model", "batch", "loop", "images/s", "s per 60k epoch", "peak MB",
-               "MFLOP/image", "GFLOP/s", "of matmul peak", "vs baseline"]
+               "MFLOP/image", "GFLOP/s", "of matmul ceiling", "vs baseline"]
     return caption + "\n\n" + tabulate(body, headers, tablefmt="github", disable_numparse=True)
 
 

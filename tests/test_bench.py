@@ -3,7 +3,8 @@
 import pytest
 
 from gan_lab import models
-from gan_lab.bench import _measure_in_child, forward_flops, step_flops, table
+from gan_lab.bench import (_measure_in_child, forward_flops, matmul_ceiling_gflops,
+                           step_flops, table)
 
 
 def test_forward_flops_count_every_dense_and_conv_layer():
@@ -22,23 +23,44 @@ def test_forward_flops_count_every_dense_and_conv_layer():
 
 def test_step_flops_and_table():
     assert step_flops(10, 1, "alternating") == 39 and step_flops(10, 1, "simultaneous") == 38
-    row = {"model": "gan", "batch": 128, "loop": "gan_lab", "images_per_s": 100.0,
-           "seconds_per_epoch": 600.0, "peak_memory_mb": 1000, "mflop_per_image": 1.0,
-           "gflop_per_s": 0.1, "share_of_peak": 0.25, "vs_baseline": 1.0}
-    results = {"device": "CPU (2 cores)", "machine": "x86_64", "tensorflow": "2.21.0",
-               "matmul_peak_gflop_per_s": 0.4, "timed_steps": 4, "warmup_steps": 2,
-               "repeats": 1, "rows": [row]}
+    row = {"model": "gan", "batch": 128, "loop": "gan_lab", "precision": "bfloat16",
+           "images_per_s": 100.0, "seconds_per_epoch": 600.0, "peak_memory_mb": 1000,
+           "mflop_per_image": 1.0, "gflop_per_s": 0.1, "share_of_ceiling": 0.25,
+           "vs_baseline": 1.0}
+    results = {"cpu": "AMD EPYC", "device": "CPU (2 cores)", "machine": "x86_64",
+               "tensorflow": "2.21.0", "xla_by_default": True,
+               "matmul_ceiling_gflop_per_s": {"float32": 120.4, "bfloat16": 400.0},
+               "timed_steps": 4, "warmup_steps": 2, "repeats": 1, "rows": [row]}
     text = table(results)
-    assert text.startswith("Device: CPU (2 cores), x86_64; TensorFlow 2.21.0; float32 matmul "
-                           "peak 0 GFLOP/s;")
+    assert text.startswith("CPU: AMD EPYC; device: CPU (2 cores), x86_64; TensorFlow 2.21.0; "
+                           "XLA by default: yes; matmul ceiling (GFLOP/s): float32 120, "
+                           "bfloat16 400;")
     cells = [[cell.strip() for cell in line.strip("|").split("|")]
              for line in text.splitlines() if line.startswith("| gan ")]
-    assert cells == [["gan", "128", "gan_lab", "100", "600", "1,000", "1.0", "0.1", "25%",
-                      "1.00x"]]
+    assert cells == [["gan", "128", "gan_lab", "100", "600", "1,000", "1.0", "0.1",
+                      "25% of bfloat16", "1.00x"]]
 
 
-@pytest.mark.parametrize("variant", ["gan_lab steps_per_execution 8", "gan_lab simultaneous"])
-def test_a_variant_measures_in_its_own_process(variant):
+def test_the_ceiling_is_above_a_plain_matmul_and_a_training_step():
+    """The ceiling (graph-mode chains, best of runs) is not below what one eager matmul of
+    the same size reaches, nor below the dense GAN's training arithmetic."""
+    import time
+
+    import tensorflow as tf
+
+    ceiling = matmul_ceiling_gflops("float32", sizes=(512,), repeats=2, seconds=0.2)
+    a = tf.random.normal((512, 512))
+    tf.matmul(a, a).numpy()
+    best = 0.0
+    for _ in range(5):
+        started = time.perf_counter()
+        tf.matmul(a, a).numpy()
+        best = max(best, 2 * 512**3 / (time.perf_counter() - started) / 1e9)
+    assert ceiling >= 0.8 * best > 0
+
+
+def test_a_variant_measures_in_its_own_process():
+    variant = "gan_lab steps_per_execution 8"
     # 9 steps after 8 warm-up ones: with 8 steps per execution the clock sees steps 7 and 15.
     measured = _measure_in_child(variant, "gan", 32, 8, 9)
     assert 10 < measured["images_per_s"] < 1e6 and measured["peak_memory_mb"] > 100
