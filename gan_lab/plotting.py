@@ -134,6 +134,23 @@ def plot_class_shares(histories, classes=10) -> Figure:
     return figure
 
 
+def plot_time_to_digits(results) -> Figure:
+    """Modes, confident share and Frechet distance against training CPU seconds, one line
+    per recipe, each target drawn as a dashed line (``time_to_digits.run``'s results)."""
+    figure = Figure(figsize=(12, 3.4), layout="constrained")
+    axes = figure.subplots(1, 3)
+    for axis, (measure, goal) in zip(axes, results["target"].items()):
+        for recipe in dict.fromkeys(row["recipe"] for row in results["rows"]):
+            rows = [row for row in results["rows"] if row["recipe"] == recipe]
+            axis.plot([row["cpu_seconds"] for row in rows], [row[measure] for row in rows],
+                      marker="o", markersize=3, label=recipe)
+        axis.axhline(goal, color="grey", linestyle="--", linewidth=1)
+        axis.set(xlabel="training CPU seconds", title=f"{measure} (target {goal:g})")
+    axes[2].set_yscale("log")
+    axes[0].legend()
+    return figure
+
+
 def plot_rows(rows, title=None, size_inches=0.9) -> Figure:
     """Labelled strips, one per row: ``rows`` = {label: images in [-1, 1], (N, H, W, C)}, all
     rows N images wide (a latent walk, or images before and after vector arithmetic)."""

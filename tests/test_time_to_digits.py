@@ -1,0 +1,39 @@
+"""bench --quality: the target, the turns, the table; the full run is the benchmark's."""
+
+from gan_lab import time_to_digits
+from gan_lab.plotting import plot_time_to_digits
+
+
+def test_passes_reads_each_part_of_the_target():
+    measures = {"modes": 9, "confident": 0.6, "frechet_distance": 40.0}
+    assert all(time_to_digits.passes(measures).values())
+    assert time_to_digits.passes({**measures, "modes": 8})["modes"] is False
+    assert time_to_digits.passes({**measures, "confident": 0.59})["confident"] is False
+    assert time_to_digits.passes({**measures, "frechet_distance": 40.1})["frechet_distance"] \
+        is False
+
+
+def test_a_short_run_takes_turns_and_tables_where_each_recipe_stands(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_LAB_XLA", "0")  # XLA's compile time is not what is tested here
+    results = time_to_digits.run(budget=1, every=1, samples=100, limit=256, log=lambda _: None)
+    assert [row["recipe"] for row in results["rows"]] == ["gan_lab", "tutorial"]
+    assert all(row["epoch"] == 1 and row["cpu_seconds"] > 0 for row in results["rows"])
+    text = time_to_digits.table(results)
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines()
+             if line.startswith("| gan_lab") or line.startswith("| tutorial")]
+    assert [row[0] for row in cells] == ["gan_lab", "tutorial"]
+    assert all(row[4] == "not in 1" for row in cells)  # one epoch of 256 digits: no digits
+    assert "did not reach the target" in text
+    plot_time_to_digits(results).savefig(tmp_path / "quality.png")
+    assert (tmp_path / "quality.png").stat().st_size > 10_000
+
+
+def test_the_verdict_is_the_ratio_of_cpu_seconds_to_the_whole_target():
+    rows = [{"recipe": name, "epoch": 10, "cpu_seconds": 100.0, "modes": 10, "confident": 0.7,
+             "frechet_distance": 30.0, "passes": True} for name in ("gan_lab", "tutorial")]
+    results = {"budget": 500, "rows": rows, "reached": {
+        "gan_lab": {"modes": 50.0, "confident": 80.0, "frechet_distance": 100.0, "all": 100.0},
+        "tutorial": {"modes": 100.0, "confident": 300.0, "frechet_distance": 400.0, "all": 400.0}}}
+    assert time_to_digits.table(results).endswith("4.0x sooner than the tutorial's recipe")
+    results["reached"]["tutorial"]["all"] = None
+    assert "had not after 500 (> 5.0x)" in time_to_digits.table(results)
