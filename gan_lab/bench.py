@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from . import runtime  # first: TensorFlow starts quietly
+
 EPOCH_IMAGES = 60_000
 CASES = (("gan", 128), ("dcgan", 128), ("dcgan", 256))
 # The loops compared, by name: the baseline, gan_lab's defaults, and gan_lab with one setting
@@ -86,8 +88,6 @@ CEILING_SIZES = (1024, 2048, 4096)
 def bfloat16_hardware() -> bool:
     """True where bfloat16 matmuls run natively: a CPU with AMX-BF16 or AVX512-BF16 (its
     /proc/cpuinfo flags), or a GPU of compute capability 8.0 or more (Ampere on)."""
-    from . import runtime
-
     for device in runtime.gpus():
         import tensorflow as tf
 
@@ -216,7 +216,6 @@ def measure(variant, model, batch, warmup, steps) -> dict:
 
     import keras
 
-    from . import runtime
     from .models import build_pair
 
     settings = VARIANTS[variant]
@@ -258,16 +257,16 @@ def run_benchmark(quick=False, log=print) -> dict:
     import keras
     import tensorflow as tf
 
-    from . import runtime
     from .models import build_pair
 
     warmup, steps, repeats = (2, 4, 1) if quick else (5, 30, 2)
-    plan = [(model, batch, variant) for model, batch in CASES
-            for variant in (QUICK_VARIANTS if quick else FULL_VARIANTS)]
     bfloat16 = bfloat16_hardware()
-    if not quick:
-        levers = LEVER_VARIANTS + (BFLOAT16_VARIANTS if bfloat16 else ())
-        plan += [(model, batch, variant) for model, batch in LEVER_CASES for variant in levers]
+    levers = LEVER_VARIANTS + (BFLOAT16_VARIANTS if bfloat16 else ())
+    # A case's variants run side by side, so each is compared with a baseline measured
+    # minutes, not a quarter of an hour, apart (a shared machine's speed drifts).
+    plan = [(model, batch, variant) for model, batch in CASES
+            for variant in (QUICK_VARIANTS if quick else FULL_VARIANTS + (
+                levers if (model, batch) in LEVER_CASES else ()))]
     ceiling = {"float32": matmul_ceiling_gflops(
         "float32", **({"sizes": (2048,), "repeats": 2, "seconds": 0.5} if quick else {}))}
     if bfloat16 and not quick:
