@@ -68,6 +68,13 @@ def run(args, kill=None, check=True):
     return done
 
 
+def cli(args):
+    """gan_lab's CLI in this process (where no kill is needed: no TensorFlow start-up)."""
+    from gan_lab.cli import main
+
+    return main(args)
+
+
 def history(run_dir):
     with open(run_dir / "history.csv") as stream:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(stream)]
@@ -86,6 +93,7 @@ def uninterrupted(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow  # covered: writing-checkpoint-1 below reruns epoch 1 in a new process
 def test_same_seed_same_run(uninterrupted, tmp_path):
     again = tmp_path / "again"
     run([*TRAIN, "--out", str(again)])
@@ -129,17 +137,18 @@ def test_resume_extends_a_finished_run(uninterrupted, tmp_path):
 
     out = tmp_path / "run"
     shutil.copytree(uninterrupted, out)
-    run([*TRAIN[:-4], "--epochs", "4", "--snapshot-epochs", "1", "--out", str(out), "--resume"])
+    assert cli([*TRAIN[:-4], "--epochs", "4", "--snapshot-epochs", "1", "--out", str(out),
+                "--resume"]) == 0
     assert [int(r["epoch"]) for r in history(out)] == [1, 2, 3, 4]
     assert history(out)[:3] == history(uninterrupted)
 
 
-def test_nan_guard_stops_and_keeps_the_last_good_epoch(tmp_path):
+def test_nan_guard_stops_and_keeps_the_last_good_epoch(tmp_path, capsys):
     out = tmp_path / "run"
-    done = run([*TRAIN, "--learning-rate", "1e9", "--out", str(out)], check=False)
-    assert done.returncode == 2
-    message = done.stderr.strip().splitlines()[-1]
-    assert "training diverged in epoch" in message and "Traceback" not in done.stderr
+    assert cli([*TRAIN, "--learning-rate", "1e9", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    message = error.strip().splitlines()[-1]
+    assert "training diverged in epoch" in message and "Traceback" not in error
     kept = history(out) if (out / "history.csv").exists() else []
     if kept:
         assert f"the files of epoch {len(kept)}" in message
@@ -234,11 +243,12 @@ def test_train_rejects_bad_settings_before_anything_runs(tmp_path, kwargs, messa
     assert not (tmp_path / "run").exists()
 
 
-def test_diverged_run_resumes_with_a_lower_learning_rate(tmp_path):
+def test_diverged_run_resumes_with_a_lower_learning_rate(tmp_path, capsys):
     out = tmp_path / "run"
-    run([*TRAIN[:-4], "--epochs", "1", "--snapshot-epochs", "1", "--out", str(out)])
-    diverged = run([*TRAIN, "--learning-rate", "1e9", "--out", str(out), "--resume"], check=False)
-    assert diverged.returncode == 2 and "training diverged in epoch 2" in diverged.stderr
-    assert "the files of epoch 1" in diverged.stderr and len(history(out)) == 1
-    run([*TRAIN, "--out", str(out), "--resume"])
+    assert cli([*TRAIN[:-4], "--epochs", "1", "--snapshot-epochs", "1", "--out", str(out)]) == 0
+    assert cli([*TRAIN, "--learning-rate", "1e9", "--out", str(out), "--resume"]) == 2
+    error = capsys.readouterr().err
+    assert "training diverged in epoch 2" in error
+    assert "the files of epoch 1" in error and len(history(out)) == 1
+    assert cli([*TRAIN, "--out", str(out), "--resume"]) == 0
     assert [int(r["epoch"]) for r in history(out)] == [1, 2, 3]
