@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="--quality: CPU seconds of training each recipe may spend")
     bench.add_argument("--every", type=positive_integer, default=2,
                        help="--quality: epochs between judgements")
+    bench.add_argument("--preset", choices=sorted(PRESETS),
+                       help="--quality: gan_lab trains with this preset's settings")
     bench.add_argument("--out", default=None,
                        help="JSON file to write (default bench.json, or bench_quality.json "
                             "with --quality, beside it a PNG of the measures)")
@@ -300,6 +302,9 @@ def run_bench(args) -> int:
 
     from .bench import run_benchmark, table
 
+    if args.preset and not args.quality:
+        print("error: --preset goes with --quality", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     if args.quality:
         from . import time_to_digits
@@ -308,7 +313,7 @@ def run_bench(args) -> int:
 
         out = args.out or "bench_quality.json"
         print(f"Time to digits on {cpu_name()} (training CPU seconds; judging not counted):")
-        results = time_to_digits.run(budget=args.budget, every=args.every)
+        results = time_to_digits.run(budget=args.budget, every=args.every, preset=args.preset)
         print(time_to_digits.table(results))
         figure = plot_time_to_digits(results)
         figure.savefig(os.path.splitext(out)[0] + ".png", dpi=100, bbox_inches="tight")

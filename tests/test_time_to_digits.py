@@ -1,5 +1,7 @@
 """bench --quality: the target, the turns, the table; the full run is the benchmark's."""
 
+import pytest
+
 from gan_lab import time_to_digits
 from gan_lab.plotting import plot_time_to_digits
 
@@ -37,3 +39,15 @@ def test_the_verdict_is_the_ratio_of_cpu_seconds_to_the_whole_target():
     assert time_to_digits.table(results).endswith("4.0x sooner than the tutorial's recipe")
     results["reached"]["tutorial"]["all"] = None
     assert "had not after 500 (> 5.0x)" in time_to_digits.table(results)
+
+
+def test_a_preset_names_its_row_and_only_dcgan_presets_are_taken():
+    rows = [{"recipe": name, "epoch": 2, "cpu_seconds": 50.0, "modes": 3, "confident": 0.1,
+             "frechet_distance": 200.0, "passes": False} for name in ("gan_lab", "tutorial")]
+    results = {"budget": 50, "preset": "remedy", "rows": rows,
+               "reached": {name: dict.fromkeys(("modes", "confident", "frechet_distance",
+                                                "all")) for name in ("gan_lab", "tutorial")}}
+    assert "| gan_lab, preset remedy " in time_to_digits.table(results)
+    assert time_to_digits.gan_lab_config(preset="remedy").learning_rate == 1e-3
+    with pytest.raises(ValueError, match="preset collapse trains the gan model"):
+        time_to_digits.gan_lab_config(preset="collapse")
