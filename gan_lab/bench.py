@@ -88,9 +88,9 @@ CEILING_SIZES = (1024, 2048, 4096)
 def bfloat16_hardware() -> bool:
     """True where bfloat16 matmuls run natively: a CPU with AMX-BF16 or AVX512-BF16 (its
     /proc/cpuinfo flags), or a GPU of compute capability 8.0 or more (Ampere on)."""
-    for device in runtime.gpus():
-        import tensorflow as tf
+    import tensorflow as tf
 
+    for device in runtime.gpus():
         capability = tf.config.experimental.get_device_details(device).get(
             "compute_capability", (0, 0))
         if tuple(capability) >= (8, 0):
