@@ -118,11 +118,70 @@ def _discriminator_hint(student, reference):
     return None
 
 
+def _close(a, b):
+    return _is_number(a) and _is_number(b) and math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-5)
+
+
+def _penalty_hint(student, reference):
+    """The usual mistakes in WGAN-GP's penalty, told apart by the cases: a linear critic
+    (whose gradient is w everywhere), and one pair of images at alpha all 0 and all 1."""
+    def value(key):
+        got = student.get(key)
+        return got.get("value") if isinstance(got, dict) else None
+
+    linear = [(value(key), want["value"], want["norm"], want["batch"])
+              for key, want in reference.items() if "norm" in want]
+    patterns = [
+        (lambda norm, batch: (math.sqrt(batch) * norm - 1) ** 2,
+         "one norm over the whole batch: take it per image, over its pixels and channels "
+         "(axis [1, 2, 3]), then the mean over the batch"),
+        (lambda norm, batch: (norm ** 2 - 1) ** 2,
+         "the squared norm: take the square root of the sum of squares"),
+        (lambda norm, batch: norm ** 2,
+         "the '- 1' is missing: the penalty pulls each gradient's norm towards 1"),
+        (lambda norm, batch: norm,
+         "the '- 1' is missing: the penalty pulls each gradient's norm towards 1"),
+        (lambda norm, batch: max(norm - 1, 0) ** 2,
+         "one-sided: (||g|| - 1)^2 counts below 1 too"),
+        (lambda norm, batch: 10 * (norm - 1) ** 2,
+         "lambda is not part of it: the training step multiplies the penalty by it"),
+    ]
+    if linear and any(not _close(got, want) for got, want, _, _ in linear):
+        for pattern, hint in patterns:  # the same mistake in every linear case
+            if all(_close(got, pattern(norm, batch)) for got, _, norm, batch in linear):
+                return hint
+    values = [key for key in reference if not key.endswith(": shape")]
+    at = {}
+    for key, want in ((key, reference[key]) for key in values):
+        for alpha in ("0", "1"):
+            if key.startswith(f"a conv critic, alpha all {alpha} "):
+                at[alpha] = (value(key), want["value"])
+    if len(at) == 2:
+        (got0, want0), (got1, want1) = at["0"], at["1"]
+        if _close(got0, want1) and _close(got1, want0):
+            return "real and fake swapped: x_hat = alpha * real + (1 - alpha) * fake"
+        if _close(got0, 1.0) and _close(got1, want1) or _close(got1, 1.0) and _close(got0, want0):
+            return ("a zero gradient at alpha 0 or 1: take the gradient with respect to x_hat "
+                    "itself (tape.watch(x_hat)), not real or fake")
+        if _close(got0, want1) and _close(got1, want1):
+            return "the gradient is taken at the real images: take it at x_hat"
+        if _close(got0, want0) and _close(got1, want0):
+            return "the gradient is taken at the fakes: take it at x_hat"
+        mixed = [key for key in values if key.startswith("a conv critic, alpha random")]
+        if _close(got0, want0) and _close(got1, want1) and any(
+                not _close(value(key), reference[key]["value"]) for key in mixed):
+            return ("alpha is one number per image, shape (N, 1, 1, 1): mix each pair with its "
+                    "own alpha, as given (no reshape, no single alpha for the batch)")
+    return None
+
+
 HINTS = {
     "discriminator_loss": _loss_hint,
     "generator_loss_minimax": _loss_hint,
     "generator_loss_non_saturating": _loss_hint,
     "train_step": _train_step_hint,
+    "gradient_penalty": _penalty_hint,
+    "hinge_discriminator_loss": _loss_hint,
     "build_discriminator": _discriminator_hint,
     "build_dcgan_discriminator": _discriminator_hint,
 }

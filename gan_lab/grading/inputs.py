@@ -192,6 +192,68 @@ def _pool_to_grid(seed):
     return {"probe": "pool_to_grid", "cases": cases}
 
 
+def _hinge_scores(seed):
+    """(real, fake) raw scores (N, 1): margins met, missed and both, so a missing relu shows."""
+    rng = _rng(seed, 14)
+    n = 6 if seed == SELF_CHECK_SEED else int(rng.choice([4, 5, 7, 8]))
+    met = rng.uniform(1.2, 4, (n, 1)), -rng.uniform(1.2, 4, (n, 1))
+    return {"probe": "loss", "function": "hinge_discriminator_loss", "cases": {
+        "scores from N(0, 2) (inside and beyond +-1), batch 8":
+            (rng.normal(0, 2, (8, 1)), rng.normal(0, 2, (8, 1))),
+        f"every margin met (real > 1, fake < -1), batch {n}": met,
+        f"every margin missed by far (real < -1, fake > 1), batch {n}": (met[1], met[0]),
+        "scores inside (-1, 1), batch 5": (rng.uniform(-0.9, 0.9, (5, 1)),
+                                           rng.uniform(-0.9, 0.9, (5, 1))),
+        "one sample": (rng.normal(0, 2, (1, 1)), rng.normal(0, 2, (1, 1))),
+    }}
+
+
+def _gradient_penalty(seed):
+    """Critics the probe builds from these weights, and (critic, real, fake, alpha) cases:
+    a linear critic (gradient w everywhere: the penalty is (||w|| - 1)^2 by hand) with
+    ||w|| above and below 1, and a small tanh conv critic on 2-channel images at alpha all
+    0 (x_hat = fake), all 1 (x_hat = real) and random per image. Batches of 3 to 8: a norm
+    over the whole batch differs from one per image; batch 8 of 8x8 images lets alpha
+    reshaped to (N, 1) broadcast (silently, across the width) instead of failing."""
+    rng = _rng(seed, 15)
+    n = 4 if seed == SELF_CHECK_SEED else int(rng.choice([3, 5, 6]))
+    above, below = rng.uniform(1.3, 2.2), rng.uniform(0.3, 0.7)
+    direction = rng.normal(0, 1, (8, 8, 1))
+    direction /= np.linalg.norm(direction)
+    critics = {
+        "linear_above": [above * direction, rng.normal(0, 0.5, (1,))],
+        "linear_below": [below * direction[::-1], rng.normal(0, 0.5, (1,))],
+        "conv": [rng.normal(0, 0.4, (3, 3, 2, 4)), rng.normal(0, 0.2, (4,)),
+                 rng.normal(0, 0.3, (4 * 4 * 4, 1)), rng.normal(0, 0.2, (1,))],
+    }
+    critics = {name: [w.astype(np.float32) for w in weights] for name, weights in critics.items()}
+
+    def images(batch, channels):
+        return rng.uniform(-1, 1, (batch, 8, 8, channels)).astype(np.float32)
+
+    def alphas(batch, value=None):
+        shape = (batch, 1, 1, 1)
+        alpha = np.full(shape, value) if value is not None else rng.uniform(0.05, 0.95, shape)
+        return alpha.astype(np.float32)
+
+    real, fake = images(n, 2), images(n, 2)  # the same pair at alpha 0 and 1
+    cases = {
+        f"a linear critic, ||w|| = {above:.3g} (penalty (||w|| - 1)^2), batch {n}":
+            ("linear_above", images(n, 1), images(n, 1), alphas(n)),
+        f"a linear critic, ||w|| = {below:.3g} (penalty (||w|| - 1)^2), batch {n}":
+            ("linear_below", images(n, 1), images(n, 1), alphas(n)),
+        f"a conv critic, alpha all 0 (x_hat = fake), batch {n}":
+            ("conv", real, fake, alphas(n, 0.0)),
+        f"a conv critic, alpha all 1 (x_hat = real), batch {n}":
+            ("conv", real, fake, alphas(n, 1.0)),
+        f"a conv critic, alpha random per image, batch {n}":
+            ("conv", images(n, 2), images(n, 2), alphas(n)),
+        "a conv critic, alpha random per image, batch 8":
+            ("conv", images(8, 2), images(8, 2), alphas(8)),
+    }
+    return {"probe": "gradient_penalty", "critics": critics, "cases": cases}
+
+
 MAKERS = {
     "scale_images": _scale_images,
     "build_generator": lambda seed: _model("build_generator", seed, True),
@@ -210,6 +272,8 @@ MAKERS = {
     "class_histogram": _class_histogram,
     "kl_to_uniform": _of_histogram("kl_to_uniform", "float"),
     "modes_covered": _of_histogram("modes_covered", "int", near_threshold=True),
+    "gradient_penalty": _gradient_penalty,
+    "hinge_discriminator_loss": _hinge_scores,
     "slerp": _slerp,
     "pool_to_grid": _pool_to_grid,
 }

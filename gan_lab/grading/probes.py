@@ -506,6 +506,68 @@ def losses_injected(function, losses):
         namespace.update(saved)
 
 
+# --- WGAN-GP's gradient penalty, on critics of the probe's own ------------------------------
+
+
+def _critic(kind, weights):
+    """A critic with the given weights: linear on (8, 8, 1) images (its gradient is w
+    everywhere), or a tanh convolution on (8, 8, 2) images, then a Dense score."""
+    import keras
+    from keras import layers
+
+    if kind.startswith("linear"):
+        model = keras.Sequential([keras.Input((8, 8, 1)), layers.Flatten(), layers.Dense(1)])
+        model.set_weights([weights[0].reshape(-1, 1), weights[1]])
+    else:
+        model = keras.Sequential([
+            keras.Input((8, 8, 2)),
+            layers.Conv2D(4, 3, strides=2, padding="same", activation="tanh"),
+            layers.Flatten(), layers.Dense(1)])
+        model.set_weights(weights)
+    return model
+
+
+def probe_gradient_penalty(gradient_penalty, inputs):
+    """The penalty on each (critic, real, fake, alpha) case: its shape, its value (with the
+    linear critic's ||w|| and the batch size, for the grader's hints), and, on the last case,
+    its gradient with respect to the critic's weights (a penalty computed outside the tape,
+    e.g. through numpy, has none)."""
+    import tensorflow as tf
+
+    critics = {kind: _critic(kind, weights) for kind, weights in inputs["critics"].items()}
+    observations = {}
+    cases = list(inputs["cases"].items())
+    for index, (label, (kind, real, fake, alpha)) in enumerate(cases):
+        critic = critics[kind]
+        with tf.GradientTape() as tape:
+            penalty = gradient_penalty(critic, tf.constant(real), tf.constant(fake),
+                                       tf.constant(alpha))
+        out = np.asarray(penalty, np.float64)
+        observations[f"{label}: shape"] = observe(
+            f"shape of the penalty for {label} (a scalar: the mean over the batch)", out.shape)
+        observations[label] = observe(f"gradient_penalty for {label}",
+                                      out.item() if out.size == 1 else out.ravel()[:50])
+        observations[label]["batch"] = len(real)
+        if kind.startswith("linear"):
+            observations[label]["norm"] = float(np.linalg.norm(inputs["critics"][kind][0]))
+        if index == len(cases) - 1:
+            variables = critic.trainable_variables
+            try:
+                gradients = tape.gradient(penalty, variables)
+            except Exception:  # noqa: BLE001  not a tensor the tape recorded
+                gradients = [None] * len(variables)
+            value = None  # no gradient reaches any weight; the score's bias never has one
+            if any(g is not None for g in gradients):
+                value = np.concatenate([np.zeros(v.shape).ravel() if g is None else
+                                        np.asarray(g, np.float64).ravel()
+                                        for g, v in zip(gradients, variables)])
+            observations["weight gradients"] = observe(
+                f"gradient of the penalty for {label} with respect to the critic's weights "
+                "(the penalty must stay a tensor on the tape: training minimises it)", value)
+            observations["weight gradients"].update(rtol=1e-3, atol=1e-5)
+    return observations
+
+
 # --- numbers and arrays ------------------------------------------------------------------
 
 
@@ -560,6 +622,7 @@ PROBES = {
     "scale_images": probe_scale_images,
     "loss": probe_loss,
     "train_step": probe_train_step,
+    "gradient_penalty": probe_gradient_penalty,
     "sizes": probe_sizes,
     "class_histogram": probe_class_histogram,
     "of_histogram": probe_of_histogram,
