@@ -570,7 +570,7 @@ def test_grade_without_a_sandbox_warns_on_the_run_and_in_the_csv(tmp_path, capsy
                  "--timeout", "60"]) == 0
     assert "WARNING: NOT SANDBOXED" in capsys.readouterr().err
     row = next(csv.DictReader(open(out, newline="")))
-    assert row["student"] == "ivan" and row["total"] == "4"  # Lab 4's exercises
+    assert row["student"] == "ivan" and row["total"] == "7"  # Lab 4's exercises
     assert row["graded"].startswith("NOT SANDBOXED (--no-sandbox)")
     assert "build_dcgan_generator: no cell defines" in row["reasons"]
 

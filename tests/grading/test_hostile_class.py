@@ -147,7 +147,7 @@ def test_each_exercise_scores_as_its_student_deserves(hostile):
                                      "heidi_one_level_down", "kim_duplicates"])
 def test_correct_answers_in_any_style_or_layout_get_full_marks(hostile, student):
     result = hostile["grades"][student]
-    assert result.total == sum(e.points for e in hostile["grading"].exercises) == 28, \
+    assert result.total == sum(e.points for e in hostile["grading"].exercises) == 31, \
         result.reasons
 
 
