@@ -305,6 +305,191 @@ def test_the_steps_losses_are_injected_whatever_callable_the_step_is():
     assert "discriminator_loss" not in namespace  # restored afterwards
 
 
+# --- Lab 4's remedies: the gradient penalty's probe and the hinge loss ---------------------------
+
+PENALTY_PRELUDE = "import numpy as np\nimport tensorflow as tf\nimport keras\nfrom keras import ops\n"
+PENALTY_MISTAKES = {  # body after the def line -> a phrase the reason must hold
+    "one norm over the whole batch": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    return tf.square(tf.norm(tape.gradient(scores, x_hat)) - 1)
+""", "one norm over the whole batch"),
+    "squared norm": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    squares = tf.reduce_sum(tf.square(tape.gradient(scores, x_hat)), axis=[1, 2, 3])
+    return tf.reduce_mean(tf.square(squares - 1))
+""", "the squared norm"),
+    "no - 1": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(tape.gradient(scores, x_hat)), axis=[1, 2, 3]))
+""", "the '- 1' is missing"),
+    "one-sided": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, x_hat), (len(real), -1)), axis=1)
+    return tf.reduce_mean(tf.square(tf.nn.relu(norms - 1)))
+""", "one-sided"),
+    "norm per channel": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tape.gradient(scores, x_hat), axis=[1, 2])
+    return tf.reduce_mean(tf.square(norms - 1))
+""", "a conv critic"),
+    "lambda included": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, x_hat), (len(real), -1)), axis=1)
+    return 10.0 * tf.reduce_mean(tf.square(norms - 1))
+""", "lambda is not part of it"),
+    "one alpha for the batch": ("""
+    x_hat = alpha[0] * real + (1 - alpha[0]) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, x_hat), (len(real), -1)), axis=1)
+    return tf.reduce_mean(tf.square(norms - 1))
+""", "one number per image"),
+    "alpha reshaped to (N, 1)": ("""
+    alpha = tf.reshape(alpha, (-1, 1))
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, x_hat), (len(real), -1)), axis=1)
+    return tf.reduce_mean(tf.square(norms - 1))
+""", "Incompatible shapes"),
+    "real and fake swapped": ("""
+    x_hat = alpha * fake + (1 - alpha) * real
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, x_hat), (len(real), -1)), axis=1)
+    return tf.reduce_mean(tf.square(norms - 1))
+""", "real and fake swapped"),
+    "gradient at the real images": ("""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        scores = critic(real)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, real), (len(real), -1)), axis=1)
+    return tf.reduce_mean(tf.square(norms - 1))
+""", "taken at the real images"),
+    "gradient with respect to real through x_hat": ("""
+    with tf.GradientTape() as tape:
+        tape.watch(real)
+        x_hat = alpha * real + (1 - alpha) * fake
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, real), (len(real), -1)), axis=1)
+    return tf.reduce_mean(tf.square(norms - 1))
+""", "a zero gradient at alpha 0"),
+    "computed in numpy": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    gradients = tape.gradient(scores, x_hat).numpy()
+    norms = np.sqrt(np.sum(gradients ** 2, axis=(1, 2, 3)))
+    return np.float32(np.mean((norms - 1) ** 2))
+""", "with respect to the critic's weights"),
+    "per image, not averaged": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, x_hat), (len(real), -1)), axis=1)
+    return tf.square(norms - 1)
+""", "shape of the penalty"),
+}
+
+# phrases that name where a mistake shows, not a hint
+PLACES = ("a linear critic", "a conv critic", "Incompatible shapes", "shape of the penalty",
+          "with respect to the critic's weights")
+
+
+def _judged(name, source, made, reference):
+    """What the grader would say of ``source`` on ``made``: (passed, reason); an exception
+    the code raises is the reason, as the runner reports it."""
+    from gan_lab.grading import probes
+
+    namespace = {}
+    exec(PENALTY_PRELUDE + source, namespace)
+    try:
+        observations = probes.run_probe(namespace[name], made)
+    except Exception as error:  # noqa: BLE001
+        return False, f"{type(error).__name__}: {error}"
+    return compare(name, observations, reference)
+
+
+def test_the_penalty_probe_agrees_with_the_library_and_the_linear_critic_by_hand():
+    from gan_lab import losses
+    from gan_lab.grading import probes
+
+    solution = solution_namespace()["gradient_penalty"]
+    for seed in (inputs.SELF_CHECK_SEED, 7):
+        made = inputs.make("gradient_penalty", seed)
+        ours = probes.run_probe(solution, made)
+        library = probes.run_probe(losses.gradient_penalty, made)
+        assert compare("gradient_penalty", library, ours) == (True, "")
+        linear = [entry for entry in ours.values() if "norm" in entry]
+        assert len(linear) == 2 and min(e["norm"] for e in linear) < 1 < max(e["norm"] for e in linear)
+        for entry in linear:
+            assert entry["batch"] >= 2
+            assert entry["value"] == pytest.approx((entry["norm"] - 1) ** 2, rel=1e-5)
+        assert any(abs(v) > 1e-3 for v in ours["weight gradients"]["value"])
+
+
+@pytest.mark.parametrize("mistake", list(PENALTY_MISTAKES))
+def test_each_usual_penalty_mistake_loses_with_its_reason(mistake):
+    body, phrase = PENALTY_MISTAKES[mistake]
+    source = "def gradient_penalty(critic, real, fake, alpha):" + body
+    solution = solution_namespace()["gradient_penalty"]
+    from gan_lab.grading import probes
+
+    for seed in (inputs.SELF_CHECK_SEED, 3):  # the self-check and a graded run
+        made = inputs.make("gradient_penalty", seed)
+        passed, reason = _judged("gradient_penalty", source, made,
+                                 probes.run_probe(solution, made))
+        assert not passed and phrase in reason, (seed, reason)
+        hints = [p for m, (_, p) in PENALTY_MISTAKES.items()
+                 if p != phrase and p not in PLACES]
+        assert not any(hint in reason for hint in hints), (seed, reason)  # no wrong hint
+
+
+def test_a_hinge_loss_without_its_relu_or_on_probabilities_loses():
+    from gan_lab import losses
+    from gan_lab.grading import probes
+
+    solution = solution_namespace()["hinge_discriminator_loss"]
+    made = inputs.make("hinge_discriminator_loss", 3)
+    reference = probes.run_probe(solution, made)
+    assert compare("hinge_discriminator_loss",
+                   probes.run_probe(losses.hinge_discriminator_loss, made), reference) == (True, "")
+    for source, phrase in [
+        ("return ops.mean(1 - real) + ops.mean(1 + fake)", "beyond +-1"),
+        ("return ops.relu(1 - ops.mean(real)) + ops.relu(1 + ops.mean(fake))", "beyond +-1"),
+        ("return ops.mean(ops.relu(1 - ops.sigmoid(real))) + ops.mean(ops.relu(1 + ops.sigmoid(fake)))",
+         "beyond +-1"),
+        ("return -(ops.mean(ops.relu(1 - real)) + ops.mean(ops.relu(1 + fake)))", "opposite sign"),
+    ]:
+        passed, reason = _judged("hinge_discriminator_loss",
+                                 f"def hinge_discriminator_loss(real, fake):\n    {source}\n",
+                                 made, reference)
+        assert not passed and phrase in reason, (source, reason)
+
+
 # --- inputs and comparison ------------------------------------------------------------------------
 
 

@@ -131,6 +131,25 @@ def kl_to_uniform(histogram):
 def modes_covered(histogram, share=0.5):
     return sum(1 for h in histogram if h * len(histogram) >= share)
 ''',
+    "gradient_penalty": '''
+def gradient_penalty(critic, real, fake, alpha):
+    real, fake = tf.convert_to_tensor(real), tf.convert_to_tensor(fake)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([real, fake])
+        mixed = fake + alpha * (real - fake)
+        tape.watch(mixed)
+        score = tf.reduce_sum(critic(mixed, training=True))
+    (slope,) = tape.gradient(score, [mixed])
+    del tape
+    flat = ops.reshape(slope, (ops.shape(slope)[0], -1))
+    return ops.mean((ops.norm(flat, axis=-1) - 1.0) ** 2)
+''',
+    "hinge_discriminator_loss": '''
+def hinge_discriminator_loss(real_scores, fake_scores):
+    real_term = tf.reduce_mean(tf.maximum(0.0, 1.0 - real_scores))
+    fake_term = tf.reduce_mean(tf.maximum(0.0, 1.0 + fake_scores))
+    return real_term + fake_term
+''',
     "slerp": '''
 def slerp(z0, z1, t):
     z0, z1 = np.asarray(z0, float), np.asarray(z1, float)
@@ -227,6 +246,20 @@ def discriminator_loss(real_logits, fake_logits):
     "conv_transpose_output_size": '''
 def conv_transpose_output_size(size, kernel, stride, padding):
     return size * stride if padding == "same" else (size - 1) * stride + max(kernel, stride)
+''',
+    "gradient_penalty": '''
+def gradient_penalty(critic, real, fake, alpha):
+    with tf.GradientTape() as tape:
+        interpolates = tf.Variable(alpha * real + (1 - alpha) * fake, trainable=False)
+        tape.watch(interpolates)
+        gradients = tape.gradient(critic(interpolates), interpolates)
+    slopes = tf.sqrt(tf.reduce_sum(gradients ** 2, axis=list(range(1, len(gradients.shape)))))
+    return tf.reduce_mean((slopes - 1.) ** 2)
+''',
+    "hinge_discriminator_loss": '''
+def hinge_discriminator_loss(real_scores, fake_scores):
+    return ops.mean(ops.relu(ops.ones_like(real_scores) - real_scores)) + ops.mean(
+        ops.relu(ops.ones_like(fake_scores) + fake_scores))
 ''',
 }
 
@@ -407,6 +440,18 @@ def kl_to_uniform(histogram):
     h = np.asarray(histogram, float)
     h = h[h > 0]
     return float(np.sum(h * np.log2(h * len(histogram))))
+'''),
+    "penalty_norm_per_batch": ("gradient_penalty", "a linear critic", '''
+def gradient_penalty(critic, real, fake, alpha):
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    return (tf.norm(tape.gradient(scores, x_hat)) - 1.0) ** 2
+'''),
+    "hinge_without_relu": ("hinge_discriminator_loss", "beyond +-1", '''
+def hinge_discriminator_loss(real_scores, fake_scores):
+    return ops.mean(1.0 - real_scores) + ops.mean(1.0 + fake_scores)
 '''),
     "lerp_for_slerp": ("slerp", "slerp points for", '''
 def slerp(z0, z1, t):
@@ -829,8 +874,9 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
         "frank_missed_bugs": ("no_dropout", "training_false", "glorot_init",
                               "any_sample_is_a_mode", "no_parallel_fallback",
                               "batch_norm_on_output", "sign_flipped", "kl_in_bits",
-                              "fixed_window"),
-        "grace_missed_bugs": ("slope_0_3", "g_first", "strict_threshold", "lerp_for_slerp"),
+                              "fixed_window", "penalty_norm_per_batch"),
+        "grace_missed_bugs": ("slope_0_3", "g_first", "strict_threshold", "lerp_for_slerp",
+                              "hinge_without_relu"),
         "gus_mistakes": ("probabilities",),
     }.items():
         student(name, [BUGS[bug] for bug in bugs])

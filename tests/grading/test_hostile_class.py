@@ -159,6 +159,8 @@ def test_correct_answers_in_any_style_or_layout_get_full_marks(hostile, student)
     ("frank_missed_bugs", "modes_covered", "just above, just below and well below"),
     ("frank_missed_bugs", "slerp", "exactly parallel codes"),
     ("grace_missed_bugs", "build_discriminator", "activations (what each computes)"),
+    ("frank_missed_bugs", "gradient_penalty", "a linear critic"),
+    ("grace_missed_bugs", "hinge_discriminator_loss", "beyond +-1"),
 ])
 def test_a_planted_bug_is_named_by_its_rule_first(hostile, student, exercise, rule):
     reason = hostile["grades"][student].reasons[exercise]
