@@ -18,7 +18,6 @@ import time
 from gan_lab import classifier, metrics, runs
 from gan_lab.data import load_images
 from gan_lab.gan import generate
-from gan_lab.options import PRESETS
 
 CRITERIA = {
     "collapse": ("<= 3 modes or KL >= 1.0", lambda m: m["modes"] <= 3 or m["kl_uniform"] >= 1.0),
@@ -29,7 +28,7 @@ CRITERIA = {
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=list(PRESETS))
+    parser.add_argument("--presets", nargs="+", default=list(CRITERIA), choices=list(CRITERIA))
     parser.add_argument("--source", default="sample")
     args = parser.parse_args(argv)
 

@@ -11,7 +11,7 @@ if "--verbose" in sys.argv[1:]:  # before gan_lab's import sets TensorFlow's log
     os.environ["GAN_LAB_VERBOSE"] = "1"
 
 from .checks import positive_int  # noqa: E402
-from .config import DEFAULT_EPOCHS, DEFAULT_SNAPSHOTS, STRATEGIES, TrainConfig  # noqa: E402
+from .config import DEFAULT_SNAPSHOTS, DEFAULT_STEPS, STRATEGIES, TrainConfig  # noqa: E402
 from .data import DATASETS, SOURCES  # noqa: E402
 from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES  # noqa: E402
 
@@ -53,13 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where images come from (default: auto, see README)")
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
     train.add_argument("--epochs", type=positive_integer,
-                       help=f"epochs to train (default {DEFAULT_EPOCHS}, or the preset's; "
-                            "the course run is 100)")
+                       help="epochs to train (default: about "
+                            f"{DEFAULT_STEPS['dcgan']:,} training steps' worth for the DCGANs, "
+                            f"{DEFAULT_STEPS['gan']:,} for the dense GAN: 16 and 32 epochs of "
+                            "the 4,000-digit sample, 1 and 2 of all MNIST; or the preset's; "
+                            "the course run is --preset radford, 100)")
     train.add_argument("--preset", choices=sorted(PRESETS),
-                       help="the mode-collapse lab's settings (architecture options, batch "
-                            "size, learning rate, epochs; per-epoch metrics on); settings "
-                            "given beside it win")
-    train.add_argument("--batch-size", type=positive_integer, help="default 128")
+                       help="named settings: radford (the course's 100-epoch run at Radford "
+                            "et al.'s batch 128 and learning rate 2e-4), or the mode-collapse "
+                            "lab's collapse and remedy (per-epoch metrics on); settings given "
+                            "beside it win")
+    train.add_argument("--batch-size", type=positive_integer,
+                       help=f"default {_default('batch_size')}")
     train.add_argument("--limit", type=positive_integer,
                        help="use a class-balanced subset of N training images")
     train.add_argument("--seed", type=int, help="default 0")
@@ -83,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="alternating: D, then G through the updated D (default); "
                             "simultaneous: both from one forward pass, a little faster")
     train.add_argument("--learning-rate", type=float,
-                       help="Adam's learning rate for both networks (default 2e-4)")
+                       help=f"Adam's learning rate for both networks (default "
+                            f"{_default('learning_rate'):g})")
     train.add_argument("--epoch-metrics", action="store_true", default=None,
                        help="add modes and KL to uniform of each epoch's samples to history.csv")
     train.add_argument("--distribute", choices=STRATEGIES,
@@ -189,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default(name):
+    """The TrainConfig default of setting ``name``, for the help texts."""
+    return TrainConfig.__dataclass_fields__[name].default
+
+
 # Arguments of ``train`` that are not TrainConfig fields.
 TRAIN_ACTIONS = ("command", "verbose", "resume", "overwrite")
 
@@ -201,8 +212,10 @@ def run_train(args) -> int:
     print(f"Device: {runtime.describe_device()}")
     verb = "Resuming" if args.resume else "Training"
     arch = f" ({config.arch})" if config.arch else ""
-    print(f"{verb} {config.model}{arch} to epoch {config.epochs}, batch {config.batch_size} "
-          f"-> {config.run_dir}")
+    until = (f"to epoch {config.epochs}" if config.epochs else
+             "to the saved run's last epoch" if args.resume else
+             f"for about {DEFAULT_STEPS[config.model]:,} steps")
+    print(f"{verb} {config.model}{arch} {until}, batch {config.batch_size} -> {config.run_dir}")
     started = time.perf_counter()
     run = runs.train(config, resume=args.resume, overwrite=args.overwrite)
     facts = runs.RunFolder(config.run_dir).read_config()["run"]

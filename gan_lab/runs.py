@@ -65,6 +65,8 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     written; ``TrainingDiverged`` if the losses become NaN or Inf. Returns a ``Run``.
     """
     if not isinstance(config, TrainConfig):
+        if config is None:  # train(model="dcgan", ...) as well as train("dcgan", ...)
+            config = settings.pop("model", None)
         config = TrainConfig.create(config, **settings)
     elif settings:
         config = TrainConfig.create(**{**config.to_json(), **settings})
@@ -84,6 +86,8 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     if resume:
         folder.prepare(resume=True)
         saved = TrainConfig.from_json(folder.read_config())
+        if config.epochs is None:  # continue to the epoch the run was started for
+            config = config.replace(epochs=saved.epochs)
         differences = config.resume_differences(saved)
         if differences:
             raise RunError(f"{folder} holds a different run ({'; '.join(differences)}); "
@@ -99,6 +103,7 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
         if data is None:
             data = load_images(config.dataset, "train", config.source, config.data_dir,
                                config.limit)
+    config = config.sized_to(len(data.images))
     gan = _build_gan(config, data, generator, discriminator, strategy)
     facts = _facts(config, data, gan)
     if gan.classes is not None and (data.labels < 0).any():

@@ -59,6 +59,29 @@ def test_config_applies_the_preset_then_the_users_settings():
     assert again == config
 
 
+def test_default_epochs_are_sized_to_the_data():
+    from gan_lab.config import DEFAULT_STEPS
+
+    config = TrainConfig.create("dcgan")
+    assert config.epochs is None and DEFAULT_STEPS["dcgan"] == 1_000
+    assert config.sized_to(4_000).epochs == 16       # 63 steps an epoch at batch 64
+    assert config.sized_to(60_000).epochs == 1       # all of MNIST: 938 steps
+    assert config.sized_to(100).epochs == 500        # 2 steps an epoch
+    assert config.replace(d_steps=2).sized_to(4_000).epochs == 31  # 32 steps an epoch
+    assert config.replace(model="gan").sized_to(4_000).epochs == 32
+    assert config.replace(epochs=3).sized_to(4_000).epochs == 3    # given: kept
+    radford = TrainConfig.create(preset="radford")
+    assert (radford.model, radford.epochs, radford.batch_size, radford.learning_rate,
+            radford.epoch_metrics) == ("dcgan", 100, 128, 2e-4, False)
+    assert TrainConfig.create("gan", preset="radford", epochs=3).model == "gan"  # any model
+
+
+def test_resume_without_epochs_continues_to_the_runs_own_last_epoch(run_copy):
+    settings = {key: value for key, value in TINY.items() if key != "epochs"}
+    run = runs.train(model="gan", out=run_copy, resume=True, verbose=0, **settings)
+    assert run.config.epochs == 2 and [row["epoch"] for row in run.history] == [1, 2]
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"epochs": 0}, "epochs must be a positive integer, got 0"),
     ({"limit": -1}, "limit must be a positive integer"),
