@@ -134,6 +134,26 @@ def plot_class_shares(histories, classes=10) -> Figure:
     return figure
 
 
+def plot_measures(histories, measures=("precision", "recall")) -> Figure:
+    """Measures of the samples over epochs, one panel per measure, one line per run.
+
+    ``histories``: {run label: history rows holding ``measures`` (from
+    ``runs.train(..., epoch_metrics=True)``; precision and recall in [0, 1], Kynkaanniemi
+    et al. 2019). Collapse reads as precision high and recall near 0; failure as both low."""
+    figure = Figure(figsize=(4.2 * len(measures), 3.2), layout="constrained")
+    axes = figure.subplots(1, len(measures), squeeze=False)[0]
+    for axis, measure in zip(axes, measures):
+        for label, history in histories.items():
+            axis.plot([row["epoch"] for row in history], [row[measure] for row in history],
+                      marker="o", markersize=3, label=str(label))
+        axis.set(xlabel="epoch", title=measure)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if measure in ("precision", "recall", "confident"):
+            axis.set_ylim(-0.02, 1.02)
+    axes[0].legend(fontsize=8)
+    return figure
+
+
 def plot_time_to_digits(results) -> Figure:
     """Modes, confident share and Frechet distance against training CPU seconds, one line
     per recipe, each target drawn as a dashed line (``time_to_digits.run``'s results)."""

@@ -30,3 +30,15 @@ def test_figures_are_returned_not_shown():
                                  [1, 10])
     assert len(comparison.axes) == 4
     assert comparison.axes[0].get_title() == "epoch 1"
+
+
+def test_measures_over_epochs_draw_one_line_per_run_in_each_panel():
+    from gan_lab.plotting import plot_measures
+
+    rows = {"collapse": [{"epoch": e, "precision": 0.9, "recall": 0.05 * e} for e in (1, 2, 3)],
+            "remedy": [{"epoch": e, "precision": 0.5, "recall": 0.2 * e} for e in (1, 2)]}
+    figure = plot_measures(rows)
+    assert [axis.get_title() for axis in figure.axes] == ["precision", "recall"]
+    recall = figure.axes[1].get_lines()
+    assert [list(line.get_xdata()) for line in recall] == [[1, 2, 3], [1, 2]]
+    assert list(recall[1].get_ydata()) == [0.2, 0.4]
