@@ -404,6 +404,15 @@ PENALTY_MISTAKES = {  # body after the def line -> a phrase the reason must hold
     norms = np.sqrt(np.sum(gradients ** 2, axis=(1, 2, 3)))
     return np.float32(np.mean((norms - 1) ** 2))
 """, "with respect to the critic's weights"),
+    "a tensor at batch 8 only, else a float": ("""
+    x_hat = alpha * real + (1 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    norms = tf.norm(tf.reshape(tape.gradient(scores, x_hat), (len(real), -1)), axis=1)
+    penalty = tf.reduce_mean(tf.square(norms - 1))
+    return penalty if len(real) == 8 else float(penalty.numpy())
+""", "with respect to the critic's weights"),
     "per image, not averaged": ("""
     x_hat = alpha * real + (1 - alpha) * fake
     with tf.GradientTape() as tape:
@@ -448,7 +457,9 @@ def test_the_penalty_probe_agrees_with_the_library_and_the_linear_critic_by_hand
         for entry in linear:
             assert entry["batch"] >= 2
             assert entry["value"] == pytest.approx((entry["norm"] - 1) ** 2, rel=1e-5)
-        assert any(abs(v) > 1e-3 for v in ours["weight gradients"]["value"])
+        gradients = [entry for key, entry in ours.items() if key.endswith("weight gradients")]
+        assert len(gradients) == len(made["cases"])  # every case, not only the last
+        assert all(any(abs(v) > 1e-3 for v in entry["value"]) for entry in gradients)
 
 
 @pytest.mark.parametrize("mistake", list(PENALTY_MISTAKES))
@@ -483,11 +494,40 @@ def test_a_hinge_loss_without_its_relu_or_on_probabilities_loses():
         ("return ops.mean(ops.relu(1 - ops.sigmoid(real))) + ops.mean(ops.relu(1 + ops.sigmoid(fake)))",
          "beyond +-1"),
         ("return -(ops.mean(ops.relu(1 - real)) + ops.mean(ops.relu(1 + fake)))", "opposite sign"),
+        # what a breaker found passing before the probe followed gradients and far scores
+        ("return float(np.mean(np.maximum(0, 1 - np.asarray(real)))"
+         " + np.mean(np.maximum(0, 1 + np.asarray(fake))))", "with respect to its inputs"),
+        ("return tf.stop_gradient(ops.mean(ops.relu(1 - real)) + ops.mean(ops.relu(1 + fake)))",
+         "with respect to its inputs"),
+        ("return ops.mean(ops.clip(1 - real, 0, 8)) + ops.mean(ops.clip(1 + fake, 0, 8))",
+         "far beyond the margins"),
+        ("return (ops.mean(ops.relu(1 - real), keepdims=True)"
+         " + ops.mean(ops.relu(1 + fake), keepdims=True))", "shape of hinge_discriminator_loss"),
     ]:
         passed, reason = _judged("hinge_discriminator_loss",
                                  f"def hinge_discriminator_loss(real, fake):\n    {source}\n",
                                  made, reference)
         assert not passed and phrase in reason, (source, reason)
+
+
+def test_a_penalty_that_assumes_the_image_size_loses():
+    from gan_lab.grading import probes
+
+    source = """def gradient_penalty(critic, real, fake, alpha):
+    x_hat = alpha * real + (1.0 - alpha) * fake
+    with tf.GradientTape() as tape:
+        tape.watch(x_hat)
+        scores = critic(x_hat)
+    g = tape.gradient(scores, x_hat)
+    flat = tf.reshape(g, (-1, 8 * 8 * g.shape[-1]))
+    return tf.reduce_mean(tf.square(tf.norm(flat, axis=1) - 1.0))
+"""
+    solution = solution_namespace()["gradient_penalty"]
+    for seed in (inputs.SELF_CHECK_SEED, 3):
+        made = inputs.make("gradient_penalty", seed)
+        passed, reason = _judged("gradient_penalty", source, made,
+                                 probes.run_probe(solution, made))
+        assert not passed, (seed, reason)
 
 
 # --- inputs and comparison ------------------------------------------------------------------------

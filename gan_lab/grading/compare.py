@@ -85,9 +85,18 @@ def first_difference(student, reference):
 # --- hints: a likely cause, after the difference --------------------------------------------
 
 
+# Observations of a value's shape or gradient, beside the value itself.
+_BESIDE = (": shape", ": gradient", ": weight gradients")
+
+
+def _values_only(student, reference):
+    """(student's value, reference value) of each case's value itself."""
+    return [(student.get(key, {}).get("value") if isinstance(student.get(key), dict) else None,
+             want["value"]) for key, want in reference.items() if not key.endswith(_BESIDE)]
+
+
 def _loss_hint(student, reference):
-    pairs = [(s.get("value") if isinstance(s, dict) else None, r["value"])
-             for s, r in zip(student.values(), reference.values())]
+    pairs = _values_only(student, reference)
     if any(isinstance(s, float) and not math.isfinite(s) for s, _ in pairs):
         return ("gives inf/nan on large logits: work on logits (from_logits=True, softplus), "
                 "not log(sigmoid(x))")
@@ -150,7 +159,7 @@ def _penalty_hint(student, reference):
         for pattern, hint in patterns:  # the same mistake in every linear case
             if all(_close(got, pattern(norm, batch)) for got, _, norm, batch in linear):
                 return hint
-    values = [key for key in reference if not key.endswith(": shape")]
+    values = [key for key in reference if not key.endswith(_BESIDE)]
     at = {}
     for key, want in ((key, reference[key]) for key in values):
         for alpha in ("0", "1"):

@@ -205,6 +205,8 @@ def _hinge_scores(seed):
         "scores inside (-1, 1), batch 5": (rng.uniform(-0.9, 0.9, (5, 1)),
                                            rng.uniform(-0.9, 0.9, (5, 1))),
         "one sample": (rng.normal(0, 2, (1, 1)), rng.normal(0, 2, (1, 1))),
+        f"scores far beyond the margins (|s| 10 to 60), batch {n}":
+            (-rng.uniform(10, 60, (n, 1)), rng.uniform(10, 60, (n, 1))),
     }}
 
 
@@ -218,7 +220,10 @@ def _gradient_penalty(seed):
     rng = _rng(seed, 15)
     n = 4 if seed == SELF_CHECK_SEED else int(rng.choice([3, 5, 6]))
     above, below = rng.uniform(1.3, 2.2), rng.uniform(0.3, 0.7)
-    direction = rng.normal(0, 1, (8, 8, 1))
+    # The linear critic's images are not 8x8 (the conv critic's are): a norm that assumes
+    # one image size loses.
+    height, width = int(rng.integers(5, 8)), int(rng.integers(9, 14))
+    direction = rng.normal(0, 1, (height, width, 1))
     direction /= np.linalg.norm(direction)
     critics = {
         "linear_above": [above * direction, rng.normal(0, 0.5, (1,))],
@@ -228,8 +233,8 @@ def _gradient_penalty(seed):
     }
     critics = {name: [w.astype(np.float32) for w in weights] for name, weights in critics.items()}
 
-    def images(batch, channels):
-        return rng.uniform(-1, 1, (batch, 8, 8, channels)).astype(np.float32)
+    def images(batch, channels, size=(8, 8)):
+        return rng.uniform(-1, 1, (batch, *size, channels)).astype(np.float32)
 
     def alphas(batch, value=None):
         shape = (batch, 1, 1, 1)
@@ -239,9 +244,11 @@ def _gradient_penalty(seed):
     real, fake = images(n, 2), images(n, 2)  # the same pair at alpha 0 and 1
     cases = {
         f"a linear critic, ||w|| = {above:.3g} (penalty (||w|| - 1)^2), batch {n}":
-            ("linear_above", images(n, 1), images(n, 1), alphas(n)),
+            ("linear_above", images(n, 1, (height, width)), images(n, 1, (height, width)),
+             alphas(n)),
         f"a linear critic, ||w|| = {below:.3g} (penalty (||w|| - 1)^2), batch {n}":
-            ("linear_below", images(n, 1), images(n, 1), alphas(n)),
+            ("linear_below", images(n, 1, (height, width)), images(n, 1, (height, width)),
+             alphas(n)),
         f"a conv critic, alpha all 0 (x_hat = fake), batch {n}":
             ("conv", real, fake, alphas(n, 0.0)),
         f"a conv critic, alpha all 1 (x_hat = real), batch {n}":

@@ -381,12 +381,43 @@ def probe_scale_images(scale_images, inputs):
 
 
 def probe_loss(loss, inputs):
-    """A loss on each case: (real, fake) logits for D's loss, fake logits for G's."""
+    """A loss on each case ((real, fake) logits or scores for D's loss, fake ones for G's):
+    its shape (a scalar), its value, and its gradient with respect to each input (a loss
+    computed outside the tape, through numpy or behind stop_gradient, has none, and a
+    clipped one has the wrong one: training follows the gradient, not the value)."""
+    import tensorflow as tf
+
+    function = inputs["function"]
     observations = {}
     for label, arguments in inputs["cases"].items():
-        value = float(np.asarray(loss(*(np.array(a, np.float32) for a in arguments))))
-        observations[label] = observe(f"{inputs['function']} on {label}", value)
+        tensors = [tf.constant(np.asarray(a, np.float32)) for a in arguments]
+        with tf.GradientTape() as tape:
+            for tensor in tensors:
+                tape.watch(tensor)
+            value = loss(*tensors)
+        out = np.asarray(value, np.float64)
+        observations[f"{label}: shape"] = observe(
+            f"shape of {function} on {label} (a scalar: the mean over the batch)", out.shape)
+        observations[label] = observe(f"{function} on {label}",
+                                      out.item() if out.size == 1 else out.ravel()[:50])
+        observations[f"{label}: gradient"] = observe(
+            f"gradient of {function} on {label} with respect to its inputs (the loss must "
+            "stay a tensor on the tape: training follows its gradient)",
+            _gradients(tape, value, tensors))
     return observations
+
+
+def _gradients(tape, value, sources):
+    """The gradient of ``value`` with respect to ``sources``, flattened into one array (a
+    source it does not reach counts as zeros), or None when it reaches none of them."""
+    try:
+        gradients = tape.gradient(value, sources)
+    except Exception:  # noqa: BLE001  not a tensor the tape recorded
+        return None
+    if all(g is None for g in gradients):
+        return None
+    return np.concatenate([np.zeros(np.shape(v)).ravel() if g is None else
+                           np.asarray(g, np.float64).ravel() for g, v in zip(gradients, sources)])
 
 
 # --- the training step, on small networks of the probe's own ------------------------------
@@ -510,13 +541,15 @@ def losses_injected(function, losses):
 
 
 def _critic(kind, weights):
-    """A critic with the given weights: linear on (8, 8, 1) images (its gradient is w
-    everywhere), or a tanh convolution on (8, 8, 2) images, then a Dense score."""
+    """A critic with the given weights: linear on images of w's shape (H, W, 1) (its
+    gradient is w everywhere), or a tanh convolution on (8, 8, 2) images, then a Dense
+    score."""
     import keras
     from keras import layers
 
     if kind.startswith("linear"):
-        model = keras.Sequential([keras.Input((8, 8, 1)), layers.Flatten(), layers.Dense(1)])
+        model = keras.Sequential([keras.Input(weights[0].shape), layers.Flatten(),
+                                  layers.Dense(1)])
         model.set_weights([weights[0].reshape(-1, 1), weights[1]])
     else:
         model = keras.Sequential([
@@ -529,15 +562,14 @@ def _critic(kind, weights):
 
 def probe_gradient_penalty(gradient_penalty, inputs):
     """The penalty on each (critic, real, fake, alpha) case: its shape, its value (with the
-    linear critic's ||w|| and the batch size, for the grader's hints), and, on the last case,
-    its gradient with respect to the critic's weights (a penalty computed outside the tape,
-    e.g. through numpy, has none)."""
+    linear critic's ||w|| and the batch size, for the grader's hints), and its gradient with
+    respect to the critic's weights (a penalty computed outside the tape, e.g. through
+    numpy, has none)."""
     import tensorflow as tf
 
     critics = {kind: _critic(kind, weights) for kind, weights in inputs["critics"].items()}
     observations = {}
-    cases = list(inputs["cases"].items())
-    for index, (label, (kind, real, fake, alpha)) in enumerate(cases):
+    for label, (kind, real, fake, alpha) in inputs["cases"].items():
         critic = critics[kind]
         with tf.GradientTape() as tape:
             penalty = gradient_penalty(critic, tf.constant(real), tf.constant(fake),
@@ -550,21 +582,14 @@ def probe_gradient_penalty(gradient_penalty, inputs):
         observations[label]["batch"] = len(real)
         if kind.startswith("linear"):
             observations[label]["norm"] = float(np.linalg.norm(inputs["critics"][kind][0]))
-        if index == len(cases) - 1:
-            variables = critic.trainable_variables
-            try:
-                gradients = tape.gradient(penalty, variables)
-            except Exception:  # noqa: BLE001  not a tensor the tape recorded
-                gradients = [None] * len(variables)
-            value = None  # no gradient reaches any weight; the score's bias never has one
-            if any(g is not None for g in gradients):
-                value = np.concatenate([np.zeros(v.shape).ravel() if g is None else
-                                        np.asarray(g, np.float64).ravel()
-                                        for g, v in zip(gradients, variables)])
-            observations["weight gradients"] = observe(
-                f"gradient of the penalty for {label} with respect to the critic's weights "
-                "(the penalty must stay a tensor on the tape: training minimises it)", value)
-            observations["weight gradients"].update(rtol=1e-3, atol=1e-5)
+        # Every case: an answer that keeps the tape for some inputs only loses too. The
+        # score's bias never gets a gradient (zeros).
+        key = f"{label}: weight gradients"
+        observations[key] = observe(
+            f"gradient of the penalty for {label} with respect to the critic's weights "
+            "(the penalty must stay a tensor on the tape: training minimises it)",
+            _gradients(tape, penalty, critic.trainable_variables))
+        observations[key].update(rtol=1e-3, atol=1e-5)
     return observations
 
 
