@@ -6,6 +6,7 @@ real images (``reference_points``)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -115,6 +116,38 @@ class Classifier:
             measured["label_accuracy"] = float((probabilities.argmax(1) == asked).mean())
         return measured
 
+    @functools.cached_property
+    def _training_features_by_class(self):
+        """{class: features (N_c, 128) of the training images labelled c}."""
+        train = load_images(self.dataset, "train", self.source)
+        features = self.predict(train.images)[1]
+        return {int(c): features[train.labels == c] for c in np.unique(train.labels)}
+
+    def per_class_frechet(self, images, min_samples=100, confident=True) -> dict:
+        """{class c: Frechet distance (in squared feature units, as ``evaluate``'s) between
+        the features (128-d) of the images (N, H, W, C) in [-1, 1] the classifier reads as c
+        and those of the TRAINING images labelled c} for each class with at least
+        ``min_samples`` such images (the others are left out: a covariance of few points is
+        rank-deficient and biases the distance upward).
+
+        ``confident=True``: an image counts for c only when its top probability, for c, is
+        >= CONFIDENT, so the distance says how well G draws the digits it draws cleanly and
+        ambiguous blobs are left to ``evaluate``'s confident share; ``False``: by argmax.
+        The reference is the training split (about 400 a class in the 4,000-digit sample),
+        not the held-out one (about 100 a class, too few for a 128-d covariance). The floor
+        to read a result against: ``per_class_frechet(self.held_out)``, real held-out digits
+        of each class against the training digits of that class."""
+        probabilities, features = self.predict(images)
+        read_as = probabilities.argmax(1)
+        keep = probabilities.max(1) >= CONFIDENT if confident else np.ones(len(read_as), bool)
+        reference = self._training_features_by_class
+        distances = {}
+        for c in range(self.classes):
+            chosen = features[keep & (read_as == c)]
+            if len(chosen) >= max(min_samples, 2) and len(reference.get(c, ())) >= 2:
+                distances[c] = frechet_distance(chosen, reference[c])
+        return distances
+
     def reference_points(self, samples=4_000, seed=0, data_dir=None) -> dict:
         """The measures of real images, read beside a generator's: name -> evaluate().
 
@@ -166,16 +199,38 @@ def trained(dataset="mnist", source="auto", data_dir=None, retrain=False, log=No
     folder = cache_dir() / "classifiers"
     stem = f"{dataset}-{test.source}-v{VERSION}"
     model_path, info_path = folder / f"{stem}.keras", folder / f"{stem}.json"
-    if model_path.exists() and info_path.exists() and not retrain:
-        model = keras.models.load_model(model_path)
-        accuracy = json.loads(info_path.read_text())["test_accuracy"]
-    else:
-        train = load_images(dataset, "train", test.source, data_dir)
-        if log:
-            log(f"Training the {dataset} classifier on {len(train.images):,} images "
-                f"({test.source}); it is cached in {folder}")
-        model, accuracy = _train_classifier(train, test)
-        save_model(model, model_path)
-        write_json(info_path, {"test_accuracy": accuracy, "train_images": len(train.images),
-                               "test_images": len(test.images)})
+    # One process trains, others wanting the same classifier meanwhile (two notebooks, the
+    # test suite's workers) wait for it and load its result.
+    with _exclusive(folder / f"{stem}.lock"):
+        if model_path.exists() and info_path.exists() and not retrain:
+            model = keras.models.load_model(model_path)
+            accuracy = json.loads(info_path.read_text())["test_accuracy"]
+        else:
+            train = load_images(dataset, "train", test.source, data_dir)
+            if log:
+                log(f"Training the {dataset} classifier on {len(train.images):,} images "
+                    f"({test.source}); it is cached in {folder}")
+            model, accuracy = _train_classifier(train, test)
+            save_model(model, model_path)
+            write_json(info_path, {"test_accuracy": accuracy,
+                                   "train_images": len(train.images),
+                                   "test_images": len(test.images)})
     return Classifier(model, dataset, test.source, accuracy, test.images, test.labels)
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive lock on ``lock_path`` (created if missing) while inside; where the
+    system has no fcntl (Windows), no lock."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -154,37 +154,43 @@ def _upsamplings(image_shape):
     raise ValueError(f"DCGAN supports 28x28 and 32x32 style images, got {image_shape}")
 
 
-def dcgan_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, widths=None, kernel=4):
+def dcgan_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, widths=None, kernel=4,
+                    batch_norm=True):
     """DCGAN G: z (N, latent_dim) -> images in [-1, 1], (N, *image_shape).
 
     A dense projection to (H/2^k, W/2^k, widths[0]), then k fractional-strided convolutions
     (Conv2DTranspose, stride 2) halving the channels; batch norm + ReLU after every layer
     but the output, which is tanh. ``widths`` has k entries: (256, 128) for 28x28,
-    (512, 256, 128) for 32x32.
+    (512, 256, 128) for 32x32. ``batch_norm=False``: ReLU alone (the hidden layers then
+    take a bias); Radford et al. 2015 (sec. 3) credit batch norm in G with keeping it from
+    collapsing all samples to a single point.
     """
     image_shape = _check_shape(image_shape)
     z = keras.Input((latent_dim,), name="z")
-    images = _dcgan_upsample(z, image_shape, widths, kernel)
+    images = _dcgan_upsample(z, image_shape, widths, kernel, batch_norm)
     return keras.Model(z, images, name="dcgan_generator")
 
 
-def _dcgan_upsample(x, image_shape, widths, kernel):
-    """The DCGAN generator's layers from a (N, F) tensor to images (N, *image_shape)."""
+def _dcgan_upsample(x, image_shape, widths, kernel, batch_norm=True):
+    """The DCGAN generator's layers from a (N, F) tensor to images (N, *image_shape);
+    batch norm after each hidden layer when ``batch_norm``."""
     steps = _upsamplings(image_shape)
     widths = tuple(widths or GENERATOR_WIDTHS[steps])
     if len(widths) != steps:
         raise ValueError(f"{image_shape} needs {steps} generator widths, got {widths}")
     height, width, channels = image_shape
     start = (height // 2**steps, width // 2**steps)
-    x = layers.Dense(start[0] * start[1] * widths[0], use_bias=False, kernel_initializer=_init())(x)
+    x = layers.Dense(start[0] * start[1] * widths[0], use_bias=not batch_norm,
+                     kernel_initializer=_init())(x)
     x = layers.Reshape((*start, widths[0]))(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+    if batch_norm:
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
     x = layers.ReLU()(x)
     for filters in widths[1:]:
-        x = layers.Conv2DTranspose(
-            filters, kernel, strides=2, padding="same", use_bias=False, kernel_initializer=_init()
-        )(x)
-        x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
+        x = layers.Conv2DTranspose(filters, kernel, strides=2, padding="same",
+                                   use_bias=not batch_norm, kernel_initializer=_init())(x)
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=BN_MOMENTUM)(x)
         x = layers.ReLU()(x)
     x = layers.Conv2DTranspose(
         channels, kernel, strides=2, padding="same", kernel_initializer=_init()

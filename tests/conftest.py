@@ -8,8 +8,14 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # every test runs on the CPU
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # An empty TFDS cache: tensorflow-datasets reads this once, at import.
 os.environ["TFDS_DATA_DIR"] = tempfile.mkdtemp(prefix="gan_lab_tfds_")
-# Classifiers for the metrics train once per test session, not into the user's cache.
-os.environ["GAN_LAB_CACHE"] = tempfile.mkdtemp(prefix="gan_lab_cache_")
+# Classifiers for the metrics train once per test run, not into the user's cache; under
+# pytest-xdist (-n) the workers share one cache, and gan_lab's lock lets one of them train.
+_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+if _RUN:
+    os.environ["GAN_LAB_CACHE"] = os.path.join(tempfile.gettempdir(), f"gan_lab_cache_{_RUN}")
+    os.makedirs(os.environ["GAN_LAB_CACHE"], exist_ok=True)
+else:
+    os.environ["GAN_LAB_CACHE"] = tempfile.mkdtemp(prefix="gan_lab_cache_")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

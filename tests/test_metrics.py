@@ -132,3 +132,20 @@ def test_a_preset_names_its_model(capsys):
 
     assert main(["train", "dcgan", "--preset", "collapse"]) == 2
     assert "python -m gan_lab train gan --preset collapse" in capsys.readouterr().err
+
+
+def test_one_process_at_a_time_trains_a_classifier(tmp_path):
+    """While one process holds a classifier's lock, another cannot take it (so it waits
+    and then loads the cached classifier instead of training its own)."""
+    import subprocess
+    import sys
+
+    from gan_lab.classifier import _exclusive
+
+    lock = tmp_path / "classifiers" / "mnist-sample-v2.lock"
+    probe = ("import fcntl, sys; handle = open(sys.argv[1], 'a')\n"
+             "try:\n    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+             "except BlockingIOError:\n    sys.exit(3)\n")
+    with _exclusive(lock):
+        assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 3
+    assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0
