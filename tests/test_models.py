@@ -147,3 +147,12 @@ def test_dcgan_discriminator_with_minibatch_std_adds_one_feature(image_shape):
     assert models.trainable_params(spread) == models.trainable_params(plain) + 1
     images = np.zeros((4, *image_shape), "float32")
     assert spread(images).shape == (4, 1)
+
+
+def test_dcgan_generator_without_batch_norm_has_biases_instead():
+    plain = models.dcgan_generator(batch_norm=False)
+    assert not [layer for layer in plain.layers if isinstance(layer, layers.BatchNormalization)]
+    weighted = [layer for layer in plain.layers if isinstance(layer, (layers.Dense,
+                                                                     layers.Conv2DTranspose))]
+    assert weighted and all(layer.use_bias for layer in weighted)
+    assert plain.output_shape == models.dcgan_generator().output_shape == (None, 28, 28, 1)
