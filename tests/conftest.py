@@ -6,6 +6,11 @@ import tempfile
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # every test runs on the CPU
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist (-n N) each worker keeps to one thread (its notebooks and command
+    # lines too): N workers then share the cores instead of each oversubscribing them.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # An empty TFDS cache: tensorflow-datasets reads this once, at import.
 os.environ["TFDS_DATA_DIR"] = tempfile.mkdtemp(prefix="gan_lab_tfds_")
 # Classifiers for the metrics train once per test run, not into the user's cache; under
