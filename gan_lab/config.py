@@ -41,7 +41,7 @@ class TrainConfig:
     source: str = "auto"                   # asked for; the source used is in the run facts
     data_dir: str | None = None
     limit: int | None = _resume(None)      # a class-balanced subset of this many images
-    epochs: int | None = None              # None: default_epochs(), from the data's size
+    epochs: int | None = None              # None: sized_to() the data, DEFAULT_STEPS
     batch_size: int = _resume(64)
     seed: int = _resume(0)
     latent_dim: int = _resume(100)

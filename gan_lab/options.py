@@ -15,11 +15,12 @@ LOSSES = ("non_saturating", "minimax", "lsgan", "hinge", "wgan_gp")
 UPDATES = ("alternating", "simultaneous")
 
 # Named settings. "radford": the course's full run of either model, with Radford et al.
-# 2015's batch 128 and Adam(2e-4, beta_1 0.5), 100 epochs. The mode-collapse lab's (04), found by
-# experiment on the 4,000-digit sample (seed-by-seed figures: benchmarks/mode_collapse.py
-# and the lab), train 20 epochs at batch 64 with per-epoch metrics: "collapse", the dense
-# GAN without batch norm in G at a learning rate of 2e-3; "remedy", the DCGAN (batch norm
-# in G and D) at 1e-3. The lab also reports the settings tried on the way.
+# 2015's batch 128 and Adam(2e-4, beta_1 0.5), 100 epochs. The mode-collapse lab's (04),
+# found by experiment on the 4,000-digit sample (seed-by-seed figures:
+# benchmarks/mode_collapse.py and the lab), train 20 epochs at batch 64 with per-epoch
+# metrics: "collapse", the dense GAN without batch norm in G at a learning rate of 2e-3;
+# "remedy", the DCGAN (batch norm in G and D) at 1e-3. The lab also reports the settings
+# tried on the way.
 PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
     "collapse": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
