@@ -65,7 +65,9 @@ def test_a_mirrored_step_matches_a_single_device_step(tmp_path):
         ours, theirs = (getattr(g, name).get_weights() for g in (mirrored, single))
         assert len(ours) == len(theirs)
         for a, b in zip(ours, theirs):
-            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+            # One Adam step moves a weight by about the learning rate: float noise in the
+            # replicas' summed gradients shows on that scale.
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=config.learning_rate / 200)
     noise = strategy.experimental_local_results(strategy.run(mirrored.sample_noise, args=(4,)))
     assert not np.allclose(noise[0], noise[1]), "replicas drew the same noise"
     print("MATCH")
