@@ -6,7 +6,6 @@ real images (``reference_points``)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
@@ -17,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import DATASETS, check_images, load_images
-from .files import save_model, write_json
+from .files import exclusive, save_model, write_json
 from .metrics import (CONFIDENT, blur, class_histogram, classifier_score, frechet_distance,
                       kl_to_uniform, modes_covered, precision_recall)
 
@@ -201,7 +200,7 @@ def trained(dataset="mnist", source="auto", data_dir=None, retrain=False, log=No
     model_path, info_path = folder / f"{stem}.keras", folder / f"{stem}.json"
     # One process trains, others wanting the same classifier meanwhile (two notebooks, the
     # test suite's workers) wait for it and load its result.
-    with _exclusive(folder / f"{stem}.lock"):
+    with exclusive(folder / f"{stem}.lock"):
         if model_path.exists() and info_path.exists() and not retrain:
             model = keras.models.load_model(model_path)
             accuracy = json.loads(info_path.read_text())["test_accuracy"]
@@ -216,21 +215,3 @@ def trained(dataset="mnist", source="auto", data_dir=None, retrain=False, log=No
                                    "train_images": len(train.images),
                                    "test_images": len(test.images)})
     return Classifier(model, dataset, test.source, accuracy, test.images, test.labels)
-
-
-@contextlib.contextmanager
-def _exclusive(lock_path: Path):
-    """Hold an exclusive lock on ``lock_path`` (created if missing) while inside; where the
-    system has no fcntl (Windows), no lock."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

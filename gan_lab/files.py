@@ -36,6 +36,26 @@ def atomic_path(path, suffix=None):
             temporary.unlink()
 
 
+@contextmanager
+def exclusive(lock_path):
+    """Hold an exclusive lock on ``lock_path`` (created if missing) while inside: one process
+    makes a shared file while the others wait for it. Where the system has no fcntl
+    (Windows), no lock."""
+    lock_path = Path(lock_path)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def is_temporary(path) -> bool:
     """True for a leftover of ``atomic_path`` (a write cut short by a kill)."""
     name = Path(path).name

@@ -140,12 +140,12 @@ def test_one_process_at_a_time_trains_a_classifier(tmp_path):
     import subprocess
     import sys
 
-    from gan_lab.classifier import _exclusive
+    from gan_lab.files import exclusive
 
     lock = tmp_path / "classifiers" / "mnist-sample-v2.lock"
     probe = ("import fcntl, sys; handle = open(sys.argv[1], 'a')\n"
              "try:\n    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
              "except BlockingIOError:\n    sys.exit(3)\n")
-    with _exclusive(lock):
+    with exclusive(lock):
         assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 3
     assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0

@@ -3,8 +3,9 @@ import pytest
 pytestmark = pytest.mark.sandbox
 
 
-def test_exercise(graded_exercise):
-    student, exercise = graded_exercise
+def test_exercise(graded_exercise, grading):
+    student = next(g for g in grading.grades if g.student == graded_exercise[0])
+    exercise = next(e for e in grading.exercises if e.name == graded_exercise[1])
     reason = student.reasons.get(exercise.name)
     if reason:
         pytest.fail(f"{student.student} loses {exercise.points} point(s) on {exercise.name}: "
