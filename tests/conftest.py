@@ -6,10 +6,12 @@ import tempfile
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # every test runs on the CPU
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+MAX_WORKERS = 4  # -n auto: TensorFlow's memory a worker, and the hostile class's 3 sandboxes
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Under pytest-xdist (-n N) each worker keeps to one thread (its notebooks and command
-    # lines too): N workers then share the cores instead of each oversubscribing them.
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    # Under pytest-xdist (-n N) the workers share the cores instead of each oversubscribing
+    # them (their notebooks and command lines too).
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", 1)))
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(_share))
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # An empty TFDS cache: tensorflow-datasets reads this once, at import.
 os.environ["TFDS_DATA_DIR"] = tempfile.mkdtemp(prefix="gan_lab_tfds_")
@@ -67,6 +69,10 @@ def seeded():
 
     keras.utils.set_random_seed(1234)
     return np.random.default_rng(1234)
+
+
+def pytest_xdist_auto_num_workers(config):
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
 def pytest_addoption(parser):
