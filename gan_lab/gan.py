@@ -9,7 +9,7 @@ a real image of the batch, and D judges every image together with its label.
 
 from __future__ import annotations
 
-from . import runtime  # noqa: F401  first: TensorFlow starts quietly, set up once
+from . import runtime  # first: TensorFlow starts quietly, set up once
 
 import keras
 import numpy as np
@@ -93,7 +93,7 @@ class GAN(keras.Model):
         d_steps=1,
         real_label=1.0,
         update="alternating",
-        jit_compile=True,
+        jit_compile="auto",
         gp_weight=10.0,
         g_steps=1,
         **kwargs,
@@ -105,9 +105,11 @@ class GAN(keras.Model):
         G update (each on its own share of the batch); ``real_label``: 1.0, or e.g. 0.9 for
         one-sided label smoothing; ``update``: "alternating" (default) or "simultaneous" (see
         ``UPDATES``). Optimizers default to Adam(2e-4, beta_1=0.5). ``jit_compile``: the train
-        step compiled with XLA (the faster default here, see ``gan_lab.bench``); other
-        keywords (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
-        super().compile(jit_compile=jit_compile, **kwargs)
+        step compiled with XLA; "auto" (the default) is ``runtime.xla_by_default()``, gan_lab's
+        choice for this device and CPU kind, not Keras' own "auto", which never uses XLA on a
+        CPU. Other keywords (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
+        super().compile(jit_compile=runtime.xla_by_default() if jit_compile == "auto"
+                        else jit_compile, **kwargs)
         if loss not in LOSSES:
             raise ValueError(f"unknown generator loss {loss!r}; choose one of {', '.join(LOSSES)}")
         positive_int(d_steps, "d_steps")

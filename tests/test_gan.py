@@ -180,3 +180,27 @@ def test_simultaneous_update_trains_and_refuses_several_d_steps(sample_digits):
         small_gan(update="simultaneous", d_steps=2)
     with pytest.raises(ValueError, match="unknown update 'sometimes'"):
         small_gan(update="sometimes")
+
+
+@pytest.mark.parametrize("flags, gpu, expected", [
+    ({"avx2", "fma"}, False, True),        # AVX2-only CPUs: XLA (README, "How fast")
+    ({"avx2", "avx512f"}, False, False),   # AVX-512: oneDNN's kernels without XLA
+    ({"avx512f"}, True, True),             # a GPU: XLA
+])
+def test_xla_is_chosen_by_device_and_cpu_kind_and_the_gan_follows(monkeypatch, flags, gpu,
+                                                                   expected):
+    from gan_lab import runtime
+
+    monkeypatch.delenv(runtime.XLA_ENV, raising=False)
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: set(flags))
+    monkeypatch.setattr(runtime, "gpus", lambda: ["GPU:0"] if gpu else [])
+    assert runtime.xla_by_default() is expected
+    gan = small_gan()  # compile()'s jit_compile="auto" is gan_lab's choice, not Keras' own
+    assert gan.jit_compile is expected
+    assert gan.get_compile_config()["jit_compile"] == "auto"  # chosen again where it loads
+    for wanted in ("0", "1"):
+        monkeypatch.setenv(runtime.XLA_ENV, wanted)
+        assert small_gan().jit_compile is (wanted == "1")
+    monkeypatch.setenv(runtime.XLA_ENV, "yes")
+    with pytest.raises(ValueError, match="GAN_LAB_XLA must be 1 or 0"):
+        small_gan()

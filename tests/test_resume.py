@@ -3,6 +3,7 @@ never interrupted; the NaN guard; reproducibility."""
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import sys
 import imageio.v3 as iio
 import numpy as np
 import pytest
+
+from gan_lab.runtime import XLA_ENV
 
 EPOCHS = 3
 TRAIN = ["train", "gan", "--source", "sample", "--limit", "320", "--batch-size", "64",
@@ -61,8 +64,11 @@ sys.exit(main(sys.argv[2:]))
 
 
 def run(args, kill=None, check=True):
+    """The CLI in a child process, with the machine's own XLA choice (not the suite's "0"):
+    killed-and-resumed runs equal uninterrupted ones on the path a student's runs take."""
+    env = {k: v for k, v in os.environ.items() if k != XLA_ENV}
     done = subprocess.run([sys.executable, "-c", KILLER, json.dumps(kill), *args],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=env)
     if check:
         assert done.returncode == 0, done.stderr[-2000:]
     return done
