@@ -301,7 +301,9 @@ def run_grade(args) -> int:
     maximum = sum(e.points for e in grading.exercises)
     for result in grading.grades:
         lost = ", ".join(result.reasons) or "-"
-        print(f"{result.student:<24} {result.total:>3}/{maximum}   lost: {lost}")
+        # a folder's name is the student's text: shown escaped, never as terminal codes
+        name = "".join(c if c.isprintable() else repr(c)[1:-1] for c in result.student)
+        print(f"{name:<24} {result.total:>3}/{maximum}   lost: {lost}")
     path = write_csv(grading, args.out)
     print(f"Graded {len(grading.grades)} student(s) in {time.perf_counter() - started:.0f} s "
           f"({grading.note}); wrote {path}")

@@ -16,8 +16,9 @@ import pytest
 from gan_lab.cli import main
 from gan_lab.grading import CheckFailed, SELF_CHECK_FILE, check, inputs, notebooks, sandbox
 from gan_lab.grading.compare import compare
+from gan_lab.grading import grader
 from gan_lab.grading.grader import (Grading, StudentGrade, _student_cells, discover,
-                                    reference_observations, run_cells, write_csv)
+                                    lab_names, reference_observations, run_cells, write_csv)
 from gan_lab.grading.sandbox import Limits
 
 sys.path.insert(0, str(Path(__file__).parent / "grading"))
@@ -137,6 +138,9 @@ def _book(path, cells):
     return path
 
 
+LABS_NAMES = lab_names(SOLUTIONS)
+
+
 def test_every_submission_gets_a_row_whatever_its_layout(tmp_path):
     klass = tmp_path / "class"
     _book(klass / "alice" / "01_vanilla_gan.ipynb", [])
@@ -144,21 +148,100 @@ def test_every_submission_gets_a_row_whatever_its_layout(tmp_path):
     _book(klass / "heidi" / ".ipynb_checkpoints" / "01_vanilla_gan-checkpoint.ipynb", [])
     (klass / "judy").mkdir()
     _book(klass / "ivan.ipynb", [])
-    _book(klass / "alice.ipynb", [])  # same name as a folder: both kept
+    _book(klass / "alice.ipynb", [])  # same name as a folder: both kept, each named
     (klass / "leo").symlink_to(SOLUTIONS)
     (klass / "notes.txt").write_text("not a submission")
     _book(klass / "__bob" / "01_vanilla_gan.ipynb", [])  # odd names are still students
     _book(klass / ".carol" / "01_vanilla_gan.ipynb", [])
     _book(klass / ".ipynb_checkpoints" / "ivan-checkpoint.ipynb", [])  # tools' state is not
     (klass / "__pycache__").mkdir()
-    found = discover([klass])
-    assert sorted(found) == [".carol", "__bob", "alice", "alice~2", "heidi", "ivan", "judy",
-                             "leo"]
+    found = discover([klass], LABS_NAMES)
+    assert sorted(found) == [".carol", "__bob", "alice (alice.ipynb)", "alice (alice/)",
+                             "heidi", "ivan", "judy", "leo"]
     assert [p.name for p in found["heidi"].books] == ["01_vanilla_gan.ipynb"]
+    assert [p.name for p in found["alice (alice.ipynb)"].books] == ["alice.ipynb"]
     assert found["judy"].problem == "no notebooks found"
     assert "link" in found["leo"].problem
-    assert list(discover([klass / "ivan.ipynb"])) == ["ivan"]  # a loose notebook: its file
-    assert list(discover([SOLUTIONS])) == ["solutions"]  # a student's folder
+    assert list(discover([klass / "ivan.ipynb"], LABS_NAMES)) == ["ivan"]  # its file's name
+    assert list(discover([SOLUTIONS], LABS_NAMES)) == ["solutions"]  # a student's folder
+
+
+def test_a_folder_of_loose_notebooks_is_a_class_unless_they_are_the_labs(tmp_path):
+    """alice.ipynb, bob.ipynb, carol.ipynb: three students, not one named after the folder;
+    a folder of the labs' notebooks (or copies of them) is one student's."""
+    klass = tmp_path / "class"
+    for name in ("alice", "bob", "carol"):
+        _book(klass / f"{name}.ipynb", [])
+    assert sorted(discover([klass], LABS_NAMES)) == ["alice", "bob", "carol"]
+    kim = tmp_path / "kim"
+    _book(kim / "01_vanilla_gan-Copy1.ipynb", [])
+    _book(kim / "scratch.ipynb", [])
+    found = discover([kim], LABS_NAMES)
+    assert list(found) == ["kim"] and len(found["kim"].books) == 2
+
+
+def test_no_student_takes_another_entrys_name(tmp_path):
+    """dup/, dup.ipynb and a folder really named dup~2: each row says whose it is."""
+    klass = tmp_path / "class"
+    _book(klass / "dup" / "01_vanilla_gan.ipynb", [])
+    _book(klass / "dup.ipynb", [])
+    _book(klass / "dup~2" / "02_dcgan.ipynb", [])
+    _book(klass / "dup (dup.ipynb)" / "02_dcgan.ipynb", [])  # a name like a disambiguation
+    found = discover([klass], LABS_NAMES)
+    assert len(found) == 4
+    assert [p.name for p in found["dup~2"].books] == ["02_dcgan.ipynb"]
+    assert found["dup (dup.ipynb)"].books[0].parent.name == "dup (dup.ipynb)"
+    assert found["dup (dup/)"].books[0].parent.name == "dup"
+    loose = [name for name in found if name.startswith("dup (dup.ipynb) ")]
+    assert [p.name for p in found[loose[0]].books] == ["dup.ipynb"]
+
+
+@pytest.mark.parametrize("layout", ["copy_beside_the_lab", "draft_and_final"])
+def test_the_answer_in_a_copy_is_graded_not_the_untouched_lab_beside_it(tmp_path, layout):
+    """Work done in 01_vanilla_gan-Copy1.ipynb (or final/) beside the lab as released."""
+    exercise = next(e for e in grader.solution_exercises(SOLUTIONS) if e.name == "scale_images")
+    stub = notebooks.strip_solution(exercise.source, exercise.name)
+    answer = "def scale_images(pixels):\n    return 'answer'"
+    untouched, worked = {"copy_beside_the_lab": ("01_vanilla_gan.ipynb",
+                                                  "01_vanilla_gan-Copy1.ipynb"),
+                         "draft_and_final": ("draft/01_vanilla_gan.ipynb",
+                                             "final/01_vanilla_gan.ipynb")}[layout]
+    books = [_book(tmp_path / untouched, [(stub, "scale_images")]),
+             _book(tmp_path / worked, [(answer, "scale_images")])]
+    for order in (books, books[::-1]):
+        cells, reasons = _student_cells([exercise], order)
+        assert reasons == {} and "return 'answer'" in dict(cells)["scale_images"]
+    # with no answer anywhere, the stub is graded (and loses as not implemented)
+    cells, _ = _student_cells([exercise], books[:1])
+    assert "NotImplementedError" in dict(cells)["scale_images"]
+
+
+@pytest.mark.parametrize("error", ["", "   ", "\n\t"])
+def test_an_error_without_words_still_loses_its_exercise(monkeypatch, error):
+    """Points come only from the grader's comparison: a reply {"error": ""} (written by the
+    student's code into the reply pipe, or a runner error raised with a blank message)
+    scores 0 with a reason, never full marks."""
+    exercises = [e for e in grader.solution_exercises(SOLUTIONS) if e.notebook.startswith("05")]
+    monkeypatch.setattr(grader, "run_cells", lambda cells, *a, **k: {
+        name: {"error": error} for name, _ in cells})
+    submission = grader.Submission([SOLUTIONS / "05_dcgan_paper.ipynb"])
+    result = grader._grade_student("eve", submission, exercises, {}, 1, Limits(), False, (), {})
+    assert result.total == 0
+    assert all(result.reasons[e.name] == grader.NO_REASON for e in exercises)
+
+
+def test_the_grade_summary_shows_names_as_text_not_terminal_codes(tmp_path, capsys,
+                                                                   monkeypatch):
+    name = "mallory\x1b[2J\nfake   30/30   lost: -"
+    grading = Grading([notebooks.ExerciseCell("slerp", 2, "", "05_dcgan_paper.ipynb")],
+                      [StudentGrade(name, {"slerp": 0}, {"slerp": "x"})], 1, True)
+    monkeypatch.setattr(grader, "grade", lambda *args, **kwargs: grading)
+    assert main(["grade", str(tmp_path), "--out", str(tmp_path / "g.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\nfake" not in out
+    assert "mallory\\x1b[2J\\nfake" in out
+    row = next(csv.DictReader(open(tmp_path / "g.csv", newline="")))
+    assert row["student"] == name  # the CSV keeps the name as it is
 
 
 def test_the_last_definition_wins_and_self_checks_in_a_cell_are_ignored(tmp_path):

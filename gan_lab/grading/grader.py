@@ -31,6 +31,10 @@ NO_SANDBOX_WARNING = ("NOT SANDBOXED (--no-sandbox): students' code ran as you, 
                       "fake its results; grades from this run can be cheated")
 
 
+# The reason of a failed exercise whose error came back without words (a blank message).
+NO_REASON = "the exercise failed and its error says nothing (a blank message)"
+
+
 class GradingError(RuntimeError):
     """The grading itself cannot proceed (no solutions, a solution failing its checks)."""
 
@@ -126,64 +130,90 @@ def _notebooks_below(folder, depth=0):
     return found
 
 
-def discover(paths) -> dict[str, Submission]:
-    """Student name -> Submission; every submission gets a row.
+def lab_names(solutions_dir) -> tuple[str, ...]:
+    """The labs' notebook names ("01_vanilla_gan.ipynb", ...): those of the solutions."""
+    return tuple(sorted(p.name for p in Path(solutions_dir).glob("*.ipynb")))
 
-    A PATH is a notebook (a student named after the file), a student's folder (notebooks and
-    no subfolders), or a class folder: each subfolder is a student (notebooks found up to
-    three folders down, hidden ones skipped; an empty folder gets a row with 0), each loose
-    notebook a student named after its file. Only tools' folders (``TOOL_STATE``:
+
+def _a_labs_notebook(name, labs):
+    """A notebook named like one of ``labs``: its name, or a copy's ("-Copy1", " (1)")."""
+    return any(Path(name).stem.startswith(Path(lab).stem) for lab in labs)
+
+
+def discover(paths, labs) -> dict[str, Submission]:
+    """Student name -> Submission; every submission gets a row, under a name of its own.
+
+    A PATH is a notebook (a student named after the file), a student's folder, or a class
+    folder. A folder with no subfolders whose loose notebooks include one named like a lab
+    (``labs``: "01_vanilla_gan.ipynb", ...; copies such as "01_vanilla_gan-Copy1.ipynb"
+    count) is one student's; otherwise each subfolder is a student (notebooks found up to
+    three folders down, hidden ones skipped; an empty folder gets a row with 0) and each
+    loose notebook a student named after its file. Only tools' folders (``TOOL_STATE``:
     .ipynb_checkpoints, __pycache__, .git, ...) are skipped, so ``.carol`` and ``__bob`` get
-    rows; links are not followed.
+    rows; links are not followed. Where two entries would take one name (``dup/`` and
+    ``dup.ipynb``), each is named with its entry: "dup (dup/)", "dup (dup.ipynb)".
     """
-    students: dict[str, Submission] = {}
-
-    def add(name, submission):
-        unique, number = name or "(unnamed)", 2
-        while unique in students:
-            unique, number = f"{name}~{number}", number + 1
-        students[unique] = submission
-
+    claims = []  # (name, entry label, Submission)
     for path in map(Path, paths):
         if path.is_symlink():
-            add(path.stem, Submission(problem=f"{path.name} is a link: not followed"))
+            claims.append((path.stem, str(path), Submission(
+                problem=f"{path.name} is a link: not followed")))
         elif path.is_file():
-            add(path.stem, Submission([path]))
+            claims.append((path.stem, str(path), Submission([path])))
         elif path.is_dir():
             entries = [e for e in sorted(os.scandir(path), key=lambda e: e.name)
                        if _a_submission(e)]
             folders = [e for e in entries if e.is_dir(follow_symlinks=False)]
             loose = [e for e in entries if e.name.endswith(".ipynb")
                      and not e.is_dir(follow_symlinks=False)]
-            if loose and not folders:
-                add(path.resolve().name, Submission([Path(e.path) for e in loose]))
+            if not folders and any(_a_labs_notebook(e.name, labs) for e in loose):
+                claims.append((path.resolve().name, f"{path}/",
+                               Submission([Path(e.path) for e in loose])))
                 continue
             for entry in entries:
                 name = entry.name
                 if entry.is_symlink():
-                    add(name, Submission(problem=f"{name} is a link: not followed"))
+                    claims.append((name, name, Submission(
+                        problem=f"{name} is a link: not followed")))
                 elif entry in folders:
                     books = _notebooks_below(entry.path)
-                    add(name, Submission(books, "" if books else "no notebooks found"))
+                    claims.append((name, f"{name}/", Submission(
+                        books, "" if books else "no notebooks found")))
                 elif entry in loose:
-                    add(Path(name).stem, Submission([Path(entry.path)]))
+                    claims.append((Path(name).stem, name, Submission([Path(entry.path)])))
         else:
             raise GradingError(f"{path} does not exist")
-    if not students:
+    if not claims:
         raise GradingError(f"no submissions found in {', '.join(map(str, paths))}")
+    wanted = [name or "(unnamed)" for name, _, _ in claims]
+    students: dict[str, Submission] = {}
+    for name, (_, label, submission) in zip(wanted, claims):
+        unique = name if wanted.count(name) == 1 else f"{name} ({label})"
+        number = 2
+        while unique in students or (unique != name and unique in wanted):
+            unique, number = f"{name} ({label}) ~{number}", number + 1
+        students[unique] = submission
     return students
+
+
+def _code(source):
+    """A cell's code without comments, blank lines and indentation differences."""
+    lines = (line.split("#", 1)[0].strip() for line in str(source).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _student_cells(exercises, books):
     """Cells to run [(name, source)] and reasons known without running anything.
 
-    For each exercise: its own notebook (by file name) first, else the others; within a
-    notebook the last cell that defines it (as when run top to bottom). Self-check lines
+    For each exercise: a cell that differs from the lab's stub before one left as released
+    (the work done in a copy, "01_vanilla_gan-Copy1.ipynb" or final/, beside the untouched
+    lab); among those, its own notebook (by file name) first, then the others in path order;
+    within a notebook the last cell that defines it (as when run top to bottom). Self-check lines
     in an exercise cell are dropped. Notebooks beyond ``notebooks.CODE_CELLS`` code cells or
     ``notebooks.CODE_BYTES`` of code (all of the student's together) are not read."""
     read, failures, cells_total, bytes_total = {}, {}, 0, 0
-    for book in books:
-        if book.name in read or book.name in failures:
+    for book in books:  # by path: draft/ and final/ may hold notebooks of one name
+        if str(book) in read or book.name in failures:
             continue
         try:
             notebook = notebooks.read_submission(book)
@@ -199,14 +229,20 @@ def _student_cells(exercises, books):
                 f"code together ({cells_total} cells, {bytes_total >> 10} KiB so far; a lab "
                 "has about 20)")
             continue
-        read[book.name] = notebook
+        read[str(book)] = notebook
     names = [e.name for e in exercises]
-    found = {name: notebooks.definitions(notebook, names) for name, notebook in read.items()}
+    found = [(Path(path).name, notebooks.definitions(notebook, names))
+             for path, notebook in read.items()]
     cells, reasons = [], {}
     for exercise in exercises:
-        ordered = sorted(found.items(), key=lambda item: item[0] != exercise.notebook)
-        source = next((defined[exercise.name] for _, defined in ordered
-                       if exercise.name in defined), None)
+        stub = _code(notebooks.strip_solution(exercise.source, exercise.name))
+        candidates = [(_code(defined[exercise.name]) == stub, book != exercise.notebook,
+                       defined[exercise.name]) for book, defined in found
+                      if exercise.name in defined]
+        # answered first (a lab left untouched beside the copy the work went into), then
+        # the exercise's own notebook, then the notebooks in path order (a stable sort)
+        candidates.sort(key=lambda candidate: candidate[:2])
+        source = candidates[0][2] if candidates else None
         if source is None:
             reasons[exercise.name] = failures.get(exercise.notebook) or (
                 f"no cell defines `{exercise.name}` (missing notebook {exercise.notebook}?)"
@@ -286,17 +322,18 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
                    if cells else {})
     for exercise in exercises:
         outcome = results.get(exercise.name, {})
+        passed = False  # points only where the grader's own comparison passes
         if exercise.name in reasons:
             reason = reasons[exercise.name]
-        elif "error" in outcome:
+        elif "error" in outcome:  # whatever its text: the sandbox may have written it
             reason = str(outcome["error"])
         else:
-            _, reason = compare(exercise.name, outcome.get("observations"),
-                                reference[exercise.name])
-        reason = " ".join(reason.split())[:300]  # one line, whatever the code raised
-        result.points[exercise.name] = 0 if reason else exercise.points
-        if reason:
-            result.reasons[exercise.name] = reason
+            passed, reason = compare(exercise.name, outcome.get("observations"),
+                                     reference[exercise.name])
+        reason = " ".join(str(reason).split())[:300]  # one line, whatever the code raised
+        if not passed:
+            result.reasons[exercise.name] = reason or NO_REASON
+        result.points[exercise.name] = exercise.points if passed else 0
     return result
 
 
@@ -316,7 +353,7 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
     limits = limits or Limits()
     remove_stale()  # what a grader killed with -9 left behind
     solutions_dir = Path(solutions_dir)
-    students = discover(paths)
+    students = discover(paths, lab_names(solutions_dir))
     # kept out of every sandbox, even where they lie inside the mounted Python environment
     hidden = {solutions_dir, *map(Path, paths)}
     if (solutions_dir.resolve().parent / "pyproject.toml").exists():

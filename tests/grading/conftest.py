@@ -11,7 +11,7 @@ import pytest
 
 from gan_lab.files import atomic_path, exclusive
 from gan_lab.grading import sandbox
-from gan_lab.grading.grader import discover, grade, solution_exercises, write_csv
+from gan_lab.grading.grader import discover, grade, lab_names, solution_exercises, write_csv
 from gan_lab.grading.sandbox import Limits
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
@@ -34,7 +34,8 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("graded_exercise", [pytest.param(
             None, marks=pytest.mark.skip(reason=str(error)))])
         return
-    students = discover(metafunc.config.getoption("submission") or [SOLUTIONS])
+    students = discover(metafunc.config.getoption("submission") or [SOLUTIONS],
+                        lab_names(SOLUTIONS))
     exercises = [e.name for e in solution_exercises(SOLUTIONS)]
     cases = [(s, e) for s in students for e in exercises]
     metafunc.parametrize("graded_exercise", cases, ids=[f"{s}-{e}" for s, e in cases])

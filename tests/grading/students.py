@@ -675,6 +675,33 @@ def pool_to_grid(feature_maps, grid=4):
 '''),
 }
 
+# Errors without words: a blank reason once counted as no reason, i.e. full marks.
+BLANK_ERRORS = {
+    "blank_error_reply": ("generator_loss_minimax", "error says nothing", '''
+import os, json, struct
+def generator_loss_minimax(fake_logits):
+    # an error reply with no text, for this very exercise, framed as the runner frames them
+    reply = json.dumps({"name": "generator_loss_minimax", "error": ""}).encode()
+    for fd in range(3, 64):
+        try:
+            os.write(fd, struct.pack(">I", len(reply)) + reply)
+        except OSError:
+            pass
+    os._exit(0)
+'''),
+    "runner_error_blank": ("conv_output_size", "error says nothing", '''
+import __main__
+raise __main__.MissingDefinition(" ")  # the runner's own error passes its text on as is
+'''),
+    "reason_function_replaced": ("scale_images", "error says nothing", '''
+import __main__, sys
+for module in (__main__, sys.modules.get("runner")):
+    if module is not None and hasattr(module, "_reason"):
+        module._reason = lambda error, filename: ""
+raise ValueError("any error, now without words")
+'''),
+}
+
 # --- clock and channel tampering ---------------------------------------------------------------
 
 TAMPERING = {
@@ -887,6 +914,7 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
     student("eve_reads_answers", list(reading.values()))
     forging = dict(FORGING, patched_probe_runner=("kl_to_uniform", "kl_to_uniform of", forged))
     student("faythe_forges", list(forging.values()))
+    student("faythe2_blank_errors", list(BLANK_ERRORS.values()))
     student("mallet_tampers", list(TAMPERING.values()))
     containment = _containment(marker)
     flood = {k: containment[k] for k in ("daemon_left_running", "writes_everywhere",
