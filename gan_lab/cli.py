@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 if "--verbose" in sys.argv[1:]:  # before gan_lab's import sets TensorFlow's log level
     os.environ["GAN_LAB_VERBOSE"] = "1"
@@ -156,7 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("paths", nargs="+", metavar="PATH")
     grade.add_argument("--out", default="grades.csv", help="CSV to write (default grades.csv)")
-    grade.add_argument("--solutions", default="solutions")
+    grade.add_argument("--solutions", help="the solution notebooks (default: solutions/ in "
+                       "this folder, else the one beside the installed gan_lab package)")
+    grade.add_argument("--lab", nargs="+", metavar="LAB", dest="labs",
+                       help="grade only these labs' exercises, out of their points: e.g. "
+                            "--lab 01 (default: every lab in the solutions)")
     grade.add_argument("--timeout", type=float, default=20.0,
                        help="seconds an exercise may run (default 20)")
     grade.add_argument("--student-timeout", type=float, default=300.0,
@@ -287,6 +292,17 @@ def run_release(args) -> int:
     return 0
 
 
+def default_solutions() -> Path:
+    """solutions/ in the working folder, else the clone's (beside the gan_lab package of an
+    editable install); the working folder's name when neither holds notebooks."""
+    here = Path("solutions")
+    clone = Path(__file__).resolve().parents[1] / "solutions"
+    for folder in (here, clone):
+        if any(folder.glob("*.ipynb")):
+            return folder
+    return here
+
+
 def run_grade(args) -> int:
     from .grading.grader import NO_SANDBOX_WARNING, grade, write_csv
     from .grading.sandbox import Limits
@@ -296,8 +312,9 @@ def run_grade(args) -> int:
     limits = Limits(exercise_seconds=args.timeout, student_seconds=args.student_timeout,
                     memory_bytes=int(args.memory * (1 << 30)), processes=args.processes)
     started = time.perf_counter()
-    grading = grade(args.paths, args.solutions, seed=args.seed, limits=limits,
-                    workers=args.workers, sandbox=not args.no_sandbox)
+    grading = grade(args.paths, args.solutions or default_solutions(), seed=args.seed,
+                    limits=limits, workers=args.workers, sandbox=not args.no_sandbox,
+                    labs=args.labs)
     maximum = sum(e.points for e in grading.exercises)
     for result in grading.grades:
         lost = ", ".join(result.reasons) or "-"

@@ -87,3 +87,6 @@ def pytest_addoption(parser):
     group.addoption("--grading-timeout", type=float, default=20.0,
                     help="seconds one exercise may run (default 20)")
     group.addoption("--grades-csv", metavar="FILE", help="also write the grades as CSV")
+    group.addoption("--lab", action="append", default=[], metavar="LAB", dest="labs",
+                    help="grade only this lab's exercises, e.g. --lab 01 (repeatable; "
+                         "default: every lab)")

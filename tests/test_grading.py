@@ -887,3 +887,34 @@ def test_release_check_command_fails_on_stale_labs(tmp_path, capsys):
     assert main(["release", "--labs", str(tmp_path), "--check"]) == 1
     assert "Out of date" in capsys.readouterr().err
     assert main(["release", "--check"]) == 0
+
+
+def test_a_list_that_differs_names_its_first_differing_item_whole():
+    """A long list cut at 60 characters hid the difference ('t...' against 's...')."""
+    from gan_lab.grading.compare import first_difference
+
+    want = ["LeakyReLU(0.2)"] * 3 + ["tanh"]
+    reason = first_difference({"value": want[:3] + ["sigmoid"]},
+                              {"what": "activations (what each computes)", "value": want})
+    assert reason == ("activations (what each computes): item 4 of 4 differs: expected "
+                      "'tanh', got 'sigmoid'")
+    reason = first_difference({"value": []}, {"what": "dropout rates", "value": [0.3] * 3})
+    assert reason.startswith("dropout rates: expected 3 values")
+
+
+def test_grade_runs_from_any_folder_and_grades_one_lab_out_of_its_points(tmp_path, capsys,
+                                                                       monkeypatch):
+    students.write_student(tmp_path / "class" / "ivan", books=("05",))
+    monkeypatch.chdir(tmp_path)  # not the project's folder: the clone's solutions are found
+    out = tmp_path / "grades.csv"
+    assert main(["grade", "class", "--lab", "05", "--no-sandbox", "--out", str(out),
+                 "--timeout", "60"]) == 0
+    row = next(csv.DictReader(open(out, newline="")))
+    assert row["student"] == "ivan" and row["total"] == row["max"] == "4"
+    assert "slerp" in row and "scale_images" not in row  # Lab 5's columns only
+    assert main(["grade", "class", "--lab", "07", "--no-sandbox", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "no lab 07" in error and "01_vanilla_gan" in error
+    assert main(["grade", "class", "--solutions", str(tmp_path / "none"), "--no-sandbox",
+                 "--out", str(out)]) == 2
+    assert "--solutions DIR" in capsys.readouterr().err

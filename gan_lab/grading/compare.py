@@ -78,6 +78,13 @@ def first_difference(student, reference):
             return f"{what}: expected {want:.6g}, got {_short(got)}"
         return None
     if type(got) is not type(want) or got != want:
+        if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
+            # the first item that differs, whole: a long list shortened would hide it
+            index = next((i for i, (g, w) in enumerate(zip(got, want))
+                          if type(g) is not type(w) or g != w), None)
+            if index is not None:
+                return (f"{what}: item {index + 1} of {len(want)} differs: expected "
+                        f"{_short(want[index])}, got {_short(got[index])}")
         return f"{what}: expected {_short(want)}, got {_short(got)}"
     return None
 

@@ -69,11 +69,20 @@ class Grading:
         return f"{how}; inputs seed {self.seed}; {caps}"
 
 
-def solution_exercises(solutions_dir) -> list[notebooks.ExerciseCell]:
-    """The exercise cells of the solutions (name, points, source, notebook), in order."""
+def solution_exercises(solutions_dir, labs=None) -> list[notebooks.ExerciseCell]:
+    """The exercise cells of the solutions (name, points, source, notebook), in order; with
+    ``labs`` (e.g. ["01"] or ["01_vanilla_gan"]) only those of the notebooks whose names
+    start so. Raises GradingError naming the folder, or the labs there are."""
     paths = sorted(Path(solutions_dir).glob("*.ipynb"))
     if not paths:
-        raise GradingError(f"no solution notebooks in {solutions_dir}")
+        raise GradingError(f"no solution notebooks in {Path(solutions_dir).resolve()}: run "
+                           "from the project's folder, or pass --solutions DIR")
+    if labs:
+        unknown = [lab for lab in labs if not any(p.name.startswith(lab) for p in paths)]
+        if unknown:
+            raise GradingError(f"no lab {', '.join(unknown)} in {solutions_dir}; the labs: "
+                               + ", ".join(p.stem for p in paths))
+        paths = [p for p in paths if any(p.name.startswith(lab) for lab in labs)]
     exercises = []
     for path in paths:
         for cell in notebooks.exercise_cells(notebooks.read(path), path.name):
@@ -296,9 +305,10 @@ def run_cells(cells, seed, limits: Limits, sandboxed=True, hidden=(), made=None,
 
 
 def reference_observations(solutions_dir="solutions", seed=inputs.SELF_CHECK_SEED,
-                           limits=None, sandboxed=True, hidden=()):
-    """(exercises, observations of the solutions on ``seed``'s inputs), or GradingError."""
-    exercises = solution_exercises(solutions_dir)
+                           limits=None, sandboxed=True, hidden=(), labs=None):
+    """(exercises, observations of the solutions on ``seed``'s inputs), or GradingError.
+    ``labs``: only the exercises of these labs (``solution_exercises``)."""
+    exercises = solution_exercises(solutions_dir, labs)
     limits = limits or Limits(exercise_seconds=120.0, student_seconds=900.0)
     results = run_cells([(e.name, e.source) for e in exercises], seed, limits, sandboxed,
                         hidden)
@@ -338,10 +348,11 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
 
 
 def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None,
-          sandbox=True) -> Grading:
+          sandbox=True, labs=None) -> Grading:
     """Grade every submission found in ``paths``. ``seed`` picks the inputs (default: a
     fresh one each run, never the self-checks' 0). ``sandbox=False`` runs students' code
-    without bwrap (see NO_SANDBOX_WARNING)."""
+    without bwrap (see NO_SANDBOX_WARNING). ``labs`` (e.g. ["01"]): grade only those labs'
+    exercises, out of their points."""
     if sandbox:
         try:
             check_available()
@@ -360,7 +371,7 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
         hidden.add(solutions_dir.resolve().parent)  # the project tree
     hidden = tuple(sorted(str(Path(p).resolve()) for p in hidden))
     exercises, reference = reference_observations(solutions_dir, seed, sandboxed=sandbox,
-                                                  hidden=hidden)
+                                                  hidden=hidden, labs=labs)
     made = {e.name: inputs.make(e.name, seed) for e in exercises}
 
     def grade_one(item):

@@ -36,7 +36,8 @@ def pytest_generate_tests(metafunc):
         return
     students = discover(metafunc.config.getoption("submission") or [SOLUTIONS],
                         lab_names(SOLUTIONS))
-    exercises = [e.name for e in solution_exercises(SOLUTIONS)]
+    exercises = [e.name for e in solution_exercises(SOLUTIONS,
+                                                    metafunc.config.getoption("labs"))]
     cases = [(s, e) for s in students for e in exercises]
     metafunc.parametrize("graded_exercise", cases, ids=[f"{s}-{e}" for s, e in cases])
 
@@ -49,7 +50,8 @@ def grading(request, tmp_path_factory):
 
     def run():
         result = grade(config.getoption("submission") or [SOLUTIONS], SOLUTIONS,
-                       limits=Limits(exercise_seconds=config.getoption("grading_timeout")))
+                       limits=Limits(exercise_seconds=config.getoption("grading_timeout")),
+                       labs=config.getoption("labs"))
         if config.getoption("grades_csv"):
             write_csv(result, config.getoption("grades_csv"))
         return result
