@@ -87,6 +87,10 @@ def pytest_addoption(parser):
     group.addoption("--grading-timeout", type=float, default=20.0,
                     help="seconds one exercise may run (default 20)")
     group.addoption("--grades-csv", metavar="FILE", help="also write the grades as CSV")
+    group.addoption("--grading-seed", type=int, metavar="SEED",
+                    help="seed of the graded inputs, to repeat a grading (default: a fresh one)")
+    group.addoption("--grading-workers", type=int, metavar="N",
+                    help="students graded at once (default: the cores)")
     group.addoption("--lab", action="append", default=[], metavar="LAB", dest="labs",
                     help="grade only this lab's exercises, e.g. --lab 01 (repeatable; "
                          "default: every lab)")

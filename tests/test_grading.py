@@ -918,3 +918,27 @@ def test_grade_runs_from_any_folder_and_grades_one_lab_out_of_its_points(tmp_pat
     assert main(["grade", "class", "--solutions", str(tmp_path / "none"), "--no-sandbox",
                  "--out", str(out)]) == 2
     assert "--solutions DIR" in capsys.readouterr().err
+
+
+def test_the_pytest_form_grades_one_lab_with_a_seed_and_says_where_the_csv_went(tmp_path):
+    """`pytest tests/grading --submission ... --lab 05 --grading-seed 7 --grades-csv F`: the
+    failing tests name the lost points; the summary names the CSV and how it was graded."""
+    import os
+    import subprocess
+
+    try:
+        sandbox.check_available()
+    except sandbox.SandboxUnavailable as error:
+        pytest.skip(str(error))
+    out = tmp_path / "grades.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/grading", "--submission",
+         str(LABS / "05_dcgan_paper.ipynb"), "--lab", "05", "--grading-seed", "7",
+         "--grades-csv", str(out), "-q", "-n", "0", "-p", "no:cacheprovider"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout[-2000:]  # the stubs lose both exercises
+    assert "loses 2 point(s) on slerp: not implemented" in done.stdout
+    row = next(csv.DictReader(open(out, newline="")))
+    assert (row["total"], row["max"]) == ("0", "4") and "inputs seed 7;" in row["graded"]
+    assert f"1 student(s) written to {out}" in done.stdout

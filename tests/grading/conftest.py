@@ -3,8 +3,10 @@ the reason the points were lost. Without --submission it grades solutions/ (full
 Grading runs students' code in bubblewrap sandboxes: without bwrap these tests are skipped
 with the reason (CI installs it: .ci/run)."""
 
+import csv
 import os
 import pickle
+import time
 from pathlib import Path
 
 import pytest
@@ -15,11 +17,30 @@ from gan_lab.grading.grader import discover, grade, lab_names, solution_exercise
 from gan_lab.grading.sandbox import Limits
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+_STARTED = pytest.StashKey[float]()
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sandbox: grades in bubblewrap sandboxes (needs bwrap; "
                                        "run in CI, which installs it)")
+    config.stash[_STARTED] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """Where the grades went, and how they were graded (the CSV's own words), once the tests
+    have reported: a grader of a class wants the file, not only 300 test lines."""
+    path = config.getoption("grades_csv")
+    if not path or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    path = Path(path).resolve()
+    if not path.exists() or path.stat().st_mtime < config.stash.get(_STARTED, 0):
+        terminalreporter.write_line(f"grades: {path} was not written by this run")
+        return
+    with open(path, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    terminalreporter.write_sep("-", "grades")
+    terminalreporter.write_line(f"{len(rows)} student(s) written to {path}"
+                                + (f" ({rows[0]['graded']})" if rows else ""))
 
 
 def pytest_generate_tests(metafunc):
@@ -51,7 +72,8 @@ def grading(request, tmp_path_factory):
     def run():
         result = grade(config.getoption("submission") or [SOLUTIONS], SOLUTIONS,
                        limits=Limits(exercise_seconds=config.getoption("grading_timeout")),
-                       labs=config.getoption("labs"))
+                       labs=config.getoption("labs"), seed=config.getoption("grading_seed"),
+                       workers=config.getoption("grading_workers"))
         if config.getoption("grades_csv"):
             write_csv(result, config.getoption("grades_csv"))
         return result
