@@ -209,10 +209,11 @@ def test_the_answer_in_a_copy_is_graded_not_the_untouched_lab_beside_it(tmp_path
     books = [_book(tmp_path / untouched, [(stub, "scale_images")]),
              _book(tmp_path / worked, [(answer, "scale_images")])]
     for order in (books, books[::-1]):
-        cells, reasons = _student_cells([exercise], order)
+        cells, reasons, origins = _student_cells([exercise], order)
         assert reasons == {} and "return 'answer'" in dict(cells)["scale_images"]
+        assert origins["scale_images"] == books[1]  # and the CSV says which file it was
     # with no answer anywhere, the stub is graded (and loses as not implemented)
-    cells, _ = _student_cells([exercise], books[:1])
+    cells, _, _ = _student_cells([exercise], books[:1])
     assert "NotImplementedError" in dict(cells)["scale_images"]
 
 
@@ -254,14 +255,14 @@ def test_the_last_definition_wins_and_self_checks_in_a_cell_are_ignored(tmp_path
         ("from gan_lab import check\ndef pool_to_grid(m, grid=4):\n    return m\n"
          "check('pool_to_grid', pool_to_grid)", "pool_to_grid"),
     ])
-    cells, reasons = _student_cells(exercises, [book])
+    cells, reasons, _ = _student_cells(exercises, [book])
     assert reasons == {}
     sources = dict(cells)
     assert "return 'answer'" in sources["slerp"] and "gan_lab" not in sources["slerp"]
     assert "check" not in sources["pool_to_grid"] and "return m" in sources["pool_to_grid"]
     cheat = _book(tmp_path / "x" / "05_dcgan_paper.ipynb", [
         ("from gan_lab.latent import slerp", "slerp")])
-    _, reasons = _student_cells(exercises[:1], [cheat])
+    _, reasons, _ = _student_cells(exercises[:1], [cheat])
     assert "uses gan_lab" in reasons["slerp"]
 
 
@@ -279,7 +280,7 @@ def test_a_huge_notebook_is_refused_quickly_with_its_reason(tmp_path):
     for label, cells in cases.items():
         book = _book(tmp_path / label / "01_vanilla_gan.ipynb", cells)
         started = time.monotonic()
-        found, reasons = _student_cells(exercises, [book])
+        found, reasons, _ = _student_cells(exercises, [book])
         assert time.monotonic() - started < 30, label
         if label == "small":
             assert [name for name, _ in found] == ["scale_images"]
@@ -879,6 +880,7 @@ def test_grade_without_a_sandbox_warns_on_the_run_and_in_the_csv(tmp_path, capsy
     assert "WARNING: NOT SANDBOXED" in capsys.readouterr().err
     row = next(csv.DictReader(open(out, newline="")))
     assert row["student"] == "ivan" and row["total"] == "7"  # Lab 4's exercises
+    assert row["graded from"] == "04_mode_collapse.ipynb"
     assert row["graded"].startswith("NOT SANDBOXED (--no-sandbox)")
     assert "build_dcgan_generator: no cell defines" in row["reasons"]
 

@@ -44,6 +44,7 @@ class StudentGrade:
     student: str
     points: dict = field(default_factory=dict)   # exercise -> points earned
     reasons: dict = field(default_factory=dict)  # exercise -> why points were lost
+    sources: list = field(default_factory=list)  # the notebooks graded cells came from
 
     @property
     def total(self):
@@ -211,8 +212,17 @@ def _code(source):
     return "\n".join(line for line in lines if line)
 
 
+def _relative(paths, books):
+    """``paths`` relative to the folder all of a student's ``books`` lie in."""
+    if not paths:
+        return []
+    root = Path(os.path.commonpath([str(Path(b).parent) for b in books]))
+    return [str(Path(p).relative_to(root)) for p in paths]
+
+
 def _student_cells(exercises, books):
-    """Cells to run [(name, source)] and reasons known without running anything.
+    """Cells to run [(name, source)], reasons known without running anything, and the
+    notebook each exercise's cell was taken from {name: path}.
 
     For each exercise: a cell that differs from the lab's stub before one left as released
     (the work done in a copy, "01_vanilla_gan-Copy1.ipynb" or final/, beside the untouched
@@ -240,18 +250,20 @@ def _student_cells(exercises, books):
             continue
         read[str(book)] = notebook
     names = [e.name for e in exercises]
-    found = [(Path(path).name, notebooks.definitions(notebook, names))
+    found = [(Path(path), notebooks.definitions(notebook, names))
              for path, notebook in read.items()]
-    cells, reasons = [], {}
+    cells, reasons, origins = [], {}, {}
     for exercise in exercises:
         stub = _code(notebooks.strip_solution(exercise.source, exercise.name))
-        candidates = [(_code(defined[exercise.name]) == stub, book != exercise.notebook,
-                       defined[exercise.name]) for book, defined in found
+        candidates = [(_code(defined[exercise.name]) == stub, book.name != exercise.notebook,
+                       defined[exercise.name], book) for book, defined in found
                       if exercise.name in defined]
         # answered first (a lab left untouched beside the copy the work went into), then
         # the exercise's own notebook, then the notebooks in path order (a stable sort)
         candidates.sort(key=lambda candidate: candidate[:2])
         source = candidates[0][2] if candidates else None
+        if candidates:
+            origins[exercise.name] = candidates[0][3]
         if source is None:
             reasons[exercise.name] = failures.get(exercise.notebook) or (
                 f"no cell defines `{exercise.name}` (missing notebook {exercise.notebook}?)"
@@ -262,7 +274,7 @@ def _student_cells(exercises, books):
             reasons[exercise.name] = "uses gan_lab, which holds the answers: write it yourself"
         else:
             cells.append((exercise.name, source))
-    return cells, reasons
+    return cells, reasons, origins
 
 
 # --- running ---------------------------------------------------------------------------------
@@ -327,7 +339,8 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
         cells, reasons, results = [], {e.name: submission.problem for e in exercises}, {}
     else:  # reading the notebooks counts in the student's time
         started = time.monotonic()
-        cells, reasons = _student_cells(exercises, submission.books)
+        cells, reasons, origins = _student_cells(exercises, submission.books)
+        result.sources = _relative(sorted(set(origins.values())), submission.books)
         results = (run_cells(cells, seed, limits, sandboxed, hidden, made, started)
                    if cells else {})
     for exercise in exercises:
@@ -407,12 +420,12 @@ def write_csv(grading: Grading, path) -> Path:
     names = [e.name for e in grading.exercises]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", *names, "total", "max", "reasons", "graded"])
+    writer.writerow(["student", *names, "total", "max", "reasons", "graded from", "graded"])
     maximum = sum(e.points for e in grading.exercises)
     for g in grading.grades:
         reasons = " | ".join(f"{name}: {g.reasons[name]}" for name in names if name in g.reasons)
         writer.writerow([_cell(g.student), *(g.points[n] for n in names), g.total, maximum,
-                         _cell(reasons), grading.note])
+                         _cell(reasons), _cell("; ".join(g.sources)), grading.note])
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", newline="") as stream:
