@@ -17,6 +17,7 @@ import os
 import secrets
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,11 +197,12 @@ def discover(paths, labs) -> dict[str, Submission]:
     if not claims:
         raise GradingError(f"no submissions found in {', '.join(map(str, paths))}")
     wanted = [name or "(unnamed)" for name, _, _ in claims]
+    claimed = Counter(wanted)
     students: dict[str, Submission] = {}
     for name, (_, label, submission) in zip(wanted, claims):
-        unique = name if wanted.count(name) == 1 else f"{name} ({label})"
+        unique = name if claimed[name] == 1 else f"{name} ({label})"
         number = 2
-        while unique in students or (unique != name and unique in wanted):
+        while unique in students or (unique != name and unique in claimed):
             unique, number = f"{name} ({label}) ~{number}", number + 1
         students[unique] = submission
     return students
@@ -258,17 +260,14 @@ def _student_cells(exercises, books):
         candidates = [(_code(defined[exercise.name]) == stub, book.name != exercise.notebook,
                        defined[exercise.name], book) for book, defined in found
                       if exercise.name in defined]
-        # answered first (a lab left untouched beside the copy the work went into), then
-        # the exercise's own notebook, then the notebooks in path order (a stable sort)
-        candidates.sort(key=lambda candidate: candidate[:2])
-        source = candidates[0][2] if candidates else None
-        if candidates:
-            origins[exercise.name] = candidates[0][3]
-        if source is None:
+        if not candidates:
             reasons[exercise.name] = failures.get(exercise.notebook) or (
                 f"no cell defines `{exercise.name}` (missing notebook {exercise.notebook}?)"
                 + "".join(f"; {failure}" for failure in failures.values()))
             continue
+        # answered first (a lab left untouched beside the copy the work went into), then
+        # the exercise's own notebook, then path order (min keeps the first of equals)
+        _, _, source, origins[exercise.name] = min(candidates, key=lambda c: c[:2])
         source = notebooks.without_self_checks(source)
         if notebooks.uses_gan_lab(source):
             reasons[exercise.name] = "uses gan_lab, which holds the answers: write it yourself"

@@ -606,24 +606,28 @@ def pool_to_grid(feature_maps, grid=4):
 
 # --- forging the probe runner's report -------------------------------------------------------
 
-FORGING = {
-    "probe_losses_borrowed": ("discriminator_loss", "discriminator_loss on", '''
-import sys
-# the runner's own module holds the losses it hands the training step: borrow them
-discriminator_loss = sys.modules["probes"].probe_losses([1.0, 1.0, 1.0])["discriminator_loss"]
-'''),
-    "forged_other_exercise": ("slerp", "was not for slerp", '''
+# Student code that frames a reply as /runner/runner.py frames them, writes it to every
+# descriptor the reply pipe could be, and leaves: the forging cells below differ in the reply.
+_SPRAY = '''
 import os, json, struct
-def slerp(z0, z1, t):
-    # a reply for another exercise, framed as /runner/runner.py frames them, into the
-    # result pipe; then leave
-    reply = json.dumps({"name": "pool_to_grid", "observations": {}}).encode()
+def _spray(reply):
     for fd in range(3, 64):
         try:
             os.write(fd, struct.pack(">I", len(reply)) + reply)
         except OSError:
             pass
     os._exit(0)
+'''
+
+FORGING = {
+    "probe_losses_borrowed": ("discriminator_loss", "discriminator_loss on", '''
+import sys
+# the runner's own module holds the losses it hands the training step: borrow them
+discriminator_loss = sys.modules["probes"].probe_losses([1.0, 1.0, 1.0])["discriminator_loss"]
+'''),
+    "forged_other_exercise": ("slerp", "was not for slerp", _SPRAY + '''
+def slerp(z0, z1, t):  # a reply for another exercise
+    _spray(json.dumps({"name": "pool_to_grid", "observations": {}}).encode())
 '''),
     "junk_on_every_fd": ("class_histogram", "not readable", '''
 import os
@@ -662,32 +666,17 @@ _probes.run_probe = _junk
 def build_generator(latent_dim=100):
     return None
 '''),
-    "deeply_nested_reply": ("pool_to_grid", "not readable", '''
-import os, struct
+    "deeply_nested_reply": ("pool_to_grid", "not readable", _SPRAY + '''
 def pool_to_grid(feature_maps, grid=4):
-    reply = b"[" * 200000 + b"]" * 200000  # raw, past the probe: deeper than any parser
-    for fd in range(3, 64):
-        try:
-            os.write(fd, struct.pack(">I", len(reply)) + reply)
-        except OSError:
-            pass
-    os._exit(0)
+    _spray(b"[" * 200000 + b"]" * 200000)  # raw, past the probe: deeper than any parser
 '''),
 }
 
 # Errors without words: a blank reason once counted as no reason, i.e. full marks.
 BLANK_ERRORS = {
-    "blank_error_reply": ("generator_loss_minimax", "error says nothing", '''
-import os, json, struct
-def generator_loss_minimax(fake_logits):
-    # an error reply with no text, for this very exercise, framed as the runner frames them
-    reply = json.dumps({"name": "generator_loss_minimax", "error": ""}).encode()
-    for fd in range(3, 64):
-        try:
-            os.write(fd, struct.pack(">I", len(reply)) + reply)
-        except OSError:
-            pass
-    os._exit(0)
+    "blank_error_reply": ("generator_loss_minimax", "error says nothing", _SPRAY + '''
+def generator_loss_minimax(fake_logits):  # an error with no text, for this very exercise
+    _spray(json.dumps({"name": "generator_loss_minimax", "error": ""}).encode())
 '''),
     "runner_error_blank": ("conv_output_size", "error says nothing", '''
 import __main__
