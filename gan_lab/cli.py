@@ -55,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
     train.add_argument("--epochs", type=positive_integer,
                        help="epochs to train (default: about "
-                            f"{DEFAULT_STEPS['dcgan']:,} training steps' worth for the DCGANs, "
-                            f"{DEFAULT_STEPS['gan']:,} for the dense GAN: 16 and 32 epochs of "
-                            "the 4,000-digit sample, 1 and 2 of all MNIST; or the preset's; "
+                            f"{DEFAULT_STEPS['dcgan']:,} training steps' worth for the DCGAN, "
+                            f"{DEFAULT_STEPS['cgan']:,} for the conditional one, "
+                            f"{DEFAULT_STEPS['gan']:,} for the dense GAN: 40, 16 and 32 epochs "
+                            "of the 4,000-digit sample; or the preset's; "
                             "the course run is --preset radford, 100)")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="named settings: radford (the course's 100-epoch run at Radford "
@@ -216,7 +217,11 @@ def run_train(args) -> int:
 
     print(f"Device: {runtime.describe_device()}")
     verb = "Resuming" if args.resume else "Training"
-    arch = f" ({config.arch})" if config.arch else ""
+    networks = [config.arch] if config.arch else []
+    networks += [f"{role} " + ", ".join(f"{name} {value}" for name, value in options)
+                 for role, options in (("G", config.generator_options),
+                                       ("D", config.discriminator_options)) if options]
+    arch = f" ({'; '.join(networks)})" if networks else ""
     until = (f"to epoch {config.epochs}" if config.epochs else
              "to the saved run's last epoch" if args.resume else
              f"for about {DEFAULT_STEPS[config.model]:,} steps")

@@ -14,6 +14,8 @@ builder (widths)                    generator    discriminator
 dense (256, 512, 1024), 28x28x1      1,489,424    1,460,225
 dense (128,), course variant           114,064      100,609
 dcgan G (256, 128) D (64, 128)       1,781,505      138,689
+dcgan compact, G (128, 64) with        701,889       36,577
+  3x3 kernels, D (32, 64)
 dcgan 32x32x3, G (512, 256, 128)     3,448,579      663,361
   D (64, 128, 256)
 course_cifar G (32x32x3)             1,374,339      (dcgan D)

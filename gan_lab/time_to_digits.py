@@ -1,16 +1,18 @@
 """Time to digits: the speed a student feels. The CPU seconds of training that gan_lab's
 defaults and the TensorFlow DCGAN tutorial's recipe each need before their samples first
 pass the bar ``TARGET`` (>= 9 modes, confident share >= 0.6, Frechet distance <= 40, all
-from ``gan_lab.metrics`` on ``metrics.DEFAULT_SAMPLES`` samples), on the same Radford DCGAN
-and the same 4,000-digit MNIST sample.
+from ``gan_lab.metrics`` on ``metrics.DEFAULT_SAMPLES`` samples), on the same 4,000-digit
+MNIST sample.
 
 ``python -m gan_lab bench --quality [--budget SECONDS] [--every EPOCHS]``
 
 The two recipes train in one process, taking turns of ``every`` epochs, so a change in the
 machine's load hits both alike; each is judged after each turn (judging is not counted).
-"gan_lab": ``GAN.fit`` as ``gan_lab train dcgan`` sets it up (batch 128, Adam(2e-4, 0.5),
-the alternating update, XLA by ``runtime.xla_by_default``), or with a preset's settings. "tutorial": the tutorial's
-loop (``bench.tutorial_train_step``), batch 256, Adam(1e-4), no XLA.
+"gan_lab": ``GAN.fit`` as ``gan_lab train dcgan`` sets it up (the compact DCGAN of
+``config.COMPACT_DCGAN``, batch 64, Adam(1e-3, 0.5), the alternating update, XLA by
+``runtime.xla_by_default``), or with a preset's settings (and its full-size networks).
+"tutorial": the tutorial's loop (``bench.tutorial_train_step``) on the full-size Radford
+DCGAN of ``models.py``, batch 256, Adam(1e-4), no XLA.
 """
 
 from __future__ import annotations

@@ -63,17 +63,42 @@ def test_default_epochs_are_sized_to_the_data():
     from gan_lab.config import DEFAULT_STEPS
 
     config = TrainConfig.create("dcgan")
-    assert config.epochs is None and DEFAULT_STEPS["dcgan"] == 1_000
-    assert config.sized_to(4_000).epochs == 16       # 63 steps an epoch at batch 64
-    assert config.sized_to(60_000).epochs == 1       # all of MNIST: 938 steps
-    assert config.sized_to(100).epochs == 500        # 2 steps an epoch
-    assert config.replace(d_steps=2).sized_to(4_000).epochs == 31  # 32 steps an epoch
+    assert config.epochs is None and DEFAULT_STEPS["dcgan"] == 2_500
+    assert config.sized_to(4_000).epochs == 40       # 63 steps an epoch at batch 64
+    assert config.sized_to(60_000).epochs == 3       # all of MNIST: 938 steps
+    assert config.sized_to(100).epochs == 1_250      # 2 steps an epoch
+    assert config.replace(d_steps=2).sized_to(4_000).epochs == 78  # 32 steps an epoch
     assert config.replace(model="gan").sized_to(4_000).epochs == 32
+    assert config.replace(model="cgan").sized_to(4_000).epochs == 16
     assert config.replace(epochs=3).sized_to(4_000).epochs == 3    # given: kept
     radford = TrainConfig.create(preset="radford")
     assert (radford.model, radford.epochs, radford.batch_size, radford.learning_rate,
             radford.epoch_metrics) == ("dcgan", 100, 128, 2e-4, False)
     assert TrainConfig.create("gan", preset="radford", epochs=3).model == "gan"  # any model
+
+
+def test_the_dcgan_without_a_preset_is_the_compact_one_and_only_then():
+    from gan_lab.config import COMPACT_DCGAN
+
+    compact = {key: tuple(sorted(value.items())) for key, value in COMPACT_DCGAN.items()}
+    for config in (TrainConfig.create("dcgan"), TrainConfig.create(),
+                   TrainConfig.create("dcgan", dataset="fashion_mnist", loss="hinge")):
+        assert (config.generator_options, config.discriminator_options) == (
+            compact["generator_options"], compact["discriminator_options"])
+    wgan = TrainConfig.create("dcgan", loss="wgan_gp")  # the critic's layer norm added
+    assert dict(wgan.discriminator_options) == {"widths": (32, 64), "normalization": "layer"}
+    for config in (TrainConfig.create("dcgan", preset="radford"),
+                   TrainConfig.create(preset="remedy"),
+                   TrainConfig.create("dcgan", dataset="cifar10"),
+                   TrainConfig.create("dcgan", dataset="cifar10", arch="course_cifar"),
+                   TrainConfig.create("gan"), TrainConfig.create("cgan")):
+        assert config.generator_options == config.discriminator_options == ()
+    # Options of the caller's own replace both defaults; config.json round-trips them.
+    own = TrainConfig.create("dcgan", generator_options={"widths": [64, 32]})
+    assert own.generator_options == (("widths", (64, 32)),) and own.discriminator_options == ()
+    for config in (TrainConfig.create("dcgan"), own):
+        again = TrainConfig.from_json(json.loads(json.dumps(config.to_json())))
+        assert again == config and again.resume_differences(config) == []
 
 
 def test_resume_without_epochs_continues_to_the_runs_own_last_epoch(run_copy):

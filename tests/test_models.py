@@ -4,12 +4,15 @@ import pytest
 from keras import layers
 
 from gan_lab import models
+from gan_lab.config import COMPACT_DCGAN
 
 BUILDS = {
     "dense": lambda: (models.dense_generator(), models.dense_discriminator()),
     "dense_course": lambda: (models.dense_generator(hidden=(128,)),
                              models.dense_discriminator(hidden=(128,))),
     "dcgan": lambda: models.build_pair("dcgan"),
+    # The compact DCGAN a run without a preset trains (config.COMPACT_DCGAN).
+    "dcgan_compact": lambda: models.build_pair("dcgan", **COMPACT_DCGAN),
     "dcgan_cifar": lambda: models.build_pair("dcgan", (32, 32, 3)),
     "course_cifar": lambda: models.build_pair("dcgan", (32, 32, 3), arch="course_cifar"),
 }
@@ -18,10 +21,12 @@ PARAMS = {
     "dense": (1_489_424, 1_460_225),
     "dense_course": (114_064, 100_609),
     "dcgan": (1_781_505, 138_689),
+    "dcgan_compact": (701_889, 36_577),
     "dcgan_cifar": (3_448_579, 663_361),
     "course_cifar": (1_374_339, 663_361),
 }
 SHAPES = {"dense": (28, 28, 1), "dense_course": (28, 28, 1), "dcgan": (28, 28, 1),
+          "dcgan_compact": (28, 28, 1),
           "dcgan_cifar": (32, 32, 3), "course_cifar": (32, 32, 3)}
 
 
