@@ -149,3 +149,18 @@ def test_help_says_what_each_command_does(command, capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert {"train": "per-epoch images", "compare": "Rows = runs"}[command] in text
+
+
+def test_the_readmes_compare_commands_ask_for_epochs_every_run_keeps():
+    """A default run keeps snapshots of DEFAULT_SNAPSHOTS' epochs (and its last, which
+    depends on the data), so the README's compare commands may ask for those only."""
+    import re
+    from pathlib import Path
+
+    from gan_lab.config import DEFAULT_SNAPSHOTS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    commands = re.findall(r"gan_lab compare [^`\n]*--epochs((?: \d+)+)", readme)
+    assert commands, "the README shows no compare command"
+    for epochs in commands:
+        assert set(map(int, epochs.split())) <= set(DEFAULT_SNAPSHOTS), epochs
