@@ -96,9 +96,10 @@ class TrainConfig:
             chosen = {**settings_of_preset, **chosen, "preset": preset}
         if model is not None:
             chosen["model"] = model
-        if (preset is None and chosen.get("model", "dcgan") == "dcgan" and "arch" not in chosen
-                and DATASETS.get(chosen.get("dataset", "mnist"), ((),))[0] == (28, 28, 1)
-                and not {"generator_options", "discriminator_options"} & set(chosen)):
+        networks_given = {"arch", "generator_options", "discriminator_options"} & set(chosen)
+        image_shape = DATASETS.get(chosen.get("dataset", cls.dataset), (None,))[0]
+        if preset is None and not networks_given and chosen.get("model", cls.model) == "dcgan" \
+                and image_shape == (28, 28, 1):
             chosen.update(COMPACT_DCGAN)
         for key in ("generator_options", "discriminator_options"):
             if isinstance(chosen.get(key), dict):
