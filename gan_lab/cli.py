@@ -216,6 +216,8 @@ def run_train(args) -> int:
     from . import runs, runtime  # TensorFlow loads here, after the settings are checked
 
     print(f"Device: {runtime.describe_device()}")
+    if args.resume:  # the networks and epochs of the saved run, for the line below
+        config = runs.resumed_config(config)
     verb = "Resuming" if args.resume else "Training"
     networks = [config.arch] if config.arch else []
     networks += [f"{role} " + ", ".join(f"{name} {value}" for name, value in options)
@@ -223,7 +225,6 @@ def run_train(args) -> int:
                                        ("D", config.discriminator_options)) if options]
     arch = f" ({'; '.join(networks)})" if networks else ""
     until = (f"to epoch {config.epochs}" if config.epochs else
-             "to the saved run's last epoch" if args.resume else
              f"for about {DEFAULT_STEPS[config.model]:,} steps")
     print(f"{verb} {config.model}{arch} {until}, batch {config.batch_size} -> {config.run_dir}")
     started = time.perf_counter()

@@ -49,6 +49,25 @@ class Run:
         return self.folder.path
 
 
+def resumed_config(config: TrainConfig) -> TrainConfig:
+    """The settings a resume of the run in ``config.run_dir`` trains with: ``config``, with
+    the saved run's epochs when it gives none and the saved run's networks when it names
+    none (``TrainConfig.with_networks_of``). Raises RunError if the folder holds no run or
+    a run whose settings differ from ``config``'s, naming each difference."""
+    folder = RunFolder(config.run_dir)
+    folder.prepare(resume=True)
+    saved = TrainConfig.from_json(folder.read_config())
+    if config.epochs is None:  # continue to the epoch the run was started for
+        config = config.replace(epochs=saved.epochs)
+    config = config.with_networks_of(saved)
+    differences = config.resume_differences(saved)
+    if differences:
+        raise RunError(f"{folder} holds a different run ({'; '.join(differences)}); "
+                       "resume it with the settings it was started with, or choose "
+                       "another --out")
+    return config
+
+
 def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
           discriminator=None, overwrite=False, resume=False, verbose="auto",
           **settings) -> Run:
@@ -84,15 +103,7 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
     folder = RunFolder(config.run_dir)
     done = 0
     if resume:
-        folder.prepare(resume=True)
-        saved = TrainConfig.from_json(folder.read_config())
-        if config.epochs is None:  # continue to the epoch the run was started for
-            config = config.replace(epochs=saved.epochs)
-        differences = config.resume_differences(saved)
-        if differences:
-            raise RunError(f"{folder} holds a different run ({'; '.join(differences)}); "
-                           "resume it with the settings it was started with, or choose "
-                           "another --out")
+        config = resumed_config(config)
         done = checkpoint.saved_epoch(folder) or 0
         if not done and folder.read_history() and not folder.checkpoint_dir.exists():
             raise RunError(f"{folder} has finished epochs but no checkpoint/ folder (deleted?), "

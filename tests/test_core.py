@@ -101,6 +101,25 @@ def test_the_dcgan_without_a_preset_is_the_compact_one_and_only_then():
         assert again == config and again.resume_differences(config) == []
 
 
+def test_a_resumed_run_keeps_the_networks_it_was_built_with():
+    # A DCGAN run begun before the compact default (config.json: no options) resumes as
+    # the full-size DCGAN it is, from the same command; networks the caller names must match.
+    full_size = TrainConfig.from_json(json.loads(json.dumps(
+        TrainConfig.create("dcgan", generator_options={}, discriminator_options={}).to_json())))
+    assert full_size.generator_options == full_size.discriminator_options == ()
+    resumed = TrainConfig.create("dcgan").with_networks_of(full_size)
+    assert resumed.generator_options == resumed.discriminator_options == ()
+    assert resumed.resume_differences(full_size) == []
+    named = TrainConfig.create("dcgan", generator_options={"widths": [64, 32]})
+    assert named.with_networks_of(full_size) == named
+    assert "generator_options () there, (('widths', (64, 32)),) now" in \
+        named.resume_differences(full_size)
+    for model, loss in (("dcgan", "wgan_gp"), ("gan", "hinge")):  # defaults with additions
+        config = TrainConfig.create(model, loss=loss)
+        assert config.with_networks_of(full_size.replace(model=model, loss=loss)) == \
+            config.replace(generator_options=(), discriminator_options=())
+
+
 def test_resume_without_epochs_continues_to_the_runs_own_last_epoch(run_copy):
     settings = {key: value for key, value in TINY.items() if key != "epochs"}
     run = runs.train(model="gan", out=run_copy, resume=True, verbose=0, **settings)

@@ -258,3 +258,21 @@ def test_diverged_run_resumes_with_a_lower_learning_rate(tmp_path, capsys):
     assert "the files of epoch 1" in error and len(history(out)) == 1
     assert cli([*TRAIN, "--out", str(out), "--resume"]) == 0
     assert [int(r["epoch"]) for r in history(out)] == [1, 2, 3]
+
+
+def test_a_full_size_dcgan_run_resumes_from_the_same_command(tmp_path, capsys):
+    # Begun with the full-size networks (as every DCGAN run was before the compact default),
+    # continued by the command line that names no networks: it stays full-size.
+    from gan_lab import runs
+
+    out = tmp_path / "run"
+    tiny = ["--source", "sample", "--limit", "64", "--batch-size", "64", "--snapshot-epochs", "1"]
+    runs.train("dcgan", source="sample", limit=64, batch_size=64, epochs=1, snapshot_epochs=[1],
+               generator_options={}, discriminator_options={}, out=str(out), verbose=0)
+    first = weights(out, 1)
+    assert cli(["train", "dcgan", *tiny, "--epochs", "2", "--out", str(out), "--resume"]) == 0
+    assert f"Resuming dcgan to epoch 2, batch 64 -> {out}" in capsys.readouterr().out
+    assert [int(r["epoch"]) for r in history(out)] == [1, 2]
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["generator_options"] == saved["discriminator_options"] == {}
+    assert [w.shape for w in weights(out, 2)] == [w.shape for w in first]
