@@ -236,8 +236,8 @@ def run_train(args) -> int:
     timing = (f" ({sum(seconds) / len(seconds):.1f} s per epoch of training, epochs 1-"
               f"{run.history[-1]['epoch']})" if seconds else "")
     print(f"Done in {time.perf_counter() - started:.0f} s{timing}. In {config.run_dir}:")
-    for name in ("progress.gif", "losses.png", "history.csv", "frames/", "snapshots/"):
-        print(f"  {name}")
+    for name, what in run.folder.describe():
+        print(f"  {name:<15} {what}")
     return 0
 
 

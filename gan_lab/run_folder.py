@@ -1,6 +1,6 @@
 """The run folder: the one place that knows what a training run leaves behind and where.
 
-Layout (the caller names the folder)::
+Layout (the caller names the folder; ``LAYOUT`` below, in this order)::
 
     config.json                 the TrainConfig and the facts of the run (data, device)
     fixed_z.npy                 the latent batch every epoch image is drawn from
@@ -30,6 +30,21 @@ HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 # Added when training tracks them (epoch_metrics=True), with share_0 .. share_{K-1}.
 TRACKED_FIELDS = ("modes", "kl_uniform", "confident", "frechet_distance", "precision", "recall",
                   "label_accuracy")
+
+
+# (RunFolder attribute, what it holds): what ``describe`` tells a user after a run.
+LAYOUT = (
+    ("gif_file", "the epochs' images as one animation"),
+    ("frames_dir", "one image per epoch, drawn from the fixed latent batch"),
+    ("losses_file", "D's and G's losses, D(real) and D(fake) over the epochs"),
+    ("history_file", "the losses and D's outputs per epoch, and its seconds"),
+    ("metrics_file", "the measures of python -m gan_lab evaluate"),
+    ("snapshots_dir", "the generator at the snapshot epochs (compare, evaluate)"),
+    ("checkpoint_dir", "the whole training state of the last epoch (--resume)"),
+    ("tensorboard_dir", "TensorBoard events (tensorboard --logdir <folder>)"),
+    ("config_file", "the run's settings and data"),
+    ("fixed_z_file", "the latent batch of the epoch images"),
+)
 
 
 class RunError(ValueError):
@@ -70,6 +85,13 @@ class RunFolder:
 
     def snapshot(self, epoch: int) -> Path:
         return self.snapshots_dir / f"generator_epoch_{epoch:04d}.keras"
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(name, what it holds) of each ``LAYOUT`` entry present here, folders named
+        with a trailing "/"."""
+        present = [(getattr(self, attribute), what) for attribute, what in LAYOUT]
+        return [(path.name + ("/" if path.is_dir() else ""), what)
+                for path, what in present if path.exists()]
 
     def run_files(self) -> list[Path]:
         """Every file a run wrote here, by the run's own names: what ``--overwrite``

@@ -63,6 +63,9 @@ def test_train_leaves_every_artifact(trained, model):
     assert config["model"] == model and config["source"] == "sample"
     assert config["epochs"] == EPOCHS and config["run"]["images"] == 512 and config["seed"] == 0
     assert np.load(out / "fixed_z.npy").shape == (64, 100)
+    # The closing lines name every entry the run left, each with what it holds.
+    listed = [line.split()[0] for line in stdout.split(f"In {out}:")[1].splitlines() if line]
+    assert sorted(name.rstrip("/") for name in listed) == sorted(p.name for p in out.iterdir())
 
 
 def test_frames_come_from_the_fixed_latent_batch(trained, tmp_path):
