@@ -7,8 +7,8 @@ import tempfile
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # every test runs on the CPU
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # The suite builds hundreds of tiny models, and XLA would compile each for seconds: tests run
-# the graph step. Where XLA is the machine's default, the kill-and-resume runs
-# (tests/test_resume.py) and README command 1 in CI train with it.
+# the graph step. The kill-and-resume runs (tests/test_resume.py) train with each step
+# path, and README command 1 in CI with the machine's default.
 os.environ.setdefault("GAN_LAB_XLA", "0")
 MAX_WORKERS = 4  # -n auto: TensorFlow's memory a worker, and the hostile class's 3 sandboxes
 if os.environ.get("PYTEST_XDIST_WORKER"):

@@ -48,15 +48,21 @@ def test_the_ceiling_is_above_a_plain_matmul_and_a_training_step():
 
     import tensorflow as tf
 
-    ceiling = matmul_ceiling_gflops("float32", sizes=(512,), repeats=2, seconds=0.2)
     a = tf.random.normal((512, 512))
     tf.matmul(a, a).numpy()
-    best = 0.0
-    for _ in range(5):
-        started = time.perf_counter()
-        tf.matmul(a, a).numpy()
-        best = max(best, 2 * 512**3 / (time.perf_counter() - started) / 1e9)
-    assert ceiling >= 0.8 * best > 0
+    attempts = []
+    # The suite's other workers share the cores: a busy moment in either timing is retried.
+    for _ in range(3):
+        ceiling = matmul_ceiling_gflops("float32", sizes=(512,), repeats=2, seconds=0.2)
+        best = 0.0
+        for _ in range(5):
+            started = time.perf_counter()
+            tf.matmul(a, a).numpy()
+            best = max(best, 2 * 512**3 / (time.perf_counter() - started) / 1e9)
+        attempts.append((round(ceiling, 1), round(best, 1)))
+        if ceiling >= 0.8 * best > 0:
+            return
+    pytest.fail(f"ceiling below 0.8 x a plain matmul in each of 3 tries: {attempts} GFLOP/s")
 
 
 def test_a_variant_measures_in_its_own_process():

@@ -63,10 +63,11 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def run(args, kill=None, check=True):
-    """The CLI in a child process, with the machine's own XLA choice (not the suite's "0"):
-    killed-and-resumed runs equal uninterrupted ones on the path a student's runs take."""
-    env = {k: v for k, v in os.environ.items() if k != XLA_ENV}
+def run(args, kill=None, check=True, xla="0"):
+    """The CLI in a child process, its train step compiled with XLA (``xla="1"``: the default
+    on a GPU and on CPUs without AVX-512) or the graph step ("0": the default on AVX-512
+    CPUs): killed-and-resumed runs must equal uninterrupted ones on both paths."""
+    env = {**os.environ, XLA_ENV: xla}
     done = subprocess.run([sys.executable, "-c", KILLER, json.dumps(kill), *args],
                           capture_output=True, text=True, timeout=600, env=env)
     if check:
@@ -94,8 +95,17 @@ def weights(run_dir, epoch):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
+    """The run of TRAIN with the graph step."""
     out = tmp_path_factory.mktemp("uninterrupted") / "run"
     run([*TRAIN, "--out", str(out)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_xla(tmp_path_factory):
+    """The run of TRAIN with the XLA-compiled step."""
+    out = tmp_path_factory.mktemp("uninterrupted_xla") / "run"
+    run([*TRAIN, "--out", str(out)], xla="1")
     return out
 
 
@@ -110,19 +120,26 @@ def test_same_seed_same_run(uninterrupted, tmp_path):
                                   iio.imread(uninterrupted / "frames" / "epoch_0003.png"))
 
 
-@pytest.mark.parametrize("kill, rows_left", [
-    ({"at": "batch", "epoch": 2, "batch": 2}, 1),
-    ({"at": "write", "file": "epoch_0002.png"}, 1),
-    ({"at": "checkpoint", "epoch": 2}, 2),  # epoch 2's other files all written
-    ({"at": "checkpoint", "epoch": 1}, 1),  # no checkpoint yet at all
-], ids=["mid-epoch-2", "writing-frame-2", "writing-checkpoint-2", "writing-checkpoint-1"])
-def test_killed_run_resumes_to_the_same_result(uninterrupted, tmp_path, kill, rows_left):
+# The training state (weights, optimizers, noise stream) is cut mid-epoch on both step paths;
+# the file-writing kills do not depend on the path, so they run the cheaper graph step
+# (XLA compiles the step for seconds in each process).
+@pytest.mark.parametrize("kill, rows_left, xla", [
+    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "1"),
+    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "0"),
+    ({"at": "write", "file": "epoch_0002.png"}, 1, "0"),
+    ({"at": "checkpoint", "epoch": 2}, 2, "0"),  # epoch 2's other files all written
+    ({"at": "checkpoint", "epoch": 1}, 1, "0"),  # no checkpoint yet at all
+], ids=["mid-epoch-2-xla", "mid-epoch-2", "writing-frame-2", "writing-checkpoint-2",
+        "writing-checkpoint-1"])
+def test_killed_run_resumes_to_the_same_result(request, tmp_path, kill, rows_left, xla):
+    uninterrupted = request.getfixturevalue("uninterrupted_xla" if xla == "1" else
+                                            "uninterrupted")
     out = tmp_path / "run"
-    killed = run([*TRAIN, "--out", str(out)], kill=kill, check=False)
+    killed = run([*TRAIN, "--out", str(out)], kill=kill, check=False, xla=xla)
     assert killed.returncode == -signal.SIGKILL
     assert len(history(out)) == rows_left
 
-    resumed = run([*TRAIN, "--out", str(out), "--resume"])
+    resumed = run([*TRAIN, "--out", str(out), "--resume"], xla=xla)
     assert "Resuming gan to epoch 3" in resumed.stdout
 
     assert history(out) == history(uninterrupted)  # each epoch once, same values
