@@ -223,6 +223,8 @@ def run_train(args) -> int:
     networks += [f"{role} " + ", ".join(f"{name} {value}" for name, value in options)
                  for role, options in (("G", config.generator_options),
                                        ("D", config.discriminator_options)) if options]
+    if not networks and config.model != "gan":
+        networks = ["full-size"]  # models.py's widths (Radford et al.'s for the DCGAN)
     arch = f" ({'; '.join(networks)})" if networks else ""
     until = (f"to epoch {config.epochs}" if config.epochs else
              f"for about {DEFAULT_STEPS[config.model]:,} steps")

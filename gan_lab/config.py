@@ -73,15 +73,20 @@ class TrainConfig:
     discriminator_options: tuple = _resume(())   # ... and of the D builder
     custom_networks: tuple = _resume(())   # "generator"/"discriminator" given by the caller
     out: str | None = None                 # the run folder; default runs/<model>-<dataset>
+    # The settings the caller named (create's keywords); a resume takes the saved run's
+    # epochs and networks where these do not name them. Not saved in config.json.
+    named: tuple = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def create(cls, model=None, *, preset=None, **settings) -> "TrainConfig":
+    def create(cls, model=None, *, preset=None, named=None, **settings) -> "TrainConfig":
         """Defaults, then the preset's settings, then ``settings`` (those not None); each
-        value checked. Raises ValueError naming the setting and what it accepts."""
+        value checked. ``named``: the settings the caller chose (default: those of
+        ``settings`` not None). Raises ValueError naming the setting and what it accepts."""
         unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
         chosen = {key: value for key, value in settings.items() if value is not None}
+        chosen["named"] = tuple(sorted(chosen if named is None else named))
         if chosen.get("loss", PRESETS.get(preset, {}).get("loss")) == "wgan_gp":
             chosen = {**WGAN_GP_DEFAULTS, **chosen}
         if preset is not None:
@@ -188,6 +193,7 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         data = dataclasses.asdict(self)
+        del data["named"]
         for key in ("generator_options", "discriminator_options"):
             data[key] = dict(data[key])
         return {key: list(value) if isinstance(value, tuple) else value
@@ -199,17 +205,16 @@ class TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls.create(**{key: value for key, value in data.items() if key in known})
 
-    def with_networks_of(self, saved: "TrainConfig") -> "TrainConfig":
-        """This config with ``saved``'s networks (arch and both builders' options) when it
-        has the ones ``create`` chooses when none are named: a resumed run keeps the
-        networks it was built with, also after a new version changed the default (a DCGAN
-        run begun before the compact default resumes as the full-size DCGAN it is)."""
-        names = ("arch", "generator_options", "discriminator_options")
-        default = type(self).create(**{key: value for key, value in self.to_json().items()
-                                        if key not in names})
-        if any(getattr(self, name) != getattr(default, name) for name in names):
-            return self  # the caller named networks: resume_differences compares them
-        return self.replace(**{name: getattr(saved, name) for name in names})
+    def continuing(self, saved: "TrainConfig") -> "TrainConfig":
+        """This config, for a resume of the run ``saved`` describes, with the saved run's
+        value of each setting the caller did not name among its epochs (so it continues to
+        the epoch it was started for, a preset's epochs notwithstanding) and its networks
+        (arch, each builder's options: a run keeps the networks it was built with, also
+        after a new version changed the default). Named ones are left for
+        ``resume_differences`` to compare."""
+        adopted = ("epochs", "arch", "generator_options", "discriminator_options")
+        return self.replace(**{name: getattr(saved, name) for name in adopted
+                               if name not in self.named})
 
     def resume_differences(self, other: "TrainConfig") -> list[str]:
         """'<name> <theirs> there, <ours> now' for each resume field that differs (in

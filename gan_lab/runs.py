@@ -51,15 +51,14 @@ class Run:
 
 def resumed_config(config: TrainConfig) -> TrainConfig:
     """The settings a resume of the run in ``config.run_dir`` trains with: ``config``, with
-    the saved run's epochs when it gives none and the saved run's networks when it names
-    none (``TrainConfig.with_networks_of``). Raises RunError if the folder holds no run or
-    a run whose settings differ from ``config``'s, naming each difference."""
+    the saved run's epochs and networks where the caller named none
+    (``TrainConfig.continuing``), in that same folder. Raises RunError if the folder holds
+    no run or a run whose settings differ from ``config``'s, naming each difference."""
     folder = RunFolder(config.run_dir)
     folder.prepare(resume=True)
     saved = TrainConfig.from_json(folder.read_config())
-    if config.epochs is None:  # continue to the epoch the run was started for
-        config = config.replace(epochs=saved.epochs)
-    config = config.with_networks_of(saved)
+    # The folder checked is the one trained, even where the default name follows --arch.
+    config = config.continuing(saved).replace(out=str(folder.path))
     differences = config.resume_differences(saved)
     if differences:
         raise RunError(f"{folder} holds a different run ({'; '.join(differences)}); "
@@ -88,7 +87,8 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
             config = settings.pop("model", None)
         config = TrainConfig.create(config, **settings)
     elif settings:
-        config = TrainConfig.create(**{**config.to_json(), **settings})
+        config = TrainConfig.create(**{**config.to_json(), **settings},
+                                    named=(*config.named, *settings))
     custom = tuple(name for name, given in (("generator", generator),
                                             ("discriminator", discriminator)) if given is not None)
     config = config.replace(custom_networks=custom)

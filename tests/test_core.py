@@ -101,23 +101,35 @@ def test_the_dcgan_without_a_preset_is_the_compact_one_and_only_then():
         assert again == config and again.resume_differences(config) == []
 
 
-def test_a_resumed_run_keeps_the_networks_it_was_built_with():
+def test_a_resume_takes_the_saved_runs_epochs_and_networks_where_none_are_named():
     # A DCGAN run begun before the compact default (config.json: no options) resumes as
-    # the full-size DCGAN it is, from the same command; networks the caller names must match.
-    full_size = TrainConfig.from_json(json.loads(json.dumps(
-        TrainConfig.create("dcgan", generator_options={}, discriminator_options={}).to_json())))
+    # the full-size DCGAN it is, from the same command; networks the caller names must match,
+    # even where they are today's defaults; a preset's epochs do not extend a run.
+    from gan_lab.config import COMPACT_DCGAN
+
+    full_size = TrainConfig.from_json(json.loads(json.dumps(TrainConfig.create(
+        "dcgan", generator_options={}, discriminator_options={}, epochs=3).to_json())))
     assert full_size.generator_options == full_size.discriminator_options == ()
-    resumed = TrainConfig.create("dcgan").with_networks_of(full_size)
-    assert resumed.generator_options == resumed.discriminator_options == ()
+    resumed = TrainConfig.create("dcgan").continuing(full_size)
+    assert (resumed.generator_options, resumed.discriminator_options, resumed.epochs) == \
+        ((), (), 3)
     assert resumed.resume_differences(full_size) == []
-    named = TrainConfig.create("dcgan", generator_options={"widths": [64, 32]})
-    assert named.with_networks_of(full_size) == named
-    assert "generator_options () there, (('widths', (64, 32)),) now" in \
-        named.resume_differences(full_size)
-    for model, loss in (("dcgan", "wgan_gp"), ("gan", "hinge")):  # defaults with additions
-        config = TrainConfig.create(model, loss=loss)
-        assert config.with_networks_of(full_size.replace(model=model, loss=loss)) == \
-            config.replace(generator_options=(), discriminator_options=())
+    assert TrainConfig.create("dcgan", epochs=5).continuing(full_size).epochs == 5
+    for named in (TrainConfig.create("dcgan", generator_options={"widths": [64, 32]}),
+                  TrainConfig.create("dcgan", **COMPACT_DCGAN)):
+        kept = named.continuing(full_size)
+        assert kept.generator_options == named.generator_options != ()
+        assert "generator_options () there" in "; ".join(kept.resume_differences(full_size))
+    # Only G named: the saved run's D is kept, and only G is compared.
+    compact = TrainConfig.create("dcgan")
+    only_g = TrainConfig.create("dcgan", generator_options=dict(compact.generator_options))
+    assert only_g.discriminator_options == ()
+    assert only_g.continuing(compact).resume_differences(compact) == []
+    remedy = TrainConfig.create("dcgan", preset="remedy", epochs=1)
+    assert TrainConfig.create("dcgan", preset="remedy").continuing(remedy).epochs == 1
+    # The library's train(config, **settings) keeps what the config's caller named.
+    assert "epochs" not in TrainConfig.create("dcgan", preset="remedy").named
+    assert TrainConfig.create("dcgan", epochs=2).named == ("epochs",)
 
 
 def test_resume_without_epochs_continues_to_the_runs_own_last_epoch(run_copy):

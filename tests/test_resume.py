@@ -288,8 +288,23 @@ def test_a_full_size_dcgan_run_resumes_from_the_same_command(tmp_path, capsys):
                generator_options={}, discriminator_options={}, out=str(out), verbose=0)
     first = weights(out, 1)
     assert cli(["train", "dcgan", *tiny, "--epochs", "2", "--out", str(out), "--resume"]) == 0
-    assert f"Resuming dcgan to epoch 2, batch 64 -> {out}" in capsys.readouterr().out
+    assert f"Resuming dcgan (full-size) to epoch 2, batch 64 -> {out}" in capsys.readouterr().out
     assert [int(r["epoch"]) for r in history(out)] == [1, 2]
     saved = json.loads((out / "config.json").read_text())
     assert saved["generator_options"] == saved["discriminator_options"] == {}
     assert [w.shape for w in weights(out, 2)] == [w.shape for w in first]
+
+
+def test_a_resume_trains_the_folder_it_checked(tmp_path, monkeypatch):
+    # The default folder's name follows --arch; taking the saved run's arch must not move
+    # the resume to another folder.
+    from gan_lab import runs
+    from gan_lab.config import TrainConfig
+
+    monkeypatch.chdir(tmp_path)
+    saved = TrainConfig.create("dcgan", dataset="cifar10", arch="course_cifar", epochs=1,
+                               out="runs/dcgan-cifar10")
+    (tmp_path / "runs" / "dcgan-cifar10").mkdir(parents=True)
+    (tmp_path / "runs" / "dcgan-cifar10" / "config.json").write_text(json.dumps(saved.to_json()))
+    config = runs.resumed_config(TrainConfig.create("dcgan", dataset="cifar10"))
+    assert (config.arch, str(config.run_dir)) == ("course_cifar", "runs/dcgan-cifar10")
