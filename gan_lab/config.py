@@ -101,12 +101,16 @@ class TrainConfig:
             chosen = {**settings_of_preset, **chosen, "preset": preset}
         if model is not None:
             chosen["model"] = model
-        if not {"arch", "generator_options", "discriminator_options"} & set(chosen):
-            chosen.update(_default_networks(chosen.get("model", cls.model),
-                                            chosen.get("dataset", cls.dataset), preset))
+        networks_given = {"arch", "generator_options", "discriminator_options"} & set(chosen)
+        image_shape = DATASETS.get(chosen.get("dataset", cls.dataset), (None,))[0]
+        if preset is None and not networks_given and chosen.get("model", cls.model) == "dcgan" \
+                and image_shape == (28, 28, 1):
+            chosen.update(COMPACT_DCGAN)
         for key in ("generator_options", "discriminator_options"):
             if isinstance(chosen.get(key), dict):
-                chosen[key] = _options(chosen[key])
+                # Lists (as config.json gives them back) as tuples: one value compares equal.
+                chosen[key] = tuple(sorted((name, tuple(value) if isinstance(value, list)
+                                            else value) for name, value in chosen[key].items()))
         for key in ("snapshot_epochs", "custom_networks"):
             if key in chosen and not isinstance(chosen[key], (str, int)):
                 chosen[key] = tuple(chosen[key])
@@ -236,22 +240,6 @@ class TrainConfig:
 # Gulrajani et al. 2017, Algorithm 1: n_critic = 5, Adam(1e-4, 0, 0.9); a critic without
 # batch norm (layer norm instead, sec. 4). Applied under the preset's and the user's settings.
 WGAN_GP_DEFAULTS = {"d_steps": 5, "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
-
-
-def _default_networks(model, dataset, preset) -> dict:
-    """The network options of a run that names none: the compact DCGAN for 28x28 images
-    without a preset (COMPACT_DCGAN), else none (the builders' defaults)."""
-    image_shape = DATASETS.get(dataset, (None,))[0]
-    if preset is None and model == "dcgan" and image_shape == (28, 28, 1):
-        return dict(COMPACT_DCGAN)
-    return {}
-
-
-def _options(options: dict) -> tuple:
-    """Builder options as sorted (name, value) pairs, lists (as config.json gives them
-    back) as tuples, so one value compares equal however it arrived."""
-    return tuple(sorted((name, tuple(value) if isinstance(value, list) else value)
-                        for name, value in options.items()))
 
 
 def _number(value, name, above=None, at_least=None):

@@ -94,19 +94,22 @@ def weights(run_dir, epoch):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    """The run of TRAIN with the graph step."""
-    out = tmp_path_factory.mktemp("uninterrupted") / "run"
-    run([*TRAIN, "--out", str(out)])
-    return out
+def uninterrupted_runs(tmp_path_factory):
+    """uninterrupted_runs(xla): the run of TRAIN with that step path, trained once."""
+    runs = {}
+
+    def uninterrupted_run(xla):
+        if xla not in runs:
+            runs[xla] = tmp_path_factory.mktemp(f"uninterrupted_xla{xla}") / "run"
+            run([*TRAIN, "--out", str(runs[xla])], xla=xla)
+        return runs[xla]
+    return uninterrupted_run
 
 
 @pytest.fixture(scope="module")
-def uninterrupted_xla(tmp_path_factory):
-    """The run of TRAIN with the XLA-compiled step."""
-    out = tmp_path_factory.mktemp("uninterrupted_xla") / "run"
-    run([*TRAIN, "--out", str(out)], xla="1")
-    return out
+def uninterrupted(uninterrupted_runs):
+    """The run of TRAIN with the graph step."""
+    return uninterrupted_runs("0")
 
 
 @pytest.mark.slow  # covered: writing-checkpoint-1 below reruns epoch 1 in a new process
@@ -131,9 +134,9 @@ def test_same_seed_same_run(uninterrupted, tmp_path):
     ({"at": "checkpoint", "epoch": 1}, 1, "0"),  # no checkpoint yet at all
 ], ids=["mid-epoch-2-xla", "mid-epoch-2", "writing-frame-2", "writing-checkpoint-2",
         "writing-checkpoint-1"])
-def test_killed_run_resumes_to_the_same_result(request, tmp_path, kill, rows_left, xla):
-    uninterrupted = request.getfixturevalue("uninterrupted_xla" if xla == "1" else
-                                            "uninterrupted")
+def test_killed_run_resumes_to_the_same_result(uninterrupted_runs, tmp_path, kill, rows_left,
+                                               xla):
+    uninterrupted = uninterrupted_runs(xla)
     out = tmp_path / "run"
     killed = run([*TRAIN, "--out", str(out)], kill=kill, check=False, xla=xla)
     assert killed.returncode == -signal.SIGKILL
