@@ -216,12 +216,14 @@ def measure(variant, model, batch, warmup, steps) -> dict:
 
     import keras
 
-    from .models import build_pair
-
     settings = VARIANTS[variant]
-    if settings is not None:  # what runs.train does; the baseline gets TF's defaults
+    if settings is None:  # the tutorial's: float32, TensorFlow's defaults
+        runtime.configure(mixed_precision="float32")
+    else:  # what runs.train does
         runtime.configure(mixed_precision=settings.get("precision", "auto"),
                           deterministic=settings.get("deterministic", False))
+    from .models import build_pair  # after configure: importing it configures the defaults
+
     keras.utils.set_random_seed(0)
     generator, discriminator = build_pair(model)
     if settings is None:
@@ -230,7 +232,8 @@ def measure(variant, model, batch, warmup, steps) -> dict:
         seconds = _gan_lab_seconds(generator, discriminator, _images(), batch, warmup, steps,
                                    settings)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
-    return {"images_per_s": batch / seconds, "peak_memory_mb": peak}
+    return {"images_per_s": batch / seconds, "peak_memory_mb": peak,
+            "policy": runtime.precision()}
 
 
 def _measure_in_child(variant, model, batch, warmup, steps):
@@ -275,7 +278,6 @@ def run_benchmark(quick=False, log=print) -> dict:
                "tensorflow": tf.__version__, "keras": keras.__version__,
                "python": platform.python_version(), "machine": platform.machine(),
                "xla_by_default": runtime.xla_by_default(), "bfloat16_hardware": bfloat16,
-               "matmul_ceiling_gflop_per_s": {k: round(v, 1) for k, v in ceiling.items()},
                "warmup_steps": warmup, "timed_steps": steps, "repeats": repeats, "rows": []}
     for precision, value in ceiling.items():
         log(f"  {precision} matmul ceiling: {value:.0f} GFLOP/s")
@@ -285,6 +287,14 @@ def run_benchmark(quick=False, log=print) -> dict:
             log(f"  {variant:<30} {model:<5} batch {batch}, run {repeat + 1}/{repeats}")
             runs.setdefault((model, batch, variant), []).append(
                 _measure_in_child(variant, model, batch, warmup, steps))
+    # The precision each row computes in is what its process ran under (the defaults may
+    # choose a mixed policy); a ceiling not measured yet is measured now.
+    computes = {key: keras.DTypePolicy(measured[0]["policy"]).compute_dtype
+                for key, measured in runs.items()}
+    for precision in sorted(set(computes.values()) - set(ceiling)):
+        ceiling[precision] = matmul_ceiling_gflops(precision)
+        log(f"  {precision} matmul ceiling: {ceiling[precision]:.0f} GFLOP/s")
+    results["matmul_ceiling_gflop_per_s"] = {k: round(v, 1) for k, v in ceiling.items()}
     flops = {}
     for model, batch, variant in plan:
         if model not in flops:
@@ -292,8 +302,7 @@ def run_benchmark(quick=False, log=print) -> dict:
             flops[model] = forward_flops(generator), forward_flops(discriminator)
         settings = VARIANTS[variant]
         update = "simultaneous" if settings is None else settings.get("update", "alternating")
-        precision = "bfloat16" if (settings or {}).get("precision") == "mixed_bfloat16" \
-            else "float32"
+        precision = computes[(model, batch, variant)]
         step = step_flops(*flops[model], update)
         measured = runs[(model, batch, variant)]
         speed = statistics.median(m["images_per_s"] for m in measured)

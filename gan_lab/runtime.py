@@ -41,13 +41,15 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     ``jit_compile`` steps without XLA). On a CPU the XLA step repeats bit for bit without
     it; on a GPU XLA's reductions do not, so pass True there for repeatable runs.
 
-    The first call decides. A later call asking for the same is a no-op; one asking for
-    another policy raises RuntimeError, since models built under the first policy would
+    The first call decides. A later call asking for the same, or for "auto", is a no-op;
+    one asking for another policy raises RuntimeError, since models built under the first policy would
     silently keep it (restart the kernel and call configure first).
     """
     global _configured
     devices = gpus()
-    if mixed_precision == "auto":
+    if mixed_precision == "auto" and _configured is not None:
+        policy = _configured[0]  # "auto" takes what the first call chose
+    elif mixed_precision == "auto":
         policy = os.environ.get(PRECISION_ENV) or ("mixed_float16" if devices else "float32")
     elif mixed_precision in POLICIES:
         policy = mixed_precision

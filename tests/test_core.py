@@ -395,6 +395,15 @@ def test_the_precision_policy_is_set_once_and_never_switched_under_models():
         runtime.configure(mixed_precision="mixed_float16")
 
 
+def test_a_policy_chosen_before_the_models_import_is_kept():
+    # runtime's docstring: call configure(...) before importing what builds models.
+    code = ("from gan_lab import runtime; runtime.configure('mixed_bfloat16'); "
+            "import gan_lab.models; print(runtime.precision())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert done.stdout.split() == ["mixed_bfloat16"]
+
+
 def test_tensorflow_start_up_lines_are_not_shown():
     done = subprocess.run([sys.executable, "-m", "gan_lab", "train", "--help"],
                           capture_output=True, text=True)
