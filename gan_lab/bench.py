@@ -36,6 +36,7 @@ VARIANTS = {
     "gan_lab no XLA": {"jit_compile": False},
     "gan_lab op determinism": {"deterministic": True},
     "gan_lab steps_per_execution 8": {"steps_per_execution": 8},
+    "gan_lab float32": {"precision": "float32"},
     "gan_lab mixed_bfloat16": {"precision": "mixed_bfloat16"},
 }
 # Settings that are not GAN.compile keywords: they go to runtime.configure.
@@ -45,7 +46,8 @@ FULL_VARIANTS = ("baseline", "gan_lab", "gan_lab simultaneous")
 LEVER_VARIANTS = ("gan_lab XLA", "gan_lab no XLA", "gan_lab op determinism",
                   "gan_lab steps_per_execution 8")
 LEVER_CASES = (("gan", 128), ("dcgan", 128))
-BFLOAT16_VARIANTS = ("gan_lab mixed_bfloat16",)  # only where bfloat16_hardware()
+# Only where runtime.bfloat16_hardware(): both policies beside the default (one of them).
+BFLOAT16_VARIANTS = ("gan_lab float32", "gan_lab mixed_bfloat16")
 
 
 # --- FLOPs, counted from the layers ------------------------------------------------------
@@ -83,19 +85,6 @@ def step_flops(generator_flops, discriminator_flops, update="simultaneous") -> i
 
 
 CEILING_SIZES = (1024, 2048, 4096)
-
-
-def bfloat16_hardware() -> bool:
-    """True where bfloat16 matmuls run natively: a CPU with AMX-BF16 or AVX512-BF16 (its
-    /proc/cpuinfo flags), or a GPU of compute capability 8.0 or more (Ampere on)."""
-    import tensorflow as tf
-
-    for device in runtime.gpus():
-        capability = tf.config.experimental.get_device_details(device).get(
-            "compute_capability", (0, 0))
-        if tuple(capability) >= (8, 0):
-            return True
-    return bool({"amx_bf16", "avx512_bf16"} & runtime.cpu_flags())
 
 
 def matmul_ceiling_gflops(dtype="float32", sizes=CEILING_SIZES, repeats=3,
@@ -253,9 +242,9 @@ def run_benchmark(quick=False, log=print) -> dict:
     """Alternate the variants' runs for every case; return the results as a dict.
 
     Quick: the baseline and gan_lab, 4 timed steps. Full: also the simultaneous update,
-    and for one batch size per model each lever switched in turn (mixed_bfloat16 only on
-    bfloat16 hardware). Each row's GFLOP/s is given as a share of the matmul ceiling of the
-    precision it computes in.
+    and for one batch size per model each lever switched in turn (float32 and
+    mixed_bfloat16 only on bfloat16 hardware). Each row's GFLOP/s is given as a share of
+    the matmul ceiling of the precision it computes in.
     """
     import keras
     import tensorflow as tf
@@ -263,15 +252,15 @@ def run_benchmark(quick=False, log=print) -> dict:
     from .models import build_pair
 
     warmup, steps, repeats = (2, 4, 1) if quick else (5, 30, 2)
-    bfloat16 = bfloat16_hardware()
+    bfloat16 = runtime.bfloat16_hardware()
     levers = LEVER_VARIANTS + (BFLOAT16_VARIANTS if bfloat16 else ())
     # A case's variants run side by side, so each is compared with a baseline measured
     # minutes, not a quarter of an hour, apart (a shared machine's speed drifts).
     plan = [(model, batch, variant) for model, batch in CASES
             for variant in (QUICK_VARIANTS if quick else FULL_VARIANTS + (
                 levers if (model, batch) in LEVER_CASES else ()))]
-    ceiling = {"float32": matmul_ceiling_gflops(
-        "float32", **({"sizes": (2048,), "repeats": 2, "seconds": 0.5} if quick else {}))}
+    timing = {"sizes": (2048,), "repeats": 2, "seconds": 0.5} if quick else {}
+    ceiling = {"float32": matmul_ceiling_gflops("float32", **timing)}
     if bfloat16 and not quick:
         ceiling["bfloat16"] = matmul_ceiling_gflops("bfloat16")
     results = {"device": runtime.describe_device(), "cpu": runtime.cpu_name(),
@@ -292,7 +281,7 @@ def run_benchmark(quick=False, log=print) -> dict:
     computes = {key: keras.DTypePolicy(measured[0]["policy"]).compute_dtype
                 for key, measured in runs.items()}
     for precision in sorted(set(computes.values()) - set(ceiling)):
-        ceiling[precision] = matmul_ceiling_gflops(precision)
+        ceiling[precision] = matmul_ceiling_gflops(precision, **timing)
         log(f"  {precision} matmul ceiling: {ceiling[precision]:.0f} GFLOP/s")
     results["matmul_ceiling_gflop_per_s"] = {k: round(v, 1) for k, v in ceiling.items()}
     flops = {}

@@ -192,6 +192,8 @@ def trained(dataset="mnist", source="auto", data_dir=None, retrain=False, log=No
     training starts (e.g. print)."""
     import keras
 
+    from . import runtime
+
     if source == "tfds-download":  # downloaded once: in the TFDS cache from then on
         source = "tfds"
     test = load_images(dataset, "test", source, data_dir)
@@ -199,8 +201,9 @@ def trained(dataset="mnist", source="auto", data_dir=None, retrain=False, log=No
     stem = f"{dataset}-{test.source}-v{VERSION}"
     model_path, info_path = folder / f"{stem}.keras", folder / f"{stem}.json"
     # One process trains, others wanting the same classifier meanwhile (two notebooks, the
-    # test suite's workers) wait for it and load its result.
-    with exclusive(folder / f"{stem}.lock"):
+    # test suite's workers) wait for it and load its result. The judge computes in float32
+    # whatever policy the GANs train under, so its measures do not depend on the machine.
+    with exclusive(folder / f"{stem}.lock"), runtime.policy_scope("float32"):
         if model_path.exists() and info_path.exists() and not retrain:
             model = keras.models.load_model(model_path)
             accuracy = json.loads(info_path.read_text())["test_accuracy"]

@@ -215,7 +215,7 @@ def run_train(args) -> int:
     config = TrainConfig.create(**settings)
     from . import runs, runtime  # TensorFlow loads here, after the settings are checked
 
-    print(f"Device: {runtime.describe_device()}")
+    print(f"Device: {runtime.describe_device()}; precision: {runtime.precision()}")
     if args.resume:  # the networks and epochs of the saved run, for the line below
         config = runs.resumed_config(config)
     verb = "Resuming" if args.resume else "Training"

@@ -10,9 +10,10 @@ The two recipes train in one process, taking turns of ``every`` epochs, so a cha
 machine's load hits both alike; each is judged after each turn (judging is not counted).
 "gan_lab": ``GAN.fit`` as ``gan_lab train dcgan`` sets it up (the compact DCGAN of
 ``config.COMPACT_DCGAN``, batch 64, Adam(1e-3, 0.5), the alternating update, XLA by
-``runtime.xla_by_default``), or with a preset's settings (and its full-size networks).
+``runtime.xla_by_default``, the policy of ``runtime.default_policy``), or with a preset's
+settings (and its full-size networks).
 "tutorial": the tutorial's loop (``bench.tutorial_train_step``) on the full-size Radford
-DCGAN of ``models.py``, batch 256, Adam(1e-4), no XLA.
+DCGAN of ``models.py``, batch 256, Adam(1e-4), no XLA, float32.
 """
 
 from __future__ import annotations
@@ -66,11 +67,13 @@ class _Tutorial:
         import keras
         import tensorflow as tf
 
+        from . import runtime
         from .bench import tutorial_train_step
         from .models import build_pair
 
         keras.utils.set_random_seed(seed)
-        self.generator, discriminator = build_pair("dcgan")
+        with runtime.policy_scope("float32"):  # the tutorial's, whatever gan_lab's default
+            self.generator, discriminator = build_pair("dcgan")
         self.step = tutorial_train_step(self.generator, discriminator)
         self.dataset = tf.data.Dataset.from_tensor_slices(data.images).shuffle(
             len(data.images), seed=seed).batch(TUTORIAL_BATCH)

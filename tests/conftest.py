@@ -10,6 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # the graph step. The kill-and-resume runs (tests/test_resume.py) train with each step
 # path, and README command 1 in CI with the machine's default.
 os.environ.setdefault("GAN_LAB_XLA", "0")
+# And in float32, so the same figures come out on every CPU kind (the default is bfloat16
+# where the CPU has it); tests/test_resume.py and test_precision.py train the mixed policies.
+os.environ.setdefault("GAN_LAB_PRECISION", "float32")
 MAX_WORKERS = 4  # -n auto: TensorFlow's memory a worker, and the hostile class's 3 sandboxes
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # Under pytest-xdist (-n N) the workers share the cores instead of each oversubscribing

@@ -35,7 +35,7 @@ def trained(tmp_path_factory):
 @pytest.mark.parametrize("model", ["gan", "dcgan"])
 def test_train_leaves_every_artifact(trained, model):
     out, stdout = trained[model]
-    assert "Device: CPU" in stdout
+    assert "Device: CPU (" in stdout and "; precision: float32" in stdout  # conftest's
     assert "512 images (28, 28, 1) from sample" in stdout
 
     frames = sorted((out / "frames").glob("*.png"))

@@ -44,7 +44,7 @@ def test_solution_notebook_runs_end_to_end(name, tmp_path, monkeypatch):
         out.get("text", "") for cell in executed.cells if cell.cell_type == "code"
         for out in cell.get("outputs", [])
     )
-    assert "Device: CPU" in texts and "from 'sample'" in texts
+    assert "Device: CPU (" in texts and "; precision: " in texts and "from 'sample'" in texts
     images = [out for cell in executed.cells for out in cell.get("outputs", [])
               if "image/png" in out.get("data", {})
               or "data:image/gif;base64," in out.get("data", {}).get("text/html", "")]

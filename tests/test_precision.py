@@ -195,3 +195,31 @@ def test_a_checkpoint_resumes_under_another_policy(tmp_path, policy, restored):
         restored == "mixed_float16")
     logs = again.train_step(tf.constant(images))  # and trains on under the new policy
     assert all(np.isfinite(float(value)) for value in logs.values())
+
+
+@pytest.mark.parametrize("flags, gpu, onednn, expected", [
+    ({"avx2", "fma"}, False, "", "float32"),
+    ({"avx512f", "avx512bw"}, False, "", "float32"),  # AVX-512 without bfloat16
+    ({"avx512f", "avx512_bf16"}, False, "", "mixed_bfloat16"),  # e.g. AMD Zen 4
+    ({"avx512f", "amx_bf16", "amx_tile"}, False, "", "mixed_bfloat16"),  # e.g. Sapphire Rapids
+    ({"avx512f", "avx512_bf16"}, False, "0", "float32"),  # oneDNN off: bfloat16 emulated
+    ({"avx2"}, True, "", "mixed_float16"),
+])
+def test_the_default_policy_follows_the_hardware(monkeypatch, flags, gpu, onednn, expected):
+    from gan_lab import runtime
+
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: set(flags))
+    monkeypatch.setattr(runtime, "gpus", lambda: ["GPU:0"] if gpu else [])
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", onednn)
+    assert runtime.default_policy() == expected
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16"], indirect=True)
+def test_a_policy_scope_builds_in_its_policy_and_restores_the_global_one(policy):
+    from gan_lab import runtime
+    from gan_lab.classifier import build_classifier
+
+    with runtime.policy_scope("float32"):
+        judge = build_classifier()
+    assert {layer.dtype_policy.name for layer in judge.layers} == {"float32"}
+    assert keras.config.dtype_policy().name == "mixed_bfloat16"

@@ -12,7 +12,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from gan_lab.runtime import XLA_ENV
+from gan_lab.runtime import PRECISION_ENV, XLA_ENV
 
 EPOCHS = 3
 TRAIN = ["train", "gan", "--source", "sample", "--limit", "320", "--batch-size", "64",
@@ -63,11 +63,12 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
-def run(args, kill=None, check=True, xla="0"):
+def run(args, kill=None, check=True, xla="0", precision="float32"):
     """The CLI in a child process, its train step compiled with XLA (``xla="1"``: the default
     on a GPU and on CPUs without AVX-512) or the graph step ("0": the default on AVX-512
-    CPUs): killed-and-resumed runs must equal uninterrupted ones on both paths."""
-    env = {**os.environ, XLA_ENV: xla}
+    CPUs), under ``precision`` (mixed_bfloat16: the default where the CPU has bfloat16):
+    killed-and-resumed runs must equal uninterrupted ones on every default's path."""
+    env = {**os.environ, XLA_ENV: xla, PRECISION_ENV: precision}
     done = subprocess.run([sys.executable, "-c", KILLER, json.dumps(kill), *args],
                           capture_output=True, text=True, timeout=600, env=env)
     if check:
@@ -95,14 +96,16 @@ def weights(run_dir, epoch):
 
 @pytest.fixture(scope="module")
 def uninterrupted_runs(tmp_path_factory):
-    """uninterrupted_runs(xla): the run of TRAIN with that step path, trained once."""
+    """uninterrupted_runs(xla, precision): the run of TRAIN with that step path and policy,
+    trained once."""
     runs = {}
 
-    def uninterrupted_run(xla):
-        if xla not in runs:
-            runs[xla] = tmp_path_factory.mktemp(f"uninterrupted_xla{xla}") / "run"
-            run([*TRAIN, "--out", str(runs[xla])], xla=xla)
-        return runs[xla]
+    def uninterrupted_run(xla, precision="float32"):
+        if (xla, precision) not in runs:
+            folder = tmp_path_factory.mktemp(f"uninterrupted_xla{xla}_{precision}") / "run"
+            run([*TRAIN, "--out", str(folder)], xla=xla, precision=precision)
+            runs[xla, precision] = folder
+        return runs[xla, precision]
     return uninterrupted_run
 
 
@@ -123,26 +126,28 @@ def test_same_seed_same_run(uninterrupted, tmp_path):
                                   iio.imread(uninterrupted / "frames" / "epoch_0003.png"))
 
 
-# The training state (weights, optimizers, noise stream) is cut mid-epoch on both step paths;
-# the file-writing kills do not depend on the path, so they run the cheaper graph step
-# (XLA compiles the step for seconds in each process).
-@pytest.mark.parametrize("kill, rows_left, xla", [
-    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "1"),
-    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "0"),
-    ({"at": "write", "file": "epoch_0002.png"}, 1, "0"),
-    ({"at": "checkpoint", "epoch": 2}, 2, "0"),  # epoch 2's other files all written
-    ({"at": "checkpoint", "epoch": 1}, 1, "0"),  # no checkpoint yet at all
-], ids=["mid-epoch-2-xla", "mid-epoch-2", "writing-frame-2", "writing-checkpoint-2",
+# The training state (weights, optimizers, noise stream) is cut mid-epoch on the defaults'
+# paths: XLA in float32 (AVX2 CPUs), the graph step in mixed_bfloat16 (AVX512-BF16 and
+# AMX-BF16 CPUs); the file-writing kills do not depend on the path, so they run the
+# cheaper graph step (XLA compiles the step for seconds in each process) in float32.
+@pytest.mark.parametrize("kill, rows_left, xla, precision", [
+    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "1", "float32"),
+    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "0", "mixed_bfloat16"),
+    ({"at": "write", "file": "epoch_0002.png"}, 1, "0", "float32"),
+    ({"at": "checkpoint", "epoch": 2}, 2, "0", "float32"),  # epoch 2's other files written
+    ({"at": "checkpoint", "epoch": 1}, 1, "0", "float32"),  # no checkpoint yet at all
+], ids=["mid-epoch-2-xla", "mid-epoch-2-bfloat16", "writing-frame-2", "writing-checkpoint-2",
         "writing-checkpoint-1"])
 def test_killed_run_resumes_to_the_same_result(uninterrupted_runs, tmp_path, kill, rows_left,
-                                               xla):
-    uninterrupted = uninterrupted_runs(xla)
+                                               xla, precision):
+    uninterrupted = uninterrupted_runs(xla, precision)
     out = tmp_path / "run"
-    killed = run([*TRAIN, "--out", str(out)], kill=kill, check=False, xla=xla)
+    killed = run([*TRAIN, "--out", str(out)], kill=kill, check=False, xla=xla,
+                 precision=precision)
     assert killed.returncode == -signal.SIGKILL
     assert len(history(out)) == rows_left
 
-    resumed = run([*TRAIN, "--out", str(out), "--resume"], xla=xla)
+    resumed = run([*TRAIN, "--out", str(out), "--resume"], xla=xla, precision=precision)
     assert "Resuming gan to epoch 3" in resumed.stdout
 
     assert history(out) == history(uninterrupted)  # each epoch once, same values

@@ -658,5 +658,14 @@ PROBES = {
 
 def run_probe(obj, inputs):
     """The observations of ``obj`` on ``inputs`` (``inputs["probe"]`` names the probe);
-    raises what the code raises."""
-    return PROBES[inputs["probe"]](obj, inputs)
+    raises what the code raises. Models are built and run in float32 whatever the session's
+    precision policy (a notebook on a CPU with bfloat16 trains in mixed_bfloat16), since the
+    references are float32 observations."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        return PROBES[inputs["probe"]](obj, inputs)
+    finally:
+        keras.config.set_dtype_policy(previous)
