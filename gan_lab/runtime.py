@@ -45,8 +45,8 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     it; on a GPU XLA's reductions do not, so pass True there for repeatable runs.
 
     The first call decides. A later call asking for the same, or for "auto", is a no-op;
-    one asking for another policy raises RuntimeError, since models built under the first policy would
-    silently keep it (restart the kernel and call configure first).
+    one asking for another policy raises RuntimeError, since models built under the first
+    policy would silently keep it (restart the kernel and call configure first).
     """
     global _configured
     devices = gpus()
