@@ -151,7 +151,8 @@ def to_unit_range(pixels: np.ndarray) -> np.ndarray:
 
 
 def check_images(images, image_shape=None, what: str = "images") -> None:
-    """Raise ``DataError`` unless ``images`` is a batch (N, H, W, C) of floats in [-1, 1].
+    """Raise ``DataError`` unless ``images`` is a batch (N, H, W, C) of floats in [-1, 1]
+    (float16, bfloat16, float32 or float64).
 
     Catches the two usual mistakes: pixels left in [0, 255] (or [0, 1] is fine, it is
     inside [-1, 1]) and a missing channel axis.
@@ -165,7 +166,9 @@ def check_images(images, image_shape=None, what: str = "images") -> None:
         raise DataError(f"{what} must have shape {want}, got {images.shape}{hint}")
     if images.size == 0:
         raise DataError(f"{what} is empty: shape {images.shape}")
-    if not np.issubdtype(images.dtype, np.floating):
+    # bfloat16 (a model's output under mixed_bfloat16, through ml_dtypes) is a float that
+    # numpy does not class as one.
+    if not (np.issubdtype(images.dtype, np.floating) or "float" in images.dtype.name):
         in_range = images.size and images.min() >= -1 and images.max() <= 1
         raise DataError(
             f"{what} must be floats in [-1, 1], got dtype {images.dtype}; "

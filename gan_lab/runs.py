@@ -134,6 +134,7 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
 
     history = []
     if resume and done:
+        facts["precision"] = _precision_since(folder, done, facts["precision"])
         checkpoint.restore(gan, folder)
         # The learning rates may be lower than before, after a divergence.
         gan.d_optimizer.learning_rate = config.learning_rate
@@ -274,10 +275,30 @@ def _facts(config, data, gan) -> dict:
             "images_sha256": hashlib.sha256(np.ascontiguousarray(data.images)).hexdigest(),
             "latent_dim": gan.latent_dim,
             "generator": gan.generator.name, "discriminator": gan.discriminator.name,
-            "device": runtime.describe_device(), "precision": runtime.precision(),
+            "device": runtime.describe_device(), "precision": _network_precision(gan),
             "replicas": gan.distribute_strategy.num_replicas_in_sync,
             "gan_lab": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
             "python": platform.python_version()}
+
+
+def _network_precision(gan) -> str:
+    """The policy G's and D's layers compute in (networks built before gan_lab set the
+    policy keep theirs): a mixed policy where any layer has it (output layers stay float32
+    under one), else float32."""
+    names = {layer.dtype_policy.name for network in (gan.generator, gan.discriminator)
+             for layer in _layers(network) if layer.weights}
+    return " and ".join(sorted(names - {"float32"})) or "float32"
+
+
+def _precision_since(folder, done, now) -> str:
+    """The run's precision fact when it resumes after ``done`` epochs in ``now``'s policy:
+    unchanged, or the history of its policies when this one differs (said on the way)."""
+    before = folder.read_config().get("run", {}).get("precision") or now
+    if before.rsplit(", then ", 1)[-1] == now:
+        return before
+    print(f"Note: epochs 1-{done} of this run trained in {before.rsplit(', then ', 1)[-1]}; "
+          f"the rest trains in {now} (set GAN_LAB_PRECISION to choose)")
+    return f"{before} to epoch {done}, then {now}"
 
 
 def _check_same_data(folder, facts):

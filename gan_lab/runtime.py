@@ -36,7 +36,8 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     On a GPU: memory growth (so a notebook does not take the whole card). The policy, with
     ``mixed_precision="auto"``: ``default_policy()`` (mixed_float16 on a GPU,
     mixed_bfloat16 on a CPU with bfloat16 hardware, else float32; models keep their
-    outputs, losses and variables in float32), or ``$GAN_LAB_PRECISION`` where set.
+    outputs, losses and variables in float32), or ``$GAN_LAB_PRECISION`` where set, or a
+    mixed policy already set with ``keras.config.set_dtype_policy``.
     True asks for mixed_float16, False for float32; ``mixed_precision`` may also name a
     policy in POLICIES.
 
@@ -53,7 +54,10 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     if mixed_precision == "auto" and _configured is not None:
         policy = _configured[0]  # "auto" takes what the first call chose
     elif mixed_precision == "auto":
-        policy = os.environ.get(PRECISION_ENV) or default_policy()
+        # A mixed policy set with keras before gan_lab's first call is the caller's choice.
+        chosen = keras.config.dtype_policy().name
+        policy = os.environ.get(PRECISION_ENV) or (
+            chosen if chosen in POLICIES and chosen != "float32" else default_policy())
     elif mixed_precision in POLICIES:
         policy = mixed_precision
     else:

@@ -42,3 +42,14 @@ def test_measures_over_epochs_draw_one_line_per_run_in_each_panel():
     recall = figure.axes[1].get_lines()
     assert [list(line.get_xdata()) for line in recall] == [[1, 2, 3], [1, 2]]
     assert list(recall[1].get_ydata()) == [0.2, 0.4]
+
+
+def test_a_bfloat16_generators_images_are_drawn_and_measured():
+    # What a student's own generator gives under mixed_bfloat16 (gan_lab's cast to float32).
+    import ml_dtypes
+
+    from gan_lab.metrics import pairwise_distance
+
+    images = np.linspace(-1, 1, 4 * 4 * 4).reshape(4, 4, 4, 1).astype(ml_dtypes.bfloat16)
+    np.testing.assert_array_equal(tile(images, pad=0), tile(images.astype(np.float32), pad=0))
+    assert pairwise_distance(images) == pairwise_distance(images.astype(np.float32))

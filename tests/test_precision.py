@@ -223,3 +223,41 @@ def test_a_policy_scope_builds_in_its_policy_and_restores_the_global_one(policy)
         judge = build_classifier()
     assert {layer.dtype_policy.name for layer in judge.layers} == {"float32"}
     assert keras.config.dtype_policy().name == "mixed_bfloat16"
+
+
+def test_a_run_records_the_precision_its_networks_trained_in(tmp_path, capsys):
+    import json
+
+    from gan_lab import runs
+
+    settings = {"source": "sample", "limit": 128, "batch_size": 64, "snapshot_epochs": [1],
+                "tensorboard": False}
+    out = tmp_path / "run"
+    with runtime_policy("mixed_bfloat16"):  # networks built before the global policy changed
+        generator, discriminator = tiny_pair("gan")
+    runs.train("gan", out=out, epochs=1, generator=generator, discriminator=discriminator,
+               **settings)
+    assert json.loads((out / "config.json").read_text())["run"]["precision"] == "mixed_bfloat16"
+
+    out = tmp_path / "moved"  # begun on a float32 machine, resumed on a bfloat16 one
+    runs.train("gan", out=out, epochs=1, **settings)
+    with runtime_policy("mixed_bfloat16"):
+        runs.train("gan", out=out, epochs=2, resume=True, **settings)
+    assert json.loads((out / "config.json").read_text())["run"]["precision"] == (
+        "float32 to epoch 1, then mixed_bfloat16")
+    assert "epochs 1-1 of this run trained in float32" in capsys.readouterr().out
+
+
+def runtime_policy(name):
+    from gan_lab.runtime import policy_scope
+
+    return policy_scope(name)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16"], indirect=True)
+def test_a_mixed_policy_set_with_keras_first_is_kept(monkeypatch, policy):
+    from gan_lab import runtime
+
+    monkeypatch.setattr(runtime, "_configured", None)  # as in a fresh kernel
+    monkeypatch.delenv(runtime.PRECISION_ENV, raising=False)
+    assert runtime.configure() == "mixed_float16"
