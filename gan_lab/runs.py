@@ -294,10 +294,11 @@ def _precision_since(folder, done, now) -> str:
     """The run's precision fact when it resumes after ``done`` epochs in ``now``'s policy:
     unchanged, or the history of its policies when this one differs (said on the way)."""
     before = folder.read_config().get("run", {}).get("precision") or now
-    if before.rsplit(", then ", 1)[-1] == now:
+    last = before.rsplit(", then ", 1)[-1]  # the policy of the latest epochs
+    if last == now:
         return before
-    print(f"Note: epochs 1-{done} of this run trained in {before.rsplit(', then ', 1)[-1]}; "
-          f"the rest trains in {now} (set GAN_LAB_PRECISION to choose)")
+    print(f"Note: epochs 1-{done} of this run trained in {last}; the rest trains in {now} "
+          "(set GAN_LAB_PRECISION to choose)")
     return f"{before} to epoch {done}, then {now}"
 
 

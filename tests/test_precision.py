@@ -16,6 +16,7 @@ from gan_lab.models import (MinibatchStdDev, conditional_discriminator,
                             conditional_generator, dcgan_discriminator, dcgan_generator,
                             dense_discriminator, dense_generator)
 from gan_lab.run_folder import RunFolder
+from gan_lab.runtime import policy_scope
 
 MIXED = ["mixed_float16", "mixed_bfloat16"]
 LATENT_DIM = 8
@@ -216,10 +217,9 @@ def test_the_default_policy_follows_the_hardware(monkeypatch, flags, gpu, onednn
 
 @pytest.mark.parametrize("policy", ["mixed_bfloat16"], indirect=True)
 def test_a_policy_scope_builds_in_its_policy_and_restores_the_global_one(policy):
-    from gan_lab import runtime
     from gan_lab.classifier import build_classifier
 
-    with runtime.policy_scope("float32"):
+    with policy_scope("float32"):
         judge = build_classifier()
     assert {layer.dtype_policy.name for layer in judge.layers} == {"float32"}
     assert keras.config.dtype_policy().name == "mixed_bfloat16"
@@ -233,7 +233,7 @@ def test_a_run_records_the_precision_its_networks_trained_in(tmp_path, capsys):
     settings = {"source": "sample", "limit": 128, "batch_size": 64, "snapshot_epochs": [1],
                 "tensorboard": False}
     out = tmp_path / "run"
-    with runtime_policy("mixed_bfloat16"):  # networks built before the global policy changed
+    with policy_scope("mixed_bfloat16"):  # networks built before the global policy changed
         generator, discriminator = tiny_pair("gan")
     runs.train("gan", out=out, epochs=1, generator=generator, discriminator=discriminator,
                **settings)
@@ -241,17 +241,11 @@ def test_a_run_records_the_precision_its_networks_trained_in(tmp_path, capsys):
 
     out = tmp_path / "moved"  # begun on a float32 machine, resumed on a bfloat16 one
     runs.train("gan", out=out, epochs=1, **settings)
-    with runtime_policy("mixed_bfloat16"):
+    with policy_scope("mixed_bfloat16"):
         runs.train("gan", out=out, epochs=2, resume=True, **settings)
     assert json.loads((out / "config.json").read_text())["run"]["precision"] == (
         "float32 to epoch 1, then mixed_bfloat16")
     assert "epochs 1-1 of this run trained in float32" in capsys.readouterr().out
-
-
-def runtime_policy(name):
-    from gan_lab.runtime import policy_scope
-
-    return policy_scope(name)
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16"], indirect=True)
