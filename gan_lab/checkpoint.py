@@ -11,8 +11,6 @@ before it points at it, so a run killed while saving resumes from the previous o
 
 from __future__ import annotations
 
-from . import runtime  # noqa: F401  first: TensorFlow starts quietly, set up once
-
 import tensorflow as tf
 
 from .run_folder import RunError, RunFolder

@@ -1,4 +1,10 @@
-"""Command line: ``python -m gan_lab {train,compare} ...`` (also installed as ``gan-lab``)."""
+"""Command line: ``python -m gan_lab COMMAND ...``, also installed as ``gan-lab``.
+
+Commands: ``train`` (a run folder of frames, GIF, losses, history, snapshots, checkpoint),
+``compare`` (runs side by side at chosen epochs), ``evaluate`` (the measures of saved
+snapshots), ``labs`` (the lab notebooks into a folder), ``release`` (labs/ from solutions/),
+``grade`` (a class's notebooks, each student in a sandbox) and ``bench`` (speed, or time to
+digits with ``--quality``). Every setting of ``train`` is a ``TrainConfig`` field."""
 
 from __future__ import annotations
 
@@ -8,13 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-if "--verbose" in sys.argv[1:]:  # before gan_lab's import sets TensorFlow's log level
-    os.environ["GAN_LAB_VERBOSE"] = "1"
-
-from .checks import positive_int  # noqa: E402
-from .config import DEFAULT_SNAPSHOTS, DEFAULT_STEPS, STRATEGIES, TrainConfig  # noqa: E402
-from .data import DATASETS, SOURCES  # noqa: E402
-from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES  # noqa: E402
+from . import quiet_start, setup
+from .options import positive_int
+from .config import DEFAULT_SNAPSHOTS, DEFAULT_STEPS, STRATEGIES, TrainConfig
+from .data import DATASETS, SOURCES
+from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES
 
 
 def user_errors() -> tuple:
@@ -213,11 +217,12 @@ TRAIN_ACTIONS = ("command", "verbose", "resume", "overwrite")
 def run_train(args) -> int:
     settings = {key: value for key, value in vars(args).items() if key not in TRAIN_ACTIONS}
     config = TrainConfig.create(**settings)
-    from . import runs, runtime  # TensorFlow loads here, after the settings are checked
+    chosen = setup()  # TensorFlow loads here, after the settings are checked
+    from . import runs
 
-    print(f"Device: {runtime.describe_device()}; precision: {runtime.precision()}")
-    if args.resume:  # the networks and epochs of the saved run, for the line below
-        config = runs.resumed_config(config)
+    print(f"Device: {chosen.device}; precision: {chosen.precision}")
+    planned = runs.plan(config, resume=args.resume)  # a resume: the saved run's settings
+    config = planned.config
     verb = "Resuming" if args.resume else "Training"
     networks = [config.arch] if config.arch else []
     networks += [f"{role} " + ", ".join(f"{name} {value}" for name, value in options)
@@ -230,7 +235,7 @@ def run_train(args) -> int:
              f"for about {DEFAULT_STEPS[config.model]:,} steps")
     print(f"{verb} {config.model}{arch} {until}, batch {config.batch_size} -> {config.run_dir}")
     started = time.perf_counter()
-    run = runs.train(config, resume=args.resume, overwrite=args.overwrite)
+    run = runs.train(planned, overwrite=args.overwrite)
     facts = runs.RunFolder(config.run_dir).read_config()["run"]
     print(f"Data: {facts['dataset']} {facts['split']}, {facts['images']:,} images "
           f"{tuple(facts['image_shape'])} from {facts['source_used']}")
@@ -340,14 +345,14 @@ def run_grade(args) -> int:
 def run_bench(args) -> int:
     import json
 
-    from .bench import run_benchmark, table
+    from .bench.speed import run_benchmark, table
 
     if args.preset and not args.quality:
         print("error: --preset goes with --quality", file=sys.stderr)
         return 2
     started = time.perf_counter()
     if args.quality:
-        from . import time_to_digits
+        from .bench import time_to_digits
         from .plotting import plot_time_to_digits
         from .runtime import cpu_name
 
@@ -370,9 +375,10 @@ def run_bench(args) -> int:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    # --verbose may stand anywhere (before or after the command); it was read at import.
+    # --verbose may stand anywhere (before or after the command).
     args = build_parser().parse_args([a for a in argv if a != "--verbose"])
     args.verbose = "--verbose" in argv
+    quiet_start(args.verbose)  # before any command imports TensorFlow
     handler = {"train": run_train, "compare": run_compare, "release": run_release,
                "grade": run_grade, "bench": run_bench, "labs": run_labs,
                "evaluate": run_evaluate}[args.command]

@@ -25,14 +25,14 @@ cgan (dcgan 28x28, 10 classes)       1,782,505      201,409
 
 from __future__ import annotations
 
-from . import runtime  # first: TensorFlow starts quietly
+import functools
 
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
+import keras
+from keras import layers
 
-runtime.configure()  # before any model of this package exists (a no-op after the first)
+from . import runtime
+from .options import LATENT_DIM
 
-LATENT_DIM = 100
 INIT_STD = 0.02  # Radford et al., Section 4: all weights from N(0, 0.02)
 LEAKY_SLOPE = 0.2
 # Batch-norm moving statistics decay as in PyTorch (0.1 update), the reference DCGAN's
@@ -41,6 +41,16 @@ BN_MOMENTUM = 0.9
 # DCGAN default channel widths by number of stride-2 steps (2 for 28x28, 3 for 32x32).
 GENERATOR_WIDTHS = {2: (256, 128), 3: (512, 256, 128)}
 DISCRIMINATOR_WIDTHS = {2: (64, 128), 3: (64, 128, 256)}
+
+
+def _after_setup(builder):
+    """``builder``, made to call ``runtime.configure()`` first (a no-op after the first
+    call): no model of this package is built before the device and precision set-up."""
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        runtime.configure()
+        return builder(*args, **kwargs)
+    return build
 
 
 def _init():
@@ -57,6 +67,7 @@ def _check_shape(image_shape):
 # --- dense GAN (Goodfellow et al. 2014) ----------------------------------------------
 
 
+@_after_setup
 def dense_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, hidden=(256, 512, 1024),
                     batch_norm=True):
     """Dense G: z (N, latent_dim) -> images in [-1, 1], (N, *image_shape).
@@ -121,6 +132,7 @@ def _normalization(kind):
     raise ValueError(f"unknown normalization {kind!r}; choose 'batch', 'layer' or None")
 
 
+@_after_setup
 def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropout=0.3,
                         minibatch_std=False, spectral_norm=False):
     """Dense D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
@@ -156,6 +168,7 @@ def _upsamplings(image_shape):
     raise ValueError(f"DCGAN supports 28x28 and 32x32 style images, got {image_shape}")
 
 
+@_after_setup
 def dcgan_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, widths=None, kernel=4,
                     batch_norm=True):
     """DCGAN G: z (N, latent_dim) -> images in [-1, 1], (N, *image_shape).
@@ -201,6 +214,7 @@ def _dcgan_upsample(x, image_shape, widths, kernel, batch_norm=True):
     return layers.Activation("tanh", dtype="float32")(x)
 
 
+@_after_setup
 def course_cifar_generator(image_shape=(32, 32, 3), latent_dim=LATENT_DIM):
     """The course's CIFAR-10 G: z (N, latent_dim) -> images in [-1, 1], (N, 32, 32, 3).
 
@@ -224,6 +238,7 @@ def course_cifar_generator(image_shape=(32, 32, 3), latent_dim=LATENT_DIM):
     return keras.Model(z, images, name="course_cifar_generator")
 
 
+@_after_setup
 def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4, minibatch_std=False,
                         normalization="batch", spectral_norm=False):
     """DCGAN D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
@@ -273,6 +288,7 @@ def _dcgan_downsample(x, image_shape, widths, kernel, with_features=False, minib
 LABEL_LAYER = "label_embedding"
 
 
+@_after_setup
 def conditional_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, classes=10,
                           widths=None, kernel=4):
     """Class-conditional DCGAN G: [z (N, latent_dim), labels (N,) ints in [0, classes)]
@@ -290,6 +306,7 @@ def conditional_generator(image_shape=(28, 28, 1), latent_dim=LATENT_DIM, classe
     return keras.Model([z, labels], images, name="conditional_generator")
 
 
+@_after_setup
 def conditional_discriminator(image_shape=(28, 28, 1), classes=10, widths=None, kernel=4,
                               normalization="batch", spectral_norm=False):
     """Class-conditional DCGAN D: [images (N, *image_shape) in [-1, 1], labels (N,)] ->

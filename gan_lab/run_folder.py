@@ -20,7 +20,6 @@ Every file is written whole or not at all (``gan_lab.files``).
 from __future__ import annotations
 
 import csv
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -175,7 +174,6 @@ class RunFolder:
     def load_snapshot(self, epoch: int):
         """The generator saved at ``epoch`` (works in a fresh process), or a RunError naming
         the epochs that exist."""
-        from . import runtime  # noqa: F401  first: TensorFlow starts quietly
         import keras
 
         path = self.snapshot(epoch)

@@ -1,16 +1,18 @@
 """Where training runs: the device set-up (GPU memory growth, the precision policy), done
 once per process before any model exists, and a line saying which device.
 
-``gan_lab.models`` calls ``configure()`` when it is imported, so a notebook that imports
-gan_lab before building a model gets the set-up first. To choose otherwise, call
-``configure(...)`` before that import, or set ``GAN_LAB_PRECISION`` (float32,
-mixed_float16, mixed_bfloat16). Device placement is left to TensorFlow.
+The visible call is ``gan_lab.setup()`` (the command line and the notebooks' first cell make
+it); the model builders and ``GAN`` call ``configure()`` too, so a model is never built
+before the set-up, whatever the order of imports. ``GAN_LAB_PRECISION`` (float32,
+mixed_float16, mixed_bfloat16) overrides the automatic choice. Device placement is left
+to TensorFlow.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import dataclass
 
 from .quiet import native_stderr_hidden
 
@@ -54,10 +56,12 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     if mixed_precision == "auto" and _configured is not None:
         policy = _configured[0]  # "auto" takes what the first call chose
     elif mixed_precision == "auto":
-        # A mixed policy set with keras before gan_lab's first call is the caller's choice.
+        # A mixed policy set with keras before gan_lab's first call is the caller's choice,
+        # and so is the policy of layers made before it: "auto" never switches under them.
         chosen = keras.config.dtype_policy().name
         policy = os.environ.get(PRECISION_ENV) or (
-            chosen if chosen in POLICIES and chosen != "float32" else default_policy())
+            chosen if chosen in POLICIES and (chosen != "float32" or _layers_exist())
+            else default_policy())
     elif mixed_precision in POLICIES:
         policy = mixed_precision
     else:
@@ -76,6 +80,12 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
             tf.config.experimental.enable_op_determinism()
             _configured = wanted
         return policy
+    current = keras.config.dtype_policy().name
+    if policy != current and _layers_exist():
+        raise RuntimeError(
+            f"Keras layers already exist in this process under the {current} policy, so "
+            f"gan_lab cannot switch to {policy} (they would keep {current}); restart the "
+            "kernel and call gan_lab.setup(...) first, before building any model")
     if deterministic:
         tf.config.experimental.enable_op_determinism()
     for device in devices:
@@ -88,6 +98,42 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     keras.mixed_precision.set_global_policy(policy)
     _configured = wanted
     return policy
+
+
+def _layers_exist() -> bool:
+    """Whether any Keras layer or model was made in this process (each takes a name from
+    Keras' global counter)."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # another Keras layout: assume none, as before this check
+        return False
+    return bool(global_state.get_global_attribute("object_name_uids", None))
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What ``setup()`` chose: shown as one line in a notebook or a terminal."""
+
+    version: str
+    device: str
+    precision: str
+    xla: bool
+
+    def __str__(self):
+        return (f"gan_lab {self.version} · {self.device} · {self.precision} · "
+                f"XLA {'on' if self.xla else 'off'}")
+
+    __repr__ = __str__
+
+
+def setup(precision="auto", deterministic=False) -> Setup:
+    """``configure(precision, deterministic)``, then what it chose as a ``Setup``.
+    Raises RuntimeError (saying to restart) when models already exist under another
+    policy, ValueError for an unknown policy."""
+    from . import __version__
+
+    policy = configure(precision, deterministic)
+    return Setup(__version__, describe_device(), policy, xla_by_default())
 
 
 def bfloat16_hardware() -> bool:
