@@ -6,20 +6,18 @@ from __future__ import annotations
 import math
 import time
 
-from . import checkpoint  # first: TensorFlow starts quietly
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from .config import DEFAULT_SNAPSHOTS  # noqa: E402
-from .files import save_figure, save_model, write_gif  # noqa: E402
-from .gan import asked_labels, generate  # noqa: E402
-from .losses import OBJECTIVES  # noqa: E402
-from .plotting import plot_grid, plot_losses, tile  # noqa: E402
-from .run_folder import HISTORY_FIELDS, TRACKED_FIELDS, RunFolder  # noqa: E402
+from . import checkpoint
+from .config import DEFAULT_SNAPSHOTS
+from .files import save_figure, save_model, write_gif
+from .gan import asked_labels, generate
+from .plotting import plot_grid, plot_losses, tile
+from .run_folder import HISTORY_FIELDS, TRACKED_FIELDS, RunFolder
 
 LOGGED = HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
-METRIC_SAMPLES = 1_000  # cheap: about a second an epoch for the DCGAN on a CPU
+METRIC_SAMPLES = 1_000  # per-epoch measures: cheap beside an epoch, enough for 10 classes
 
 
 class EpochArtifacts(keras.callbacks.Callback):
@@ -82,7 +80,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         if epoch in self.snapshot_epochs:
             save_model(generator, folder.snapshot(epoch))
         folder.write_history(self.history)
-        save_figure(plot_losses(self.history, OBJECTIVES[self.model.loss_kind][2]),
+        save_figure(plot_losses(self.history, self.model.objective.rules.logits),
                     folder.losses_file)
         # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
         write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history

@@ -11,25 +11,11 @@ import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import positive_int
+from .options import positive_int
 from .data import DATASETS, SOURCES
-from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES
-
-# Without --epochs a run makes about this many training steps, whatever the data's size
-# (chosen by measurement on the 4,000-digit sample: README, "The first run"). At batch 64:
-# the DCGAN 40 epochs of the sample, 3 of the 60,000 MNIST digits; the conditional DCGAN
-# 16 and 1; the dense GAN 32 and 2.
-DEFAULT_STEPS = {"gan": 2_000, "dcgan": 2_500, "cgan": 1_000}
-# Without a preset, an arch or network options, the DCGAN of 28x28 images is the compact
-# one (README, "The first run"): G widths (128, 64) with 3x3 transposed convolutions, D
-# widths (32, 64); about a fifth of the default pair's arithmetic a step, so it trains 2.5
-# times the steps in less time and draws cleaner digits on the sample. The presets keep
-# models.py's widths (Radford's, the ones the labs' tables were measured with).
-COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
-                 "discriminator_options": {"widths": (32, 64)}}
-DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
-# tf.distribute: several GPUs of one machine, or several machines (from $TF_CONFIG).
-STRATEGIES = ("mirrored", "multi_worker")
+from .options import (ARCHS, BATCH_SIZE, BETA_1, BETA_2, COMPACT_DCGAN, DEFAULT_SNAPSHOTS,
+                      DEFAULT_STEPS, GP_WEIGHT, LATENT_DIM, LEARNING_RATE, MODELS, PRESETS,
+                      STRATEGIES, check_rules, choice, objective_rules)
 
 
 def _resume(default, **kwargs):
@@ -49,19 +35,19 @@ class TrainConfig:
     data_dir: str | None = None
     limit: int | None = _resume(None)      # a class-balanced subset of this many images
     epochs: int | None = None              # None: sized_to() the data, DEFAULT_STEPS
-    batch_size: int = _resume(64)
+    batch_size: int = _resume(BATCH_SIZE)
     seed: int = _resume(0)
-    latent_dim: int = _resume(100)
+    latent_dim: int = _resume(LATENT_DIM)
     loss: str = _resume("non_saturating")
     d_steps: int = _resume(1)
     g_steps: int = _resume(1)              # G updates per D update(s)
     real_label: float = _resume(1.0)
     update: str = _resume("alternating")
-    learning_rate: float = 1e-3            # may be lowered on resume after a divergence
+    learning_rate: float = LEARNING_RATE   # may be lowered on resume after a divergence
     g_learning_rate: float | None = None   # G's own learning rate; None: learning_rate
-    beta_1: float = _resume(0.5)           # Adam's, for both networks
-    beta_2: float = _resume(0.999)
-    gp_weight: float = _resume(10.0)       # lambda of the gradient penalty (wgan_gp)
+    beta_1: float = _resume(BETA_1)        # Adam's, for both networks
+    beta_2: float = _resume(BETA_2)
+    gp_weight: float = _resume(GP_WEIGHT)  # lambda of the gradient penalty (wgan_gp)
     spectral_norm: bool = _resume(False)   # spectral normalisation in the built-in D
     snapshot_epochs: tuple = DEFAULT_SNAPSHOTS
     epoch_metrics: bool = False
@@ -87,8 +73,9 @@ class TrainConfig:
             raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
         chosen = {key: value for key, value in settings.items() if value is not None}
         chosen["named"] = tuple(sorted(chosen if named is None else named))
-        if chosen.get("loss", PRESETS.get(preset, {}).get("loss")) == "wgan_gp":
-            chosen = {**WGAN_GP_DEFAULTS, **chosen}
+        loss = chosen.get("loss", PRESETS.get(preset, {}).get("loss"))
+        if loss is not None:  # the objective's paper settings, under the preset's and ours
+            chosen = {**objective_rules(loss).paper_settings, **chosen}
         if preset is not None:
             if preset not in PRESETS:
                 raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -119,16 +106,14 @@ class TrainConfig:
         return cls(**chosen)
 
     def __post_init__(self):
-        _choice(self.model, MODELS, "model")
-        _choice(self.dataset, tuple(DATASETS), "dataset")
-        _choice(self.source, SOURCES, "source")
-        _choice(self.loss, LOSSES, "loss")
-        _choice(self.update, UPDATES, "update")
+        choice(self.model, MODELS, "model")
+        choice(self.dataset, tuple(DATASETS), "dataset")
+        choice(self.source, SOURCES, "source")
         if self.arch is not None:
-            _choice(self.arch, ARCHS, "arch")
+            choice(self.arch, ARCHS, "arch")
         if self.distribute is not None:
-            _choice(self.distribute, STRATEGIES, "distribute")
-        for name in ("batch_size", "latent_dim", "d_steps", "g_steps"):
+            choice(self.distribute, STRATEGIES, "distribute")
+        for name in ("batch_size", "latent_dim"):
             positive_int(getattr(self, name), name)
         if self.epochs is not None:
             positive_int(self.epochs, "epochs")
@@ -147,8 +132,7 @@ class TrainConfig:
             _number(self.g_learning_rate, "g_learning_rate", above=0)
         _number(self.gp_weight, "gp_weight", at_least=0)
         _number(self.real_label, "real_label")
-        if not 0.5 < self.real_label <= 1.0:
-            raise ValueError(f"real_label must be in (0.5, 1], got {self.real_label!r}")
+        check_rules(self.loss, self.update, self.d_steps, self.g_steps, self.real_label)
         for name in ("beta_1", "beta_2"):
             _number(getattr(self, name), name, at_least=0)
             if not getattr(self, name) < 1:
@@ -156,16 +140,8 @@ class TrainConfig:
         for name in ("spectral_norm", "epoch_metrics"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        if self.update == "simultaneous" and self.loss == "wgan_gp":
-            raise ValueError("wgan_gp takes several critic steps per G step, which the "
-                             "simultaneous update cannot make; use update='alternating'")
-        if self.update == "simultaneous" and self.d_steps != 1:
-            raise ValueError("the simultaneous update makes one D update per step; "
-                             "use d_steps=1 or update='alternating'")
-        if self.real_label != 1.0 and self.loss not in ("non_saturating", "minimax"):
-            raise ValueError(f"real_label (label smoothing) applies to the cross-entropy "
-                             f"losses only, not to {self.loss}")
-        if self.loss == "wgan_gp" and self.model != "gan":  # the dense D has no batch norm
+        if objective_rules(self.loss).gradient_penalty and self.model != "gan":
+            # The penalty is per image, which batch norm mixes; the dense D has none.
             options = dict(self.discriminator_options)
             if options.get("normalization") == "batch":
                 raise ValueError("a WGAN-GP critic takes no batch norm (its penalty is per "
@@ -189,8 +165,17 @@ class TrainConfig:
         ``images`` images: about DEFAULT_STEPS[model] training steps, at least 1 epoch."""
         if self.epochs is not None:
             return self
-        steps_per_epoch = math.ceil(images / (self.batch_size * self.d_steps))
-        return self.replace(epochs=max(1, round(DEFAULT_STEPS[self.model] / steps_per_epoch)))
+        steps = DEFAULT_STEPS[self.model] / self.steps_per_epoch(images)
+        return self.replace(epochs=max(1, round(steps)))
+
+    def batch_rows(self, replicas=1) -> int:
+        """Rows of one training batch: ``d_steps`` minibatches of ``batch_size`` (one for
+        each D update of a step), for each of ``replicas`` devices."""
+        return self.batch_size * self.d_steps * replicas
+
+    def steps_per_epoch(self, images: int, replicas=1) -> int:
+        """Training steps (G updates) in one epoch of ``images`` images."""
+        return math.ceil(images / self.batch_rows(replicas))
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)
@@ -237,11 +222,6 @@ class TrainConfig:
         return differences
 
 
-# Gulrajani et al. 2017, Algorithm 1: n_critic = 5, Adam(1e-4, 0, 0.9); a critic without
-# batch norm (layer norm instead, sec. 4). Applied under the preset's and the user's settings.
-WGAN_GP_DEFAULTS = {"d_steps": 5, "learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9}
-
-
 def _number(value, name, above=None, at_least=None):
     """A ValueError naming ``name`` unless ``value`` is a finite real number (above
     ``above`` / at least ``at_least`` when given)."""
@@ -251,8 +231,3 @@ def _number(value, name, above=None, at_least=None):
         raise ValueError(f"{name} must be above {above}, got {value!r}")
     if at_least is not None and not value >= at_least:
         raise ValueError(f"{name} must be at least {at_least}, got {value!r}")
-
-
-def _choice(value, allowed, name):
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .checks import positive_int
+from .options import positive_int
 
 DATASETS = {
     # name: (image shape, number of classes)

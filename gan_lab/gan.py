@@ -1,44 +1,32 @@
 """The GAN as a ``keras.Model``: a generator, a discriminator and a GradientTape train_step.
 
-Label convention everywhere: real = 1, fake = 0. The discriminator outputs logits.
-Goodfellow et al. 2014, Algorithm 1: ``d_steps`` discriminator updates on fresh real
-minibatches, then one generator update. With a conditional pair (``models.conditional_*``,
-Mirza & Osindero 2014) the batches are (images, labels), G draws each fake for the label of
-a real image of the batch, and D judges every image together with its label.
+Read ``GAN.train_step`` beside Lab 1's answer: (1) update D, (2) update G. The variants are
+named pieces around it: ``critic_steps`` (k D updates per G update: Goodfellow et al. 2014,
+Algorithm 1, and WGAN-GP's n_critic), ``generator_step`` (G updates beyond one a step),
+``simultaneous_step`` (the TensorFlow DCGAN tutorial's), the objective
+(``losses.Objective``: D's and G's losses and what they need) and ``ConditionalGAN``
+(Mirza & Osindero 2014). Label convention everywhere: real = 1, fake = 0. D outputs logits
+(or a critic's scores).
 """
 
 from __future__ import annotations
-
-from . import runtime  # first: TensorFlow starts quietly, set up once
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from .checks import positive_int
-from .losses import OBJECTIVES, gradient_penalty, minimax_discriminator_loss
-from .data import DataError, check_images, check_labels, check_training_images
+from . import runtime
+from .options import positive_int
+from .data import DataError, check_labels, check_training_images
+from .losses import gradient_penalty, objective
 from .models import judged_shape, label_classes, latent_size
-from .options import LOSSES, UPDATES
+from .options import BETA_1, BETA_2, GP_WEIGHT, LEARNING_RATE, check_rules
 
 
-discriminator_loss = minimax_discriminator_loss  # the cross-entropy D loss of Lab 1
-
-
-def generator_loss(fake_logits, kind="non_saturating"):
-    """G's loss under objective ``kind`` (``losses.OBJECTIVES``) on D's outputs for fakes,
-    (N, 1); a batch mean G minimises. "minimax": log(1 - D(G(z))), eq. 1 of Goodfellow et
-    al. (saturates early on); "non_saturating": -log D(G(z)), the heuristic the same paper
-    recommends; "lsgan", "hinge", "wgan_gp": see ``gan_lab.losses``."""
-    if kind not in OBJECTIVES:
-        raise ValueError(f"unknown generator loss {kind!r}; choose one of {', '.join(LOSSES)}")
-    return OBJECTIVES[kind][1](fake_logits)
-
-
-def default_optimizer(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
-    """Adam(lr 2e-4, beta_1 0.5), as in Radford et al. 2015; WGAN-GP uses Adam(1e-4, 0,
-    0.9) (Gulrajani et al. 2017)."""
+def default_optimizer(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2):
+    """Adam with ``options``' defaults (beta_1 0.5 as in Radford et al. 2015); WGAN-GP's
+    paper uses Adam(1e-4, 0, 0.9) (Gulrajani et al. 2017)."""
     return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
 
 
@@ -46,26 +34,27 @@ def default_optimizer(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
 class GAN(keras.Model):
     """A generator G: z (N, latent_dim) -> images in [-1, 1] and a discriminator
     D: images -> logits (N, 1), trained together by ``fit()`` on batches of real images.
-
-    A conditional pair (G: [z, labels], D: [images, labels]) trains on (images, labels)
-    batches; ``classes`` is then its number of classes, else None.
+    Networks conditional on a label belong to ``ConditionalGAN`` (``make_gan`` picks).
 
     Saved whole with ``gan.save("gan.keras")`` (both networks, the settings of
     ``compile`` and both optimizers' state) and loaded in a fresh process with
     ``keras.saving.load_model("gan.keras")``; ``save_weights`` works too.
     """
 
+    conditional = False
+
     def __init__(self, generator, discriminator, seed=None, **kwargs):
+        runtime.configure()  # a no-op after the first call; keeps the networks' policy
         super().__init__(**kwargs)
-        self.latent_dim = latent_size(generator)
-        judged = judged_shape(discriminator)
         for role, network in (("generator", generator), ("discriminator", discriminator)):
             if len(network.outputs) != 1:
                 raise ModelError(f"the {role} must have one output (images for G, logits "
                                  f"for D); it has {len(network.outputs)}")
         self.generator = generator
         self.discriminator = discriminator
+        self.latent_dim = latent_size(generator)
         self.image_shape = tuple(int(d) for d in generator.output_shape[1:])
+        judged = judged_shape(discriminator)
         if judged != self.image_shape:
             raise ValueError(
                 f"generator makes images of shape {self.image_shape} but the discriminator "
@@ -77,6 +66,11 @@ class GAN(keras.Model):
                 "generator and discriminator must both be conditional on the same classes "
                 f"or both unconditional; got {self.classes} and {label_classes(discriminator)}"
             )
+        if (self.classes is not None) != self.conditional:
+            raise ModelError(
+                f"these networks {'take' if self.classes else 'take no'} labels: train them "
+                f"with {'ConditionalGAN' if self.classes else 'GAN'} (gan_lab.gan.make_gan "
+                "picks the class for a pair)")
         self.seed = seed
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.built = True  # both networks are built: save_weights works before fit()
@@ -85,58 +79,195 @@ class GAN(keras.Model):
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
 
-    def compile(
-        self,
-        d_optimizer=None,
-        g_optimizer=None,
-        loss="non_saturating",
-        d_steps=1,
-        real_label=1.0,
-        update="alternating",
-        jit_compile="auto",
-        gp_weight=10.0,
-        g_steps=1,
-        **kwargs,
-    ):
-        """``loss``: the objective, a name in ``losses.OBJECTIVES`` ("non_saturating", the
-        default, "minimax", "lsgan", "hinge" or "wgan_gp", whose penalty is weighted by
-        ``gp_weight``, lambda = 10 in the paper); ``g_steps``: G updates per step (each on
-        fresh noise through the same D; more than 1 lets G outrun D); ``d_steps``: D updates per
-        G update (each on its own share of the batch); ``real_label``: 1.0, or e.g. 0.9 for
-        one-sided label smoothing; ``update``: "alternating" (default) or "simultaneous" (see
-        ``UPDATES``). Optimizers default to Adam(2e-4, beta_1=0.5). ``jit_compile``: the train
-        step compiled with XLA; "auto" (the default) is ``runtime.xla_by_default()``, gan_lab's
-        choice for this device and CPU kind, not Keras' own "auto", which never uses XLA on a
-        CPU. Other keywords (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
+    def compile(self, d_optimizer=None, g_optimizer=None, loss="non_saturating", d_steps=1,
+                g_steps=1, real_label=1.0, update="alternating", gp_weight=GP_WEIGHT,
+                jit_compile="auto", **kwargs):
+        """``loss``: the objective's name (``losses.OBJECTIVES``: "non_saturating", the
+        default, "minimax", "lsgan", "hinge" or "wgan_gp", whose gradient penalty is weighted
+        by ``gp_weight``); ``d_steps``: D updates per G update (each on its own share of the
+        batch); ``g_steps``: G updates per step (each on fresh noise); ``real_label``: 1.0,
+        or e.g. 0.9 for one-sided label smoothing; ``update``: "alternating" or
+        "simultaneous". The rules between them are ``options.check_rules``'s (ValueError).
+        Optimizers default to ``default_optimizer()``. ``jit_compile``: the train step
+        compiled with XLA; "auto" is ``runtime.xla_by_default()``, gan_lab's choice for this
+        device and CPU kind (Keras' own "auto" never uses XLA on a CPU). Other keywords
+        (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
+        check_rules(loss, update, d_steps, g_steps, real_label)
         super().compile(jit_compile=runtime.xla_by_default() if jit_compile == "auto"
                         else jit_compile, **kwargs)
-        if loss not in LOSSES:
-            raise ValueError(f"unknown generator loss {loss!r}; choose one of {', '.join(LOSSES)}")
-        positive_int(d_steps, "d_steps")
-        if update not in UPDATES:
-            raise ValueError(f"unknown update {update!r}; choose one of {', '.join(UPDATES)}")
-        if update == "simultaneous" and d_steps != 1:
-            raise ValueError("the simultaneous update makes one D update per step; "
-                             "use d_steps=1 or update='alternating'")
-        if not 0.5 < real_label <= 1.0:
-            raise ValueError(f"real_label must be in (0.5, 1], got {real_label!r}")
-        if real_label != 1.0 and not OBJECTIVES[loss][2]:
-            raise ValueError(f"real_label (label smoothing) applies to the cross-entropy "
-                             f"losses only, not to {loss}")
+        self.objective = objective(loss)
         self.d_optimizer = _loss_scaled(d_optimizer or default_optimizer())
         self.g_optimizer = _loss_scaled(g_optimizer or default_optimizer())
-        self.loss_kind = loss
-        self.d_steps = d_steps
-        self.g_steps = positive_int(g_steps, "g_steps")
-        if update == "simultaneous" and g_steps != 1:
-            raise ValueError("the simultaneous update makes one G update per step; "
-                             "use g_steps=1 or update='alternating'")
+        self.d_steps, self.g_steps = int(d_steps), int(g_steps)
         self.real_label = float(real_label)
         self.update = update
         self.gp_weight = float(gp_weight)
         self._compiled_with = {"loss": loss, "d_steps": d_steps, "real_label": float(real_label),
                                "update": update, "jit_compile": jit_compile,
                                "gp_weight": float(gp_weight), "g_steps": g_steps}
+
+    @property
+    def loss_kind(self) -> str:
+        """The objective's name, as compiled."""
+        return self.objective.name
+
+    # -- The training step ------------------------------------------------------------
+
+    def train_step(self, data):
+        """One iteration of Algorithm 1 on a batch of real images, as Lab 1's
+        ``train_step`` makes it: (1) update D, (2) update G. Returns the epoch means."""
+        real = self.real_batch(data)
+        if self.update == "simultaneous":
+            return self.simultaneous_step(real)
+        real = self.critic_steps(real)  # with d_steps = k > 1: the first k - 1 D updates
+        with tf.GradientTape() as tape:
+            # One forward pass of G serves both updates: D's update leaves G as it is, so
+            # G(z) would come out the same (PyTorch's DCGAN example does the same).
+            fake = self.fakes_like(real)
+            # (1) Update D: real images towards 1, these fakes towards 0 (G held fixed).
+            with tape.stop_recording():
+                self.discriminator_step(real, fake)
+            # (2) Update G: its fakes through the updated D, towards "real".
+            g_loss = self.objective.generator_loss(self.judge(fake))
+        _minimise(self.g_optimizer, tape, g_loss, self.generator)
+        self.g_loss_tracker.update_state(g_loss)
+        for _ in range(self.g_steps - 1):  # G updates beyond one a step, on fresh noise
+            self.generator_step(real)
+        return self._logs()
+
+    def discriminator_step(self, real, fake):
+        """One D update on a real batch and a fake one (images (N, H, W, C) in [-1, 1]; for
+        a ConditionalGAN (images, labels)); no gradient reaches G through ``fake``. Tracked
+        and returned: (D's loss, mean D(x), mean D(G(z)))."""
+        fake = keras.tree.map_structure(ops.stop_gradient, fake)
+        with tf.GradientTape() as tape:
+            real_outputs, fake_outputs = self.judge(real), self.judge(fake)
+            d_loss = self.discriminator_loss(real, fake, real_outputs, fake_outputs)
+        _minimise(self.d_optimizer, tape, d_loss, self.discriminator)
+        return self._track(d_loss, real_outputs, fake_outputs)
+
+    def generator_step(self, real, z=None):
+        """One G update on fakes for fresh noise (or ``z``; for ``real``'s labels when
+        conditional) through D as it is; returns G's loss."""
+        with tf.GradientTape() as tape:
+            g_loss = self.objective.generator_loss(self.judge(self.fakes_like(real, z)))
+        _minimise(self.g_optimizer, tape, g_loss, self.generator)
+        return g_loss
+
+    def critic_steps(self, real):
+        """Algorithm 1's k = ``d_steps`` D updates, each on its own minibatch: the batch (k
+        minibatches from ``data.make_dataset``) is cut into k chunks of floor(n/k) rows; the
+        first k - 1 updates are made here and the last chunk is returned for the update
+        that shares G's forward pass. The n mod k rows of a partial last batch sit out; with
+        n < k the chunks, one row each, wrap around."""
+        if self.d_steps == 1:
+            return real
+        rows = ops.shape(self.images_of(real))[0]
+        chunk = ops.maximum(rows // self.d_steps, 1)
+
+        def minibatch(step):
+            taken = (ops.arange(chunk) + step * chunk) % rows
+            return keras.tree.map_structure(lambda part: ops.take(part, taken, axis=0), real)
+
+        for step in range(self.d_steps - 1):
+            batch = minibatch(step)
+            self.discriminator_step(batch, self.fakes_like(batch))
+        return minibatch(self.d_steps - 1)
+
+    def simultaneous_step(self, real):
+        """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does: G's
+        gradient is taken through D as it was before D's update. Returns the logs."""
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.fakes_like(real)
+            real_outputs, fake_outputs = self.judge(real), self.judge(fake)
+            d_loss = self.discriminator_loss(real, fake, real_outputs, fake_outputs)
+            g_loss = self.objective.generator_loss(fake_outputs)
+        _minimise(self.d_optimizer, d_tape, d_loss, self.discriminator)
+        _minimise(self.g_optimizer, g_tape, g_loss, self.generator)
+        self._track(d_loss, real_outputs, fake_outputs)
+        self.g_loss_tracker.update_state(g_loss)
+        return self._logs()
+
+    def discriminator_loss(self, real, fake, real_outputs, fake_outputs):
+        """D's loss under the compiled objective, from its outputs on the real and the fake
+        batch; plus ``gp_weight`` times the gradient penalty where the objective takes one."""
+        rules = self.objective.rules
+        smoothing = (self.real_label,) if rules.logits else ()
+        loss = self.objective.discriminator_loss(real_outputs, fake_outputs, *smoothing)
+        if rules.gradient_penalty:
+            loss = loss + self.gp_weight * self.gradient_penalty(real, fake)
+        return loss
+
+    def gradient_penalty(self, real, fake):
+        """``losses.gradient_penalty`` at random points between the real and fake images
+        (Gulrajani et al. 2017), one uniform mixing weight per image."""
+        images = self.images_of(real)
+        shape = (ops.shape(images)[0],) + (1,) * (len(images.shape) - 1)
+        alpha = keras.random.uniform(shape, seed=self.noise_seed)
+        return gradient_penalty(lambda mixed: self.judge(self.with_images(real, mixed)),
+                                images, self.images_of(fake), alpha)
+
+    # -- What a batch is: images here, (images, labels) in ConditionalGAN ---------------
+
+    def real_batch(self, data):
+        """The real images of a ``fit()`` batch (labels given beside them are ignored)."""
+        return data[0] if isinstance(data, (tuple, list)) else data
+
+    def fakes_like(self, real, z=None):
+        """G's images (training mode) for ``z``, by default fresh noise, as many as ``real``
+        holds."""
+        z = self.sample_noise(ops.shape(real)[0]) if z is None else z
+        return self.generator(z, training=True)
+
+    def judge(self, batch):
+        """D's outputs (N, 1) for a batch, in training mode."""
+        return self.discriminator(batch, training=True)
+
+    def images_of(self, batch):
+        return batch
+
+    def with_images(self, batch, images):
+        return images
+
+    def sample_noise(self, batch_size):
+        """z ~ N(0, I), shape (batch_size, latent_dim), from the model's seeded stream (under
+        a tf.distribute strategy each replica folds its number into the seed: its own z)."""
+        replica = tf.distribute.get_replica_context()
+        if replica is None or replica.num_replicas_in_sync == 1:
+            return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
+        seed = tf.random.experimental.stateless_fold_in(self.noise_seed.next(),
+                                                        replica.replica_id_in_sync_group)
+        return tf.random.stateless_normal((batch_size, self.latent_dim), seed)
+
+    # -- Keras' bookkeeping ---------------------------------------------------------------
+
+    @property
+    def metrics(self):
+        # Listed here so fit() resets them every epoch: the logs are epoch means.
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
+
+    def _track(self, d_loss, real_outputs, fake_outputs):
+        """Track D's loss and its mean outputs (probabilities for the cross-entropy
+        objectives, raw scores for the others: the history's d_real and d_fake)."""
+        if self.objective.rules.logits:
+            real_outputs, fake_outputs = ops.sigmoid(real_outputs), ops.sigmoid(fake_outputs)
+        d_real = ops.mean(ops.cast(real_outputs, "float32"))
+        d_fake = ops.mean(ops.cast(fake_outputs, "float32"))
+        self.d_loss_tracker.update_state(d_loss)
+        self.d_real_tracker.update_state(d_real)
+        self.d_fake_tracker.update_state(d_fake)
+        return d_loss, d_real, d_fake
+
+    def _logs(self):
+        """The epoch means so far, by name. Under MultiWorkerMirroredStrategy each has shape
+        (1,): Keras averages the workers' logs over axis 0 there, which a scalar lacks."""
+        logs = {m.name: m.result() for m in self.metrics}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
+
+    def call(self, z, training=False):
+        return self.generator(z, training=training)
 
     def get_config(self):
         return {"generator": keras.saving.serialize_keras_object(self.generator),
@@ -167,143 +298,6 @@ class GAN(keras.Model):
         # Built now, so a loaded file's optimizer state has variables to go into.
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-
-    @property
-    def metrics(self):
-        # Listed here so fit() resets them every epoch: the logs are epoch means.
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker, self.d_fake_tracker]
-
-    def call(self, z, training=False):
-        return self.generator(z, training=training)
-
-    def sample_noise(self, batch_size):
-        """z ~ N(0, I), shape (batch_size, latent_dim), from the model's seeded stream (under
-        a tf.distribute strategy each replica folds its number into the seed: its own z)."""
-        replica = tf.distribute.get_replica_context()
-        if replica is None or replica.num_replicas_in_sync == 1:
-            return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
-        seed = tf.random.experimental.stateless_fold_in(self.noise_seed.next(),
-                                                        replica.replica_id_in_sync_group)
-        return tf.random.stateless_normal((batch_size, self.latent_dim), seed)
-
-    def _generate(self, z, labels=None):
-        return self.generator(z if labels is None else [z, labels], training=True)
-
-    def _judge(self, images, labels=None):
-        return self.discriminator(images if labels is None else [images, labels], training=True)
-
-    def train_step(self, data):
-        real, labels = (data[0], data[1]) if isinstance(data, (tuple, list)) else (data, None)
-        if self.classes is None:
-            labels = None  # an unconditional GAN ignores labels it is given
-        if self.update == "simultaneous":
-            return self.simultaneous_step(real, labels)
-        batch_size = ops.shape(real)[0]
-        # Algorithm 1: k D updates, each on its own minibatch. The batch (k minibatches
-        # from make_dataset) is cut into k disjoint chunks of floor(n/k) rows; the n mod k
-        # rows left in a partial last batch sit out this step (with n < k, the chunks of
-        # one row each wrap around and repeat rows).
-        chunk = ops.maximum(batch_size // self.d_steps, 1)
-
-        def rows_of(step, tensor):
-            rows = (ops.arange(chunk) + step * chunk) % batch_size
-            return None if tensor is None else ops.take(tensor, rows, axis=0)
-
-        for step in range(self.d_steps - 1):
-            step_labels = rows_of(step, labels)
-            fake = self._generate(self.sample_noise(chunk), step_labels)
-            self._track(*self.discriminator_step(rows_of(step, real), fake, step_labels))
-        if self.d_steps > 1:
-            real, labels = rows_of(self.d_steps - 1, real), rows_of(self.d_steps - 1, labels)
-        # The last D update and G's update share one forward pass of G, and so one draw
-        # of noise (the PyTorch DCGAN example's choice; Algorithm 1 draws fresh noise for
-        # G): G is unchanged by D's update, so its fakes are the same; the tape keeps G's
-        # activations for G's gradient through the updated D.
-        with tf.GradientTape() as tape:
-            fake = self._generate(self.sample_noise(chunk), labels)
-            with tape.stop_recording():
-                self._track(*self.discriminator_step(real, fake, labels))
-            g_loss = generator_loss(self._judge(fake, labels), self.loss_kind)
-            scaled = self.g_optimizer.scale_loss(g_loss)
-        _apply(self.g_optimizer, tape, scaled, self.generator)
-        self.g_loss_tracker.update_state(g_loss)
-        for _ in range(self.g_steps - 1):  # G updates beyond the one per step: fresh noise
-            self.generator_step(self.sample_noise(chunk), labels)
-        return self._logs()
-
-    def simultaneous_step(self, real, labels=None):
-        """Both updates from one forward pass, as the TensorFlow DCGAN tutorial does: G's
-        gradient is taken through D as it was before D's update. Returns the logs."""
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self._generate(self.sample_noise(ops.shape(real)[0]), labels)
-            real_logits = self._judge(real, labels)
-            fake_logits = self._judge(fake, labels)
-            d_loss = self._discriminator_loss(real, fake, labels, real_logits, fake_logits)
-            g_loss = generator_loss(fake_logits, self.loss_kind)
-            d_scaled = self.d_optimizer.scale_loss(d_loss)
-            g_scaled = self.g_optimizer.scale_loss(g_loss)
-        _apply(self.d_optimizer, d_tape, d_scaled, self.discriminator)
-        _apply(self.g_optimizer, g_tape, g_scaled, self.generator)
-        self._track(d_loss, *self._mean_outputs(real_logits, fake_logits))
-        self.g_loss_tracker.update_state(g_loss)
-        return self._logs()
-
-    def _logs(self):
-        """The epoch means so far, by name. Under MultiWorkerMirroredStrategy each has shape
-        (1,): Keras averages the workers' logs over axis 0 there, which a scalar lacks."""
-        logs = {m.name: m.result() for m in self.metrics}
-        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
-            logs = {name: ops.reshape(value, (1,)) for name, value in logs.items()}
-        return logs
-
-    def _track(self, d_loss, d_real, d_fake):
-        self.d_loss_tracker.update_state(d_loss)
-        self.d_real_tracker.update_state(d_real)
-        self.d_fake_tracker.update_state(d_fake)
-
-    def discriminator_step(self, real, fake, labels=None):
-        """One D update on real images and fakes (both (N, H, W, C) in [-1, 1]; ``labels``
-        (N,) for both when conditional); returns (loss, mean D(x), mean D(G(z))). No
-        gradient reaches G through ``fake``."""
-        fake = ops.stop_gradient(fake)
-        with tf.GradientTape() as tape:
-            real_logits = self._judge(real, labels)
-            fake_logits = self._judge(fake, labels)
-            loss = self._discriminator_loss(real, fake, labels, real_logits, fake_logits)
-            scaled = self.d_optimizer.scale_loss(loss)
-        _apply(self.d_optimizer, tape, scaled, self.discriminator)
-        return loss, *self._mean_outputs(real_logits, fake_logits)
-
-    def _discriminator_loss(self, real, fake, labels, real_outputs, fake_outputs):
-        """D's loss under the compiled objective; for "wgan_gp" plus gp_weight times the
-        gradient penalty at random points between ``real`` and ``fake``."""
-        d_loss, _, probabilistic = OBJECTIVES[self.loss_kind]
-        if probabilistic:
-            return d_loss(real_outputs, fake_outputs, self.real_label)
-        loss = d_loss(real_outputs, fake_outputs)
-        if self.loss_kind == "wgan_gp":
-            alpha = keras.random.uniform((ops.shape(real)[0], 1, 1, 1), seed=self.noise_seed)
-            loss = loss + self.gp_weight * gradient_penalty(
-                lambda images: self._judge(images, labels), real, fake, alpha)
-        return loss
-
-    def _mean_outputs(self, real_outputs, fake_outputs):
-        """(mean D(x), mean D(G(z))): probabilities for the cross-entropy objectives, the
-        raw scores for the others (the history's d_real and d_fake)."""
-        if OBJECTIVES[self.loss_kind][2]:
-            real_outputs, fake_outputs = ops.sigmoid(real_outputs), ops.sigmoid(fake_outputs)
-        return (ops.mean(ops.cast(real_outputs, "float32")),
-                ops.mean(ops.cast(fake_outputs, "float32")))
-
-    def generator_step(self, z, labels=None):
-        """One G update on G(z), z (N, latent_dim) (and ``labels`` (N,) when conditional),
-        through a fixed D; returns G's loss."""
-        with tf.GradientTape() as tape:
-            fake_logits = self._judge(self._generate(z, labels), labels)
-            loss = generator_loss(fake_logits, self.loss_kind)
-            scaled = self.g_optimizer.scale_loss(loss)
-        _apply(self.g_optimizer, tape, scaled, self.generator)
-        return loss
 
     def fit(self, x=None, y=None, *args, **kwargs):
         """``keras.Model.fit`` after checking the first batch: images (N, H, W, C) in [-1, 1]
@@ -387,6 +381,41 @@ class GAN(keras.Model):
         return generate(self.generator, n=n, z=z, seed=seed, labels=labels)
 
 
+@keras.saving.register_keras_serializable(package="gan_lab")
+class ConditionalGAN(GAN):
+    """A GAN whose G draws each image for a class label and whose D judges every image
+    together with its label (Mirza & Osindero 2014): G [z, labels] -> images, D [images,
+    labels] -> logits. It trains on (images, labels) batches; each fake is drawn for the
+    label of a real image of the batch, and ``classes`` is the number of classes."""
+
+    conditional = True
+
+    def real_batch(self, data):
+        images, labels = data  # check_training_data made sure labels are there
+        return images, labels
+
+    def fakes_like(self, real, z=None):
+        images, labels = real
+        z = self.sample_noise(ops.shape(images)[0]) if z is None else z
+        return self.generator([z, labels], training=True), labels
+
+    def judge(self, batch):
+        images, labels = batch
+        return self.discriminator([images, labels], training=True)
+
+    def images_of(self, batch):
+        return batch[0]
+
+    def with_images(self, batch, images):
+        return images, batch[1]
+
+
+def make_gan(generator, discriminator, seed=None) -> GAN:
+    """A ``ConditionalGAN`` for networks that take labels, else a ``GAN``."""
+    gan_class = ConditionalGAN if label_classes(generator) is not None else GAN
+    return gan_class(generator, discriminator, seed=seed)
+
+
 class ModelError(ValueError):
     """A generator or discriminator that cannot train as given; the message says what to
     change in the model."""
@@ -439,12 +468,16 @@ def generate(generator, n=None, z=None, seed=None, labels=None, batch_size=1_000
     return np.concatenate(parts)
 
 
-def _apply(optimizer, tape, scaled_loss, model):
-    """One optimizer step on ``model``'s trainable variables from ``tape``. Under a
-    tf.distribute strategy of n replicas each replica's gradient (of its batch mean) is
-    divided by n: the strategy sums them, so the step follows the global batch's mean."""
-    variables = model.trainable_variables
-    gradients = tape.gradient(scaled_loss, variables)
+def _minimise(optimizer, tape, loss, network):
+    """One step of ``optimizer`` down the gradient of ``loss`` (recorded on ``tape``) for
+    ``network``'s trainable weights. Kept out of the algorithm's way: mixed-precision loss
+    scaling (the backward pass starts from the loss scale instead of 1, which is what
+    differentiating the scaled loss does; 1 without scaling) and the strategy's reduction
+    (each replica's gradient of its batch mean divided by the n replicas, which the
+    strategy sums, so the step follows the global batch's mean)."""
+    variables = network.trainable_variables
+    start = optimizer.scale_loss(ops.ones_like(loss))
+    gradients = tape.gradient(loss, variables, output_gradients=start)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if replicas > 1:
         gradients = [None if g is None else g / replicas for g in gradients]

@@ -2,7 +2,8 @@
 them). Each takes D's outputs for a batch, shape (N, 1) (logits for the cross-entropy
 objectives, unbounded scores for the others), and returns a scalar batch mean in float32.
 
-Objectives (``OBJECTIVES``: name -> (D loss, G loss, D's output read as a probability?)):
+Objectives (``OBJECTIVES``: name -> ``Objective``, its two losses and its rules, which
+``gan_lab.options.OBJECTIVE_RULES`` states):
 
 - ``non_saturating``: D cross-entropy; G -log D(G(z)) (Goodfellow et al. 2014, sec. 3);
 - ``minimax``: D cross-entropy; G log(1 - D(G(z))) (eq. 1 of the same paper);
@@ -14,7 +15,12 @@ Objectives (``OBJECTIVES``: name -> (D loss, G loss, D's output read as a probab
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from keras import ops
+
+from .options import OBJECTIVE_RULES, ObjectiveRules, objective_rules
 
 
 def _f32(*tensors):
@@ -104,10 +110,34 @@ def gradient_penalty(critic, real, fake, alpha):
     return ops.mean(ops.square(norms - 1.0))
 
 
-OBJECTIVES = {
-    "non_saturating": (minimax_discriminator_loss, non_saturating_generator_loss, True),
-    "minimax": (minimax_discriminator_loss, minimax_generator_loss, True),
-    "lsgan": (least_squares_discriminator_loss, least_squares_generator_loss, False),
-    "hinge": (hinge_discriminator_loss, hinge_generator_loss, False),
-    "wgan_gp": (wasserstein_critic_loss, wasserstein_generator_loss, False),
+@dataclass(frozen=True)
+class Objective:
+    """A GAN objective: D's loss and G's loss, and the rules that go with them.
+
+    ``discriminator_loss(real_outputs, fake_outputs)`` (the cross-entropy ones also take
+    ``real_label``) and ``generator_loss(fake_outputs)`` take D's outputs, (N, 1), and
+    return scalar batch means in float32. ``rules.logits``: D's outputs are logits read
+    through a sigmoid; else a critic's scores. ``rules.gradient_penalty``: D's loss adds
+    ``gradient_penalty``; ``rules.label_smoothing``: ``real_label`` < 1 is allowed."""
+
+    name: str
+    discriminator_loss: Callable
+    generator_loss: Callable
+    rules: ObjectiveRules
+
+
+_LOSS_PAIRS = {
+    "non_saturating": (minimax_discriminator_loss, non_saturating_generator_loss),
+    "minimax": (minimax_discriminator_loss, minimax_generator_loss),
+    "lsgan": (least_squares_discriminator_loss, least_squares_generator_loss),
+    "hinge": (hinge_discriminator_loss, hinge_generator_loss),
+    "wgan_gp": (wasserstein_critic_loss, wasserstein_generator_loss),
 }
+OBJECTIVES = {name: Objective(name, *_LOSS_PAIRS[name], rules)
+              for name, rules in OBJECTIVE_RULES.items()}
+
+
+def objective(name: str) -> Objective:
+    """The ``Objective`` called ``name``; ValueError naming the choices for another."""
+    objective_rules(name)
+    return OBJECTIVES[name]

@@ -1,26 +1,77 @@
-"""Names of the training settings, importable without TensorFlow: the command line builds
-its parser from them before anything heavy loads."""
+"""The one table of training settings: their names, their defaults and the rules that tie
+them together. ``TrainConfig`` (the command line's and ``runs.train``'s settings) and
+``GAN.compile`` (the Python API's) both read it and both call ``check_rules``, so a default
+or a rule is stated here once. Importable without TensorFlow: the command line builds its
+parser from it before anything heavy loads."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
 
 # gan: dense (Goodfellow et al. 2014); dcgan: convolutional (Radford et al. 2015);
 # cgan: the DCGAN conditioned on class labels (Mirza & Osindero 2014).
 MODELS = ("gan", "dcgan", "cgan")
 # Named alternative generators: the course's CIFAR-10 generator for the dcgan.
 ARCHS = ("course_cifar",)
-# The objectives of gan_lab.losses: cross-entropy (non_saturating, minimax), least squares
-# (Mao et al. 2017), hinge (Miyato et al. 2018), Wasserstein with gradient penalty
-# (Gulrajani et al. 2017).
-LOSSES = ("non_saturating", "minimax", "lsgan", "hinge", "wgan_gp")
 # "alternating": D's update, then G's through the updated D (Goodfellow et al., Algorithm 1).
-# "simultaneous": both from one forward pass (the TensorFlow DCGAN tutorial); a little faster.
+# "simultaneous": both from one forward pass (the TensorFlow DCGAN tutorial).
 UPDATES = ("alternating", "simultaneous")
+# tf.distribute: several GPUs of one machine, or several machines (from $TF_CONFIG).
+STRATEGIES = ("mirrored", "multi_worker")
+
+
+@dataclass(frozen=True)
+class ObjectiveRules:
+    """What an objective's D outputs and what it needs or allows; ``losses.Objective``
+    pairs these with the loss functions themselves."""
+
+    # True: D outputs logits, read as probabilities through a sigmoid (cross-entropy);
+    # False: D is a critic whose unbounded scores are used as they are.
+    logits: bool
+    label_smoothing: bool = False   # real_label < 1 allowed (one-sided smoothing)
+    gradient_penalty: bool = False  # D's loss adds the penalty of Gulrajani et al.
+    simultaneous: bool = True       # trainable with update="simultaneous"
+    # The settings its paper trains with, applied under the preset's and the user's.
+    paper_settings: dict = field(default_factory=dict)
+
+
+# The objectives of gan_lab.losses, by name: cross-entropy (Goodfellow et al. 2014), least
+# squares (Mao et al. 2017), hinge (Miyato et al. 2018), Wasserstein with gradient penalty
+# (Gulrajani et al. 2017: n_critic = 5, Adam(1e-4, 0, 0.9), Algorithm 1).
+OBJECTIVE_RULES = {
+    "non_saturating": ObjectiveRules(logits=True, label_smoothing=True),
+    "minimax": ObjectiveRules(logits=True, label_smoothing=True),
+    "lsgan": ObjectiveRules(logits=False),
+    "hinge": ObjectiveRules(logits=False),
+    "wgan_gp": ObjectiveRules(logits=False, gradient_penalty=True, simultaneous=False,
+                              paper_settings={"d_steps": 5, "learning_rate": 1e-4,
+                                              "beta_1": 0.0, "beta_2": 0.9}),
+}
+LOSSES = tuple(OBJECTIVE_RULES)
+
+# Defaults of the optimisation, for TrainConfig and GAN.compile alike. Adam with beta_1 0.5
+# as in Radford et al. 2015, at a learning rate of 1e-3 for the short first runs (the course's
+# full run, the "radford" preset, takes the paper's 2e-4).
+LEARNING_RATE = 1e-3
+BETA_1 = 0.5
+BETA_2 = 0.999
+LATENT_DIM = 100
+BATCH_SIZE = 64
+GP_WEIGHT = 10.0  # lambda of the gradient penalty (Gulrajani et al. 2017)
+
+# Without --epochs a run makes about this many training steps, whatever the data's size.
+DEFAULT_STEPS = {"gan": 2_000, "dcgan": 2_500, "cgan": 1_000}
+DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
+# The DCGAN of 28x28 images without a preset, an arch or network options: G widths (128, 64)
+# with 3x3 transposed convolutions, D widths (32, 64), so a short run trains more steps in
+# less time (docs/design.md). The presets keep models.py's widths (Radford et al.'s).
+COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
+                 "discriminator_options": {"widths": (32, 64)}}
 
 # Named settings. "radford": the course's full run of either model, with Radford et al.
 # 2015's batch 128 and Adam(2e-4, beta_1 0.5), 100 epochs. The mode-collapse lab's (04),
-# found by experiment on the 4,000-digit sample (seed-by-seed figures:
-# benchmarks/mode_collapse.py and the lab), train 20 epochs at batch 64 with per-epoch
-# metrics: "collapse", the dense GAN without batch norm in G at a learning rate of 2e-3;
-# "remedy", the DCGAN (batch norm in G and D) at 1e-3. The lab also reports the settings
-# tried on the way.
+# "collapse" and "remedy", train 20 epochs at batch 64 with per-epoch metrics.
 PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
     "collapse": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
@@ -28,3 +79,48 @@ PRESETS = {
     "remedy": {"model": "dcgan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
                "epoch_metrics": True},
 }
+
+
+def objective_rules(loss: str) -> ObjectiveRules:
+    """The rules of objective ``loss``; ValueError naming the choices for an unknown one."""
+    choice(loss, LOSSES, "loss")
+    return OBJECTIVE_RULES[loss]
+
+
+def check_rules(loss, update="alternating", d_steps=1, g_steps=1, real_label=1.0):
+    """Raise ValueError, saying what to change, unless the objective ``loss``, the
+    ``update``, the D and G steps per training step and the real images' target
+    ``real_label`` go together. The one place each rule is checked."""
+    rules = objective_rules(loss)
+    choice(update, UPDATES, "update")
+    positive_int(d_steps, "d_steps")
+    positive_int(g_steps, "g_steps")
+    if update == "simultaneous":
+        if not rules.simultaneous:
+            raise ValueError(f"{loss} takes several critic steps per G step, which the "
+                             "simultaneous update cannot make; use update='alternating'")
+        for name, steps in (("D", d_steps), ("G", g_steps)):
+            if steps != 1:
+                raise ValueError(f"the simultaneous update makes one {name} update per step; "
+                                 f"use {name.lower()}_steps=1 or update='alternating'")
+    if isinstance(real_label, bool) or not isinstance(real_label, (int, float)) \
+            or not 0.5 < real_label <= 1.0:
+        raise ValueError(f"real_label must be in (0.5, 1], got {real_label!r}")
+    if real_label != 1.0 and not rules.label_smoothing:
+        raise ValueError(f"real_label (label smoothing) applies to the cross-entropy "
+                         f"losses only, not to {loss}")
+
+
+def choice(value, allowed, name):
+    """ValueError naming ``name`` and the choices unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+    return value
+
+
+def positive_int(value, name: str, error=ValueError) -> int:
+    """``value`` as an int, or ``error`` naming ``name`` unless it is an integer >= 1
+    (a Python or numpy integer; not a bool, a float or a string)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise error(f"{name} must be a positive integer, got {value!r}")
+    return int(value)

@@ -8,16 +8,16 @@ import keras
 import numpy as np
 import pytest
 
-from gan_lab import gan as gan_module, metrics, models
+from gan_lab import gan as gan_module, models
 from gan_lab.cli import main
 from gan_lab.data import DataError, make_dataset
-from gan_lab.gan import GAN, generate
+from gan_lab.gan import GAN, generate, make_gan
 
 
 def small_cgan():
     keras.utils.set_random_seed(0)
-    gan = GAN(models.conditional_generator(latent_dim=8, widths=(32, 16)),
-              models.conditional_discriminator(widths=(16, 32)), seed=0)
+    gan = make_gan(models.conditional_generator(latent_dim=8, widths=(32, 16)),
+                   models.conditional_discriminator(widths=(16, 32)), seed=0)
     gan.compile()
     return gan
 
@@ -84,6 +84,7 @@ def test_labelled_dataset_resumes_epoch_by_epoch(sample_digits):
         assert labels[np.flatnonzero((images == image).all(axis=(1, 2, 3)))[0]] == label
 
 
+@pytest.mark.integration
 def test_train_cgan_frames_show_each_class_in_a_column(tmp_path):
     out = tmp_path / "cgan"
     done = subprocess.run(
@@ -117,6 +118,7 @@ def test_course_cifar_generator_matches_the_course():
         models.build_pair("gan", (32, 32, 3), arch="course_cifar")
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("arch", [None, "course_cifar"])
 def test_train_dcgan_on_cifar10_through_tfds(arch, tmp_path, capsys):
     import tensorflow_datasets as tfds

@@ -11,6 +11,9 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration  # sandboxes, notebooks, whole runs: the full suite
 
 SPLIT_CPU = """
 import tensorflow as tf
@@ -50,9 +53,9 @@ def test_a_mirrored_step_matches_a_single_device_step(tmp_path):
         getattr(mirrored, name).set_weights(getattr(single, name).get_weights())
 
     def step(gan, real, z):
-        fake = gan._generate(z)
+        fake = gan.fakes_like(real, z)
         d_loss = gan.discriminator_step(real, fake)[0]
-        return d_loss, gan.generator_step(z)
+        return d_loss, gan.generator_step(real, z)
 
     losses = step(single, real, z)
     halves = lambda array: strategy.experimental_distribute_values_from_function(

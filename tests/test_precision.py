@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from gan_lab import checkpoint
 from gan_lab import gan as gan_module
-from gan_lab.gan import GAN
+from gan_lab.gan import GAN, make_gan
 from gan_lab.models import (MinibatchStdDev, conditional_discriminator,
                             conditional_generator, dcgan_discriminator, dcgan_generator,
                             dense_discriminator, dense_generator)
@@ -93,32 +93,33 @@ def test_the_networks_compute_in_half_precision_and_answer_in_float32(policy, ar
 @pytest.mark.parametrize("policy", MIXED, indirect=True)
 def test_one_train_step_gives_float32_losses_and_a_gradient_for_every_variable(
         policy, arch, monkeypatch):
-    applied = []  # (network, loss as differentiated, loss scale, gradients, variables)
-    apply = gan_module._apply
+    applied = []  # (network, loss, where the backward pass starts, gradients, variables)
+    minimise = gan_module._minimise
 
-    def recording(optimizer, tape, scaled_loss, model):
+    def recording(optimizer, tape, loss, network):
         class Tape:
-            def gradient(self, target, sources):
-                gradients = tape.gradient(target, sources)
-                applied.append((model.name, scaled_loss, float(optimizer.scale_loss(1.0)),
+            def gradient(self, target, sources, output_gradients=None):
+                gradients = tape.gradient(target, sources, output_gradients=output_gradients)
+                applied.append((network.name, target, float(output_gradients),
                                 gradients, sources))
                 return gradients
-        apply(optimizer, Tape(), scaled_loss, model)
+        minimise(optimizer, Tape(), loss, network)
 
-    monkeypatch.setattr(gan_module, "_apply", recording)
-    gan = GAN(*tiny_pair(arch), seed=0)
+    monkeypatch.setattr(gan_module, "_minimise", recording)
+    gan = make_gan(*tiny_pair(arch), seed=0)
     gan.compile()
     logs = gan.train_step(batch(arch))
 
     for name, value in logs.items():
         assert value.dtype == "float32" and np.isfinite(float(value)), name
     assert [name for name, *_ in applied] == [gan.discriminator.name, gan.generator.name]
-    for (name, scaled, scale, gradients, variables), loss in zip(
+    for (name, differentiated, scale, gradients, variables), loss in zip(
             applied, (logs["d_loss"], logs["g_loss"])):
-        assert scaled.dtype == "float32" and np.isfinite(float(scaled)), name
-        # Scaled up under float16 only (2**15 to start), the loss itself under bfloat16.
+        assert differentiated.dtype == "float32" and np.isfinite(float(differentiated)), name
+        # The backward pass starts from the loss scale under float16 only (2**15 to start),
+        # as differentiating the scaled loss would; from 1 under bfloat16.
         assert scale == (2.0 ** 15 if policy == "mixed_float16" else 1.0), name
-        np.testing.assert_allclose(float(scaled), float(loss) * scale, rtol=1e-6)
+        np.testing.assert_allclose(float(differentiated), float(loss), rtol=1e-6)
         for gradient, variable in zip(gradients, variables):
             assert gradient is not None, f"no gradient reaches {variable.path}"
             assert gradient.dtype == variable.dtype == "float32", variable.path
@@ -225,6 +226,7 @@ def test_a_policy_scope_builds_in_its_policy_and_restores_the_global_one(policy)
     assert keras.config.dtype_policy().name == "mixed_bfloat16"
 
 
+@pytest.mark.integration
 def test_a_run_records_the_precision_its_networks_trained_in(tmp_path, capsys):
     import json
 
