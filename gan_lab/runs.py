@@ -7,7 +7,6 @@ all reach it. What a run leaves, and where, is ``run_folder.RunFolder``'s busine
 from __future__ import annotations
 
 import hashlib
-import math
 import platform
 import sys
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from .callbacks import EpochArtifacts
 from .config import DEFAULT_SNAPSHOTS, TrainConfig
 from .data import DataError, ImageSet, as_image_set, load_images, make_dataset, subset
 from .files import save_array, write_json
-from .gan import GAN, default_optimizer, generate, latents
+from .gan import GAN, default_optimizer, generate, latents, make_gan
 from .models import build_generator, build_discriminator, judged_shape, latent_size
 from .plotting import plot_comparison
 from .run_folder import RunError, RunFolder
@@ -49,6 +48,40 @@ class Run:
         return self.folder.path
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a run will do, decided once before anything loads: its settings (for a resume,
+    the saved run's epochs and networks where the caller named none) and the epochs its
+    folder already holds."""
+
+    config: TrainConfig
+    resume: bool = False
+    done: int = 0
+
+    @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.config.run_dir)
+
+
+def plan(config: TrainConfig, resume=False) -> Plan:
+    """The ``Plan`` of training ``config``; with ``resume``, of continuing the run in
+    ``config.run_dir`` from its last completed epoch. Raises RunError if that folder holds
+    no run, a run whose settings differ (naming each difference), finished epochs without
+    a checkpoint, or more epochs than ``config`` asks for."""
+    if not resume:
+        return Plan(config)
+    config = resumed_config(config)
+    folder = RunFolder(config.run_dir)
+    done = checkpoint.saved_epoch(folder) or 0
+    if not done and folder.read_history() and not folder.checkpoint_dir.exists():
+        raise RunError(f"{folder} has finished epochs but no checkpoint/ folder (deleted?), "
+                       "so it cannot be resumed; start it again with --overwrite")
+    if config.epochs < done:
+        raise RunError(f"{folder} has already trained {done} epochs; pass --epochs "
+                       f"{done + 1} or more to continue it")
+    return Plan(config, resume=True, done=done)
+
+
 def resumed_config(config: TrainConfig) -> TrainConfig:
     """The settings a resume of the run in ``config.run_dir`` trains with: ``config``, with
     the saved run's epochs and networks where the caller named none
@@ -67,21 +100,45 @@ def resumed_config(config: TrainConfig) -> TrainConfig:
     return config
 
 
-def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
+def train(config: TrainConfig | Plan | str | None = None, *, data=None, generator=None,
           discriminator=None, overwrite=False, resume=False, verbose="auto",
           **settings) -> Run:
     """Train a GAN as ``config`` says and leave its artifacts in ``config.run_dir``.
 
-    ``config``: a ``TrainConfig``, or a model name ("gan", "dcgan", "cgan") with the other
-    settings as keywords (``TrainConfig.create``'s: epochs, batch_size, preset, out, ...).
-    ``data``: an ImageSet (``gan_lab.data.load_images``), images (N, H, W, C) in [-1, 1],
-    or (images, labels); else the config's dataset is loaded. ``generator`` and/or
-    ``discriminator`` replace the built-in ones (a student's own); the other is built to
-    match. ``resume=True`` continues the run in the folder from its last completed epoch
-    up to ``epochs``; on a CPU the result equals an uninterrupted run's. Bad settings,
-    data or models raise ValueError subclasses that say what to fix, before any file is
-    written; ``TrainingDiverged`` if the losses become NaN or Inf. Returns a ``Run``.
+    ``config``: a ``TrainConfig``, a ``Plan`` (``plan(config, resume)``), or a model name
+    ("gan", "dcgan", "cgan") with the other settings as keywords (``TrainConfig.create``'s:
+    epochs, batch_size, preset, out, ...). ``data``: an ImageSet
+    (``gan_lab.data.load_images``), images (N, H, W, C) in [-1, 1], or (images, labels);
+    else the config's dataset is loaded. ``generator`` and/or ``discriminator`` replace the
+    built-in ones (a student's own); the other is built to match. ``resume=True`` continues
+    the run in the folder from its last completed epoch up to ``epochs``; on a CPU the
+    result equals an uninterrupted run's. Bad settings, data or models raise ValueError
+    subclasses that say what to fix, before any file is written; ``TrainingDiverged`` if
+    the losses become NaN or Inf. Returns a ``Run``.
+
+    The stages: settings -> plan (resume decided once) -> data -> networks -> the folder
+    opened (fresh, resumed or replaced) -> fit -> report.
     """
+    given = config if isinstance(config, Plan) else None
+    config = _settings(given.config if given else config, settings, generator, discriminator)
+    # Before any other TensorFlow work: a multi-worker strategy sets up its collectives.
+    strategy = runtime.strategy(config.distribute)
+    data = _given_data(data, config)
+    # A resume checks its folder before the data loads: nothing is loaded for a wrong one.
+    planned = Plan(config, given.resume, given.done) if given else plan(config, resume)
+    if data is None:
+        data = load_images(config.dataset, "train", config.source, config.data_dir,
+                           config.limit)
+    config = planned.config.sized_to(len(data.images))
+    gan = _build_gan(config, data, generator, discriminator, strategy)
+    opened = _open_folder(planned, config, data, gan, overwrite)
+    callback = _fit(gan, data, opened, strategy, verbose)
+    return _report(gan, callback, opened)
+
+
+def _settings(config, settings, generator, discriminator) -> TrainConfig:
+    """Stage 1: the checked ``TrainConfig`` from a config, a model name and keywords, with
+    the networks the caller gave named in it."""
     if not isinstance(config, TrainConfig):
         if config is None:  # train(model="dcgan", ...) as well as train("dcgan", ...)
             config = settings.pop("model", None)
@@ -91,31 +148,35 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
                                     named=(*config.named, *settings))
     custom = tuple(name for name, given in (("generator", generator),
                                             ("discriminator", discriminator)) if given is not None)
-    config = config.replace(custom_networks=custom)
-    # Before any other TensorFlow work: a multi-worker strategy sets up its collectives.
-    strategy = runtime.strategy(config.distribute)
-    if data is not None:
-        data = as_image_set(data, config.dataset)
-        if config.limit is not None:  # the same class-balanced subset load_images keeps
-            data = subset(data, config.limit, config.seed)
-    elif not resume:  # a resume checks its folder first: nothing is loaded for a wrong one
-        data = load_images(config.dataset, "train", config.source, config.data_dir, config.limit)
-    folder = RunFolder(config.run_dir)
-    done = 0
-    if resume:
-        config = resumed_config(config)
-        done = checkpoint.saved_epoch(folder) or 0
-        if not done and folder.read_history() and not folder.checkpoint_dir.exists():
-            raise RunError(f"{folder} has finished epochs but no checkpoint/ folder (deleted?), "
-                           "so it cannot be resumed; start it again with --overwrite")
-        if config.epochs < done:
-            raise RunError(f"{folder} has already trained {done} epochs; pass --epochs "
-                           f"{done + 1} or more to continue it")
-        if data is None:
-            data = load_images(config.dataset, "train", config.source, config.data_dir,
-                               config.limit)
-    config = config.sized_to(len(data.images))
-    gan = _build_gan(config, data, generator, discriminator, strategy)
+    return config.replace(custom_networks=custom)
+
+
+def _given_data(data, config) -> ImageSet | None:
+    """The caller's data as an ImageSet (the same class-balanced subset ``load_images``
+    keeps, under a ``limit``), or None."""
+    if data is None:
+        return None
+    data = as_image_set(data, config.dataset)
+    return data if config.limit is None else subset(data, config.limit, config.seed)
+
+
+@dataclass
+class _Opened:
+    """A run folder ready to train into: fresh, resumed or replaced, with its state."""
+
+    folder: RunFolder
+    config: TrainConfig
+    done: int             # epochs already trained (a resume)
+    history: list         # their history rows
+    fixed_z: np.ndarray   # the latent batch every frame is drawn from
+    judge: object         # the classifier of per-epoch metrics, or None
+
+
+def _open_folder(planned: Plan, config, data, gan, overwrite) -> _Opened:
+    """Stage 4: everything that may refuse runs first (the conditional GAN's labels, the
+    classifier, a resume's data check); only then is an old run replaced, or a resumed one
+    restored and rewound, and config.json and the fixed latent batch written."""
+    folder = planned.folder
     facts = _facts(config, data, gan)
     if gan.classes is not None and (data.labels < 0).any():
         raise DataError("a conditional GAN trains on labelled images: pass data=(images, "
@@ -126,40 +187,49 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
 
         source = config.source if data.source == "array" else data.source
         judge = trained(data.name, source, config.data_dir, log=print)
-    # Everything that may refuse has run: only now is an old run replaced.
-    if resume:
+    history = []
+    if planned.resume:
         _check_same_data(folder, facts)
+        if planned.done:
+            facts["precision"] = _precision_since(folder, planned.done, facts["precision"])
+            checkpoint.restore(gan, folder)
+            # The learning rates may be lower than before, after a divergence.
+            gan.d_optimizer.learning_rate = config.learning_rate
+            gan.g_optimizer.learning_rate = config.g_learning_rate or config.learning_rate
+        history = folder.rewind(planned.done)
     else:
         folder.prepare(overwrite=overwrite)
-
-    history = []
-    if resume and done:
-        facts["precision"] = _precision_since(folder, done, facts["precision"])
-        checkpoint.restore(gan, folder)
-        # The learning rates may be lower than before, after a divergence.
-        gan.d_optimizer.learning_rate = config.learning_rate
-        gan.g_optimizer.learning_rate = config.g_learning_rate or config.learning_rate
-    if resume:
-        history = folder.rewind(done)
     fixed_z = _fixed_latents(gan, config.seed)
     save_array(folder.fixed_z_file, fixed_z)
     write_json(folder.config_file, {**config.to_json(), "run": facts})
+    return _Opened(folder, config, planned.done, history, fixed_z, judge)
 
-    callback = EpochArtifacts(folder, fixed_z, config.snapshot_epochs, last_epoch=config.epochs,
-                              history=history, classifier=judge,
-                              tensorboard=config.tensorboard)
-    if done < config.epochs:
-        # With d_steps=k each fit() batch holds k minibatches, one per D update. Every
-        # epoch's order depends on (seed, epoch) only, so a resumed run sees the same data.
-        # Under a strategy the batch is global: batch_size rows for each replica.
-        rows = config.batch_size * config.d_steps * strategy.num_replicas_in_sync
-        batches = make_dataset(data.images, rows, seed=config.seed, epochs=config.epochs,
-                               first_epoch=done,
+
+def _fit(gan, data, opened: _Opened, strategy, verbose) -> EpochArtifacts:
+    """Stage 5: ``fit()`` from the first epoch not done to ``config.epochs``, the epoch's
+    artifacts written by ``EpochArtifacts``. With d_steps = k each batch holds k minibatches,
+    one per D update; every epoch's order depends on (seed, epoch) only, so a resumed run
+    sees the same data. Under a strategy the batch is global: batch_size rows a replica."""
+    config = opened.config
+    callback = EpochArtifacts(opened.folder, opened.fixed_z, config.snapshot_epochs,
+                              last_epoch=config.epochs, history=opened.history,
+                              classifier=opened.judge, tensorboard=config.tensorboard)
+    if opened.done < config.epochs:
+        replicas = strategy.num_replicas_in_sync
+        batches = make_dataset(data.images, config.batch_rows(replicas), seed=config.seed,
+                               epochs=config.epochs, first_epoch=opened.done,
                                labels=None if gan.classes is None else data.labels)
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2  # one line an epoch in logs, notebooks
-        gan.fit(batches, epochs=config.epochs, initial_epoch=done, callbacks=[callback],
-                steps_per_epoch=math.ceil(len(data.images) / rows), verbose=verbose)
+        gan.fit(batches, epochs=config.epochs, initial_epoch=opened.done, callbacks=[callback],
+                steps_per_epoch=config.steps_per_epoch(len(data.images), replicas),
+                verbose=verbose)
+    return callback
+
+
+def _report(gan, callback: EpochArtifacts, opened: _Opened) -> Run:
+    """Stage 6: the finished ``Run``, or ``TrainingDiverged`` naming the epoch and what
+    was kept."""
     if callback.diverged:
         bad = callback.diverged
         good = callback.history[-1]["epoch"] if callback.history else None
@@ -168,7 +238,7 @@ def train(config: TrainConfig | str | None = None, *, data=None, generator=None,
         raise TrainingDiverged(
             f"training diverged in epoch {bad['epoch']}: d_loss={bad['d_loss']:g}, "
             f"g_loss={bad['g_loss']:g}. Stopped; {kept}.")
-    return Run(gan, callback.history, folder, config)
+    return Run(gan, callback.history, opened.folder, opened.config)
 
 
 def _build_gan(config: TrainConfig, data: ImageSet, generator, discriminator,
@@ -225,8 +295,7 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
     image_shape = data.images.shape[1:]
     latent_dim = config.latent_dim if generator is None else latent_size(generator)
     # Updates of G's batch-norm statistics in the first epoch: one a G forward pass.
-    updates = math.ceil(len(data.images) / (config.batch_size * config.d_steps)) * (
-        config.d_steps + config.g_steps - 1)
+    updates = config.steps_per_epoch(len(data.images)) * (config.d_steps + config.g_steps - 1)
     if generator is None:
         generator = settle_batch_norm(
             build_generator(config.model, image_shape, latent_dim,
@@ -240,7 +309,7 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
     elif judged_shape(discriminator) != tuple(image_shape):
         raise ValueError(f"the discriminator takes images of shape "
                          f"{judged_shape(discriminator)} but the data is {tuple(image_shape)}")
-    gan = GAN(generator, discriminator, seed=config.seed)
+    gan = make_gan(generator, discriminator, seed=config.seed)
     gan.compile(d_optimizer=default_optimizer(config.learning_rate, config.beta_1, config.beta_2),
                 g_optimizer=default_optimizer(config.g_learning_rate or config.learning_rate,
                                               config.beta_1, config.beta_2),
