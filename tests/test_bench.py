@@ -3,7 +3,7 @@
 import pytest
 
 from gan_lab import models
-from gan_lab.bench import (_measure_in_child, forward_flops, matmul_ceiling_gflops,
+from gan_lab.bench.speed import (_measure_in_child, forward_flops, matmul_ceiling_gflops,
                            step_flops, table)
 
 
@@ -65,6 +65,7 @@ def test_the_ceiling_is_above_a_plain_matmul_and_a_training_step():
     pytest.fail(f"ceiling below 0.8 x a plain matmul in each of 3 tries: {attempts} GFLOP/s")
 
 
+@pytest.mark.integration
 def test_a_variant_measures_in_its_own_process():
     variant = "gan_lab steps_per_execution 8"
     # 9 steps after 8 warm-up ones: with 8 steps per execution the clock sees steps 7 and 15.
@@ -72,6 +73,7 @@ def test_a_variant_measures_in_its_own_process():
     assert 10 < measured["images_per_s"] < 1e6 and measured["peak_memory_mb"] > 100
 
 
+@pytest.mark.integration
 def test_a_mixed_precision_variant_runs_under_its_policy():
     # The models' import configures the process; the variant's policy must come first.
     measured = _measure_in_child("gan_lab mixed_bfloat16", "gan", 16, 1, 2)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gan_lab import time_to_digits
+from gan_lab.bench import time_to_digits
 from gan_lab.plotting import plot_time_to_digits
 
 
@@ -15,6 +15,7 @@ def test_passes_reads_each_part_of_the_target():
         is False
 
 
+@pytest.mark.integration
 def test_a_short_run_takes_turns_and_tables_where_each_recipe_stands(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_LAB_XLA", "0")  # XLA's compile time is not what is tested here
     results = time_to_digits.run(budget=1, every=1, samples=100, limit=256, log=lambda _: None)

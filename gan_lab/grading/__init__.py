@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-SELF_CHECK_SEED = 0
+from .inputs import SELF_CHECK_SEED
+
 SELF_CHECK_FILE = Path(__file__).with_name("self_check.json")
 
 

@@ -36,7 +36,7 @@ def passes(measures: dict) -> dict:
 def gan_lab_config(seed=0, preset=None):
     """The TrainConfig gan_lab's side trains with: the DCGAN defaults, or ``preset``'s
     settings (a DCGAN preset). Raises ValueError for a preset of another model."""
-    from .config import TrainConfig
+    from ..config import TrainConfig
 
     config = TrainConfig.create(None if preset else "dcgan", preset=preset, seed=seed,
                                 tensorboard=False)
@@ -48,8 +48,8 @@ def gan_lab_config(seed=0, preset=None):
 
 class _GanLab:
     def __init__(self, data, config):
-        from .data import make_dataset
-        from .runs import compiled_gan
+        from ..data import make_dataset
+        from ..runs import compiled_gan
 
         self.gan = compiled_gan(config, data)
         self.generator = self.gan.generator
@@ -67,9 +67,9 @@ class _Tutorial:
         import keras
         import tensorflow as tf
 
-        from . import runtime
-        from .bench import tutorial_train_step
-        from .models import build_pair
+        from .. import runtime
+        from .speed import tutorial_train_step
+        from ..models import build_pair
 
         keras.utils.set_random_seed(seed)
         with runtime.policy_scope("float32"):  # the tutorial's, whatever gan_lab's default
@@ -96,10 +96,10 @@ def run(budget=1_200.0, every=2, seed=0, samples=None, limit=SAMPLE_LIMIT, prese
     CPU seconds when first passed, or None}}}. ``limit``: digits of the sample trained on
     (class-balanced). ``preset``: gan_lab's side trains with that preset's settings (e.g.
     "remedy") instead of the defaults."""
-    from . import metrics
-    from .classifier import trained
-    from .data import load_images, subset
-    from .gan import generate
+    from .. import metrics
+    from ..classifier import trained
+    from ..data import load_images, subset
+    from ..gan import generate
 
     config = gan_lab_config(seed, preset)
     samples = samples or metrics.DEFAULT_SAMPLES

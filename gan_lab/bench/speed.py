@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from . import runtime  # first: TensorFlow starts quietly
+from .. import runtime
 
 EPOCH_IMAGES = 60_000
 CASES = (("gan", 128), ("dcgan", 128), ("dcgan", 256))
@@ -180,8 +180,8 @@ def _gan_lab_seconds(generator, discriminator, images, batch, warmup, steps, set
     """Seconds per step of one fit(), timed from the end of warm-up to its last batch."""
     import keras
 
-    from .data import make_dataset
-    from .gan import GAN
+    from ..data import make_dataset
+    from ..gan import GAN
 
     gan = GAN(generator, discriminator, seed=0)
     gan.compile(**{k: v for k, v in settings.items() if k not in PROCESS_SETTINGS})
@@ -211,7 +211,7 @@ def measure(variant, model, batch, warmup, steps) -> dict:
     else:  # what runs.train does
         runtime.configure(mixed_precision=settings.get("precision", "auto"),
                           deterministic=settings.get("deterministic", False))
-    from .models import build_pair  # after configure: importing it configures the defaults
+    from ..models import build_pair
 
     keras.utils.set_random_seed(0)
     generator, discriminator = build_pair(model)
@@ -227,7 +227,7 @@ def measure(variant, model, batch, warmup, steps) -> dict:
 
 def _measure_in_child(variant, model, batch, warmup, steps):
     spec = json.dumps([variant, model, batch, warmup, steps])
-    done = subprocess.run([sys.executable, "-m", "gan_lab.bench", "--one", spec],
+    done = subprocess.run([sys.executable, "-m", "gan_lab.bench.speed", "--one", spec],
                           capture_output=True, text=True,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     if done.returncode != 0:
@@ -249,7 +249,7 @@ def run_benchmark(quick=False, log=print) -> dict:
     import keras
     import tensorflow as tf
 
-    from .models import build_pair
+    from ..models import build_pair
 
     warmup, steps, repeats = (2, 4, 1) if quick else (5, 30, 2)
     bfloat16 = runtime.bfloat16_hardware()
@@ -330,6 +330,6 @@ def table(results) -> str:
     return caption + "\n\n" + tabulate(body, headers, tablefmt="github", disable_numparse=True)
 
 
-if __name__ == "__main__":  # one measurement: python -m gan_lab.bench --one '[...]'
+if __name__ == "__main__":  # one measurement: python -m gan_lab.bench.speed --one '[...]'
     if sys.argv[1:2] == ["--one"]:
         print(json.dumps(measure(*json.loads(sys.argv[2]))))
