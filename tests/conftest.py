@@ -78,6 +78,20 @@ def seeded():
     return np.random.default_rng(1234)
 
 
+# Fixtures that train for long: a test using one belongs to the full suite only.
+HEAVY_FIXTURES = {"digit_classifier",  # tests/test_metrics.py: trains the sample's classifier
+                  "judge",             # tests/test_per_class_frechet.py: the same
+                  "trained"}           # tests/test_cli.py: whole command-line runs
+
+
+def pytest_collection_modifyitems(items):
+    # A slow test, or one on a heavy fixture, is an integration test: -m "not integration"
+    # (the fast tier) never runs one.
+    for item in items:
+        if item.get_closest_marker("slow") or HEAVY_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.integration)
+
+
 def pytest_xdist_auto_num_workers(config):
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
@@ -97,3 +111,23 @@ def pytest_addoption(parser):
     group.addoption("--lab", action="append", default=[], metavar="LAB", dest="labs",
                     help="grade only this lab's exercises, e.g. --lab 01 (repeatable; "
                          "default: every lab)")
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """One tiny 2-epoch run of the dense GAN (tests/helpers.TINY); tests work on copies."""
+    from gan_lab import runs
+    from helpers import TINY
+
+    out = tmp_path_factory.mktemp("trained") / "run"
+    runs.train("gan", out=out, **{**TINY, "epochs": 2}, verbose=0)
+    return out
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path):
+    """A copy of the tiny run, at tmp_path/alice/gan-mnist."""
+    import shutil
+    from pathlib import Path
+
+    return Path(shutil.copytree(trained_run, tmp_path / "alice" / "gan-mnist"))

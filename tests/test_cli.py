@@ -32,6 +32,7 @@ def trained(tmp_path_factory):
     return results
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("model", ["gan", "dcgan"])
 def test_train_leaves_every_artifact(trained, model):
     out, stdout = trained[model]
@@ -123,6 +124,7 @@ def test_bad_arguments_are_refused_by_the_parser(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_unwritable_output_folder_is_refused_before_training(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")

@@ -1,5 +1,4 @@
 import gzip
-import os
 import time
 
 import numpy as np

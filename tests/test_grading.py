@@ -115,6 +115,7 @@ def test_self_checks_say_what_is_wrong():
         check("train_step", not_done)
 
 
+@pytest.mark.integration
 def test_stored_self_check_reference_matches_the_solutions():
     _, fresh = reference_observations(SOLUTIONS, seed=0, sandboxed=False)
     stored = json.loads(SELF_CHECK_FILE.read_text())
@@ -266,6 +267,7 @@ def test_the_last_definition_wins_and_self_checks_in_a_cell_are_ignored(tmp_path
     assert "uses gan_lab" in reasons["slerp"]
 
 
+@pytest.mark.integration
 def test_a_huge_notebook_is_refused_quickly_with_its_reason(tmp_path):
     """Finding a student's cells parses each cell at most once, only cells that name an
     exercise, and stops at CODE_CELLS / CODE_BYTES: a huge notebook stalls no one (one of
@@ -546,6 +548,7 @@ def test_the_penalty_probe_agrees_with_the_library_and_the_linear_critic_by_hand
         assert all(any(abs(v) > 1e-3 for v in entry["value"]) for entry in gradients)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("mistake", list(PENALTY_MISTAKES))
 def test_each_usual_penalty_mistake_loses_with_its_reason(mistake):
     body, phrase = PENALTY_MISTAKES[mistake]
@@ -705,6 +708,7 @@ while True:
 """
 
 
+@pytest.mark.integration
 def test_a_runner_that_stalls_dies_or_lies_costs_only_that_exercise(tmp_path, monkeypatch):
     script = tmp_path / "runner.py"
     script.write_text(FAKE_RUNNER)
@@ -720,6 +724,7 @@ def test_a_runner_that_stalls_dies_or_lies_costs_only_that_exercise(tmp_path, mo
     assert "was not for lie" in results["lie"]["error"]
 
 
+@pytest.mark.integration
 def test_a_student_out_of_time_loses_the_rest(tmp_path, monkeypatch):
     script = tmp_path / "runner.py"
     script.write_text(FAKE_RUNNER)
@@ -730,6 +735,7 @@ def test_a_student_out_of_time_loses_the_rest(tmp_path, monkeypatch):
     assert "time limit" in results["stall"]["error"] and "time limit" in results["a"]["error"]
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(not sandbox.cgroup_kinds(), reason="no cgroup can be made here")
 def test_a_student_gets_cgroups_capping_processes_memory_and_cpu_together(tmp_path,
                                                                           monkeypatch):
@@ -778,6 +784,7 @@ print(sum(os.waitpid(kid, 0)[1] != 0 for kid in kids))
 """
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("kind", ["memory", "cpu"])
 def test_the_cgroups_hold_for_all_the_students_processes_together(kind):
     """Four processes under a 250 MiB memory cap: not all of them get their 100 MiB (each
@@ -806,6 +813,7 @@ def test_the_cgroups_hold_for_all_the_students_processes_together(kind):
         assert used < 0.25 * wall + 0.5, (used, wall)
 
 
+@pytest.mark.integration
 def test_where_no_cgroup_can_be_made_the_sandbox_runs_and_the_csv_says_so(tmp_path,
                                                                           monkeypatch):
     """CI without a writable cgroup: the per-process limits alone, named in every row."""
@@ -872,6 +880,7 @@ def test_grade_refuses_without_a_sandbox_and_says_how_to_get_one(tmp_path, capsy
     assert not (tmp_path / "grades.csv").exists()
 
 
+@pytest.mark.integration
 def test_grade_without_a_sandbox_warns_on_the_run_and_in_the_csv(tmp_path, capsys):
     students.write_student(tmp_path / "class" / "ivan", books=("04",))
     out = tmp_path / "grades.csv"
@@ -904,6 +913,7 @@ def test_a_list_that_differs_names_its_first_differing_item_whole():
     assert reason.startswith("dropout rates: expected 3 values")
 
 
+@pytest.mark.integration
 def test_grade_runs_from_any_folder_and_grades_one_lab_out_of_its_points(tmp_path, capsys,
                                                                        monkeypatch):
     students.write_student(tmp_path / "class" / "ivan", books=("05",))
@@ -922,6 +932,7 @@ def test_grade_runs_from_any_folder_and_grades_one_lab_out_of_its_points(tmp_pat
     assert "--solutions DIR" in capsys.readouterr().err
 
 
+@pytest.mark.integration
 def test_the_pytest_form_grades_one_lab_with_a_seed_and_says_where_the_csv_went(tmp_path):
     """`pytest tests/grading --submission ... --lab 05 --grading-seed 7 --grades-csv F`: the
     failing tests name the lost points; the summary names the CSV and how it was graded."""

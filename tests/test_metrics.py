@@ -60,6 +60,7 @@ def digit_classifier():
     return classifier.trained("mnist", "sample")
 
 
+@pytest.mark.integration
 def test_classifier_accuracy_and_cache(digit_classifier):
     assert digit_classifier.source == "sample" and len(digit_classifier.held_out) == 1000
     assert digit_classifier.test_accuracy >= 0.96
@@ -78,6 +79,7 @@ def test_real_digits_cover_every_mode_and_one_class_one(digit_classifier):
     assert only_sevens["modes"] == 1 and only_sevens["kl_uniform"] > 2.1  # ln 10 = 2.303
 
 
+@pytest.mark.integration
 def test_references_and_blur_order(digit_classifier):
     references = digit_classifier.reference_points(samples=1000)
     assert references["real"]["modes"] == 10 and references["real without class 0"]["modes"] == 9
@@ -102,6 +104,7 @@ def test_bad_images_are_refused_with_a_message(digit_classifier):
         digit_classifier.evaluate(digit_classifier.held_out[:10] * 255)
 
 
+@pytest.mark.integration
 def test_epoch_metrics_in_history_then_evaluate_writes_metrics_csv(digit_classifier, tmp_path,
                                                                    capsys):
     import csv

@@ -1,11 +1,12 @@
 """Every solution notebook runs end to end, offline, with small parameters (papermill)."""
 
 import base64
-import os
 from pathlib import Path
 
 import nbformat
 import pytest
+
+pytestmark = pytest.mark.integration  # sandboxes, notebooks, whole runs: the full suite
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 SMALL = {

@@ -80,6 +80,7 @@ def test_discriminator_features_concatenate_every_layer():
         features.discriminator_features(models.dense_discriminator(), images)
 
 
+@pytest.mark.integration
 def test_few_label_table_on_real_digits(sample_digits):
     """Tiny but real: 10 labels a class, one draw, an untrained D. Every method must beat
     chance (10%) on 300 held-out digits, and the pixel SVM must be far above it."""

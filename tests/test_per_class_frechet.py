@@ -12,6 +12,7 @@ def judge():
     return classifier.trained("mnist", "sample")
 
 
+@pytest.mark.integration
 def test_real_digits_of_a_class_score_low_noise_high(judge):
     images, labels = judge.held_out, judge.held_out_labels
     floor = judge.per_class_frechet(images[labels == 3], min_samples=50)

@@ -14,6 +14,8 @@ import pytest
 
 from gan_lab.runtime import PRECISION_ENV, XLA_ENV
 
+pytestmark = pytest.mark.integration  # sandboxes, notebooks, whole runs: the full suite
+
 EPOCHS = 3
 TRAIN = ["train", "gan", "--source", "sample", "--limit", "320", "--batch-size", "64",
          "--epochs", str(EPOCHS), "--snapshot-epochs", "1"]

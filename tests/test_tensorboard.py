@@ -30,6 +30,7 @@ def digits():
     return load_images("mnist", source="sample", limit=128)
 
 
+@pytest.mark.integration
 def test_each_epoch_writes_its_scalars_and_frame_and_a_resume_continues(digits, tmp_path):
     out = tmp_path / "run"
     runs.train("gan", data=digits, epochs=2, batch_size=64, out=out)

@@ -28,7 +28,7 @@ def _sandbox_missing():
     return ""
 
 
-pytestmark = [pytest.mark.sandbox,
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox,
               pytest.mark.skipif(bool(_sandbox_missing()), reason=_sandbox_missing())]
 
 

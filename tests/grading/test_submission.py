@@ -1,6 +1,6 @@
 import pytest
 
-pytestmark = pytest.mark.sandbox
+pytestmark = [pytest.mark.integration, pytest.mark.sandbox]
 
 
 def test_exercise(graded_exercise, grading):

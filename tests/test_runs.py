@@ -1,0 +1,118 @@
+"""One RunFolder: what a run leaves, replaces, resumes and refuses, and what it draws."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from keras import layers
+
+from gan_lab import runs
+from gan_lab.data import DataError
+from gan_lab.run_folder import RunError, RunFolder
+
+from helpers import TINY
+
+
+# --- one RunFolder -----------------------------------------------------------------------
+
+
+def test_overwrite_removes_every_run_file_and_nothing_else(tmp_path):
+    folder = RunFolder(tmp_path / "run")
+    folder.prepare()
+    theirs = [folder.config_file, folder.history_file, folder.metrics_file, folder.gif_file,
+              folder.frame(1), folder.snapshot(1), folder.checkpoint_dir / "checkpoint",
+              folder.checkpoint_dir / "state-1.index",
+              folder.tensorboard_dir / "events.out.tfevents.1.host"]
+    mine = [folder.path / "notes.txt", folder.frames_dir / "annotated_for_report.png",
+            folder.snapshots_dir / "my_best.keras", folder.checkpoint_dir / "README_mine.txt"]
+    for path in theirs + mine:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    folder.history_file.write_text("epoch,d_loss\n1,0.5\n")
+    with pytest.raises(RunError, match="already holds a training run"):
+        folder.prepare()
+    folder.prepare(overwrite=True)
+    assert [p for p in theirs if p.exists()] == []
+    assert all(p.exists() for p in mine)
+    assert not folder.tensorboard_dir.exists()  # emptied, so removed
+
+
+def test_a_run_that_never_finished_an_epoch_is_simply_replaced(tmp_path):
+    folder = RunFolder(tmp_path / "run")
+    folder.prepare()
+    folder.config_file.write_text("{}")  # refused or diverged in epoch 1: config only
+    folder.prepare()
+    assert not folder.config_file.exists()
+
+
+def test_resume_without_the_checkpoint_folder_is_refused(run_copy):
+    import shutil
+
+    shutil.rmtree(run_copy / "checkpoint")
+    with pytest.raises(RunError, match="no checkpoint/ folder"):
+        runs.train("gan", out=run_copy, **{**TINY, "epochs": 3}, resume=True)
+    assert (run_copy / "snapshots" / "generator_epoch_0001.keras").exists()  # nothing lost
+    (run_copy / "config.json").write_text("{not json")
+    with pytest.raises(RunError, match="config.json is damaged"):
+        RunFolder(run_copy).read_config()
+
+
+def test_importing_gan_lab_leaves_the_umask_alone():
+    code = ("import os; before = os.umask(0o027); import gan_lab.files, gan_lab.run_folder; "
+            "print(oct(os.umask(0)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "0o27"
+
+
+def test_compare_draws_one_row_per_run_even_when_folders_share_a_name(run_copy, tmp_path):
+    import shutil
+
+    from gan_lab.cli import main
+
+    first = run_copy
+    second = tmp_path / "bob" / "gan-mnist"
+    shutil.copytree(first, second)
+    figure = runs.compare([first, second, first], epochs=[1])
+    labels = [axis.get_ylabel() for axis in figure.axes]
+    assert labels == ["GAN\nalice/gan-mnist", "GAN\nbob/gan-mnist", "GAN\nalice/gan-mnist (2)"]
+    assert main(["compare", str(first), str(second), "--epochs", "1",
+                 "--out", str(tmp_path / "c.png")]) == 0
+
+
+# --- smaller -----------------------------------------------------------------------------
+
+
+def test_resume_with_fewer_epochs_than_done_is_refused(run_copy):
+    before = (run_copy / "config.json").read_text()
+    with pytest.raises(RunError, match="has already trained 2 epochs; pass --epochs 3"):
+        runs.train("gan", out=run_copy, **TINY, resume=True)
+    assert (run_copy / "config.json").read_text() == before
+
+
+def test_a_refused_overwrite_keeps_the_old_run(run_copy, sample_digits):
+    before = sorted(p.relative_to(run_copy) for p in run_copy.rglob("*"))
+    with pytest.raises(DataError, match="a conditional GAN trains on labelled images"):
+        runs.train("cgan", data=sample_digits.images[:128], out=run_copy, overwrite=True,
+                   **{**TINY, "limit": None})
+    assert sorted(p.relative_to(run_copy) for p in run_copy.rglob("*")) == before
+
+
+@pytest.mark.integration
+def test_a_frame_deleted_by_hand_does_not_stop_a_resume(run_copy):
+    (run_copy / "frames" / "epoch_0001.png").unlink()
+    run = runs.train("gan", out=run_copy, **{**TINY, "epochs": 3}, resume=True, verbose=0)
+    assert [row["epoch"] for row in run.history] == [1, 2, 3]
+    assert (run_copy / "progress.gif").exists()
+
+
+@pytest.mark.integration
+def test_a_short_first_epoch_still_draws_something(tmp_path):
+    # 2 steps an epoch: batch norm's moving statistics must settle within them, else the
+    # epoch-1 frame (inference mode) is a flat grey
+    run = runs.train("dcgan", out=tmp_path / "run", **{**TINY, "batch_size": 64}, verbose=0)
+    momenta = {layer.momentum for layer in run.gan.generator.layers
+               if isinstance(layer, layers.BatchNormalization)}
+    assert momenta and max(momenta) <= 0.05 ** (1 / 2) + 1e-9
+    images = run.gan.generate(z=np.load(tmp_path / "run" / "fixed_z.npy"))
+    assert images.std(axis=(1, 2, 3)).mean() > 0.1  # flat grey measured 0.03 before
