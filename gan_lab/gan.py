@@ -12,13 +12,12 @@ Algorithm 1, and WGAN-GP's n_critic), ``generator_step`` (G updates beyond one a
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 from keras import ops
 
 from . import runtime
-from .options import positive_int
-from .data import DataError, check_labels, check_training_images
+from .preflight import ModelError, check_networks, check_training_data
+from .sampling import asked_labels, generate, latents  # noqa: F401  (gan_lab.gan.generate)
 from .losses import gradient_penalty, objective
 from .models import judged_shape, label_classes, latent_size
 from .options import BETA_1, BETA_2, GP_WEIGHT, LEARNING_RATE, check_rules
@@ -311,69 +310,12 @@ class GAN(keras.Model):
         return super().fit(x, y, *args, **kwargs)
 
     def check_networks(self, samples=64):
-        """Run both networks once on ``samples`` latents, before any training, and raise
-        ``ModelError`` saying what to change when G's images leave [-1, 1] (no tanh at the
-        end) or D does not give one logit per image (shape (N, 1), no sigmoid)."""
-        z = np.random.default_rng(0).standard_normal((samples, self.latent_dim))
-        labels = None if self.classes is None else np.arange(samples) % self.classes
-        # Large latents too: an unbounded output layer leaves [-1, 1] on them at once.
-        for scale in (1.0, 10.0):
-            images = self.generate(z=(z * scale).astype(np.float32), labels=labels)
-            lo, hi = float(np.min(images)), float(np.max(images))
-            if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.001 or hi > 1.001 \
-                    or lo >= 0:
-                raise ModelError(
-                    f"the generator's images must cover [-1, 1] (the range of the training "
-                    f"images) but span [{lo:.3g}, {hi:.3g}]; end it with a tanh (not a "
-                    "sigmoid), e.g. layers.Dense(784, activation=\"tanh\") before the Reshape")
-        # Inference mode: a training-mode call would draw from dropout's seed stream,
-        # which a resumed run must find as the interrupted one left it.
-        judged = self.discriminator(images if labels is None else [images, labels],
-                                    training=False)
-        if tuple(judged.shape) != (samples, 1):
-            raise ModelError(f"the discriminator must give one logit per image, shape "
-                             f"(N, 1); it gives {tuple(judged.shape)} for {samples} images")
-        # A sigmoid, wherever it sits, keeps every output in [0, 1], even for inputs far
-        # outside the data's range; logits of a (piecewise) linear D grow with them.
-        noise = np.random.default_rng(1).uniform(-1, 1, images.shape).astype(np.float32)
-        outputs = np.concatenate([np.asarray(judged, np.float32)] + [np.asarray(
-            self.discriminator(probe if labels is None else [probe, labels], training=False),
-            np.float32) for probe in (noise, 100.0 * images, 100.0 * noise)])
-        if _ends_in_probability(self.discriminator) or (outputs.min() >= 0 and outputs.max() <= 1):
-            raise ModelError(
-                "the discriminator ends in a sigmoid (its outputs stay in [0, 1] even for "
-                f"inputs 100 times the data's range: [{outputs.min():.3g}, "
-                f"{outputs.max():.3g}]): it must output logits, "
-                "because the losses apply the sigmoid themselves (from_logits); remove the "
-                "final activation, e.g. layers.Dense(1) instead of Dense(1, activation="
-                "\"sigmoid\")")
+        """``preflight.check_networks``: both networks run once, before any training."""
+        check_networks(self, samples)
 
     def check_training_data(self, x):
-        """Raise ``DataError`` saying what to fix if ``x`` is not images of this GAN's shape
-        (with integer labels in [0, classes) beside them for a conditional GAN)."""
-        if isinstance(x, tf.data.Dataset):
-            first = next(iter(x.take(1)), None)
-            if first is None:
-                raise DataError("the training dataset is empty")
-            images = first[0] if isinstance(first, (tuple, list)) else first
-            if tuple(images.shape) == self.image_shape:  # an unbatched dataset
-                raise DataError(
-                    f"the training dataset yields single images {tuple(images.shape)}; "
-                    "batch it, e.g. gan_lab.data.make_dataset(images, batch_size=128)"
-                )
-            first = tuple(np.asarray(part) for part in first) \
-                if isinstance(first, (tuple, list)) else np.asarray(first)
-        else:
-            first = x
-        images, labels = (first[0], first[1]) if isinstance(first, (tuple, list)) \
-            else (first, None)
-        check_training_images(images, self.image_shape)
-        if self.classes is not None:
-            if labels is None:
-                raise DataError(
-                    "a conditional GAN trains on (images, labels) batches; make them with "
-                    "gan_lab.data.make_dataset(images, batch_size, labels=labels)")
-            check_labels(labels, self.classes, len(images))
+        """``preflight.check_training_data``: the first batch checked against this GAN."""
+        check_training_data(self, x)
 
     def generate(self, n=None, z=None, seed=None, labels=None):
         """Images in [-1, 1], shape (n, H, W, C), from ``z`` (n, latent_dim) or fresh noise
@@ -414,58 +356,6 @@ def make_gan(generator, discriminator, seed=None) -> GAN:
     """A ``ConditionalGAN`` for networks that take labels, else a ``GAN``."""
     gan_class = ConditionalGAN if label_classes(generator) is not None else GAN
     return gan_class(generator, discriminator, seed=seed)
-
-
-class ModelError(ValueError):
-    """A generator or discriminator that cannot train as given; the message says what to
-    change in the model."""
-
-
-def _ends_in_probability(model) -> bool:
-    """True when the model's output layer applies a sigmoid or softmax."""
-    last = model.layers[-1]
-    activation = getattr(last, "activation", None)
-    return getattr(activation, "__name__", "") in ("sigmoid", "softmax")
-
-
-def latents(n, latent_dim, seed=None) -> np.ndarray:
-    """z ~ N(0, I), float32, shape (n, latent_dim), from numpy's generator seeded with
-    ``seed``: the same seed gives the same latents on every machine."""
-    positive_int(n, "n, the number of images (or pass z),")
-    return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
-
-
-def asked_labels(generator, samples):
-    """The labels a conditional generator draws by default: i mod classes, shape
-    (samples,); None for an unconditional generator."""
-    classes = label_classes(generator)
-    return None if classes is None else np.arange(samples) % classes
-
-
-def generate(generator, n=None, z=None, seed=None, labels=None, batch_size=1_000):
-    """Run ``generator`` in inference mode on ``z`` (n, latent_dim), or on ``n`` latents
-    drawn by ``latents(n, latent_dim, seed)``, ``batch_size`` at a time (so 10,000 DCGAN
-    samples fit in memory). A conditional generator also takes ``labels`` (n,) ints in
-    [0, classes); by default image i is drawn for label i mod classes (``asked_labels``).
-    Returns a numpy array of images in [-1, 1], shape (n, H, W, C)."""
-    latent_dim = latent_size(generator)
-    z = latents(n, latent_dim, seed) if z is None else np.asarray(z, np.float32)
-    if z.ndim != 2 or z.shape[1] != latent_dim:
-        raise ValueError(
-            f"z must have shape (n, {latent_dim}) for this generator, got {z.shape}"
-        )
-    classes = label_classes(generator)
-    if classes is None and labels is not None:
-        raise ValueError("this generator is unconditional: it takes no labels")
-    if classes is not None:
-        labels = asked_labels(generator, len(z)) if labels is None else labels
-        labels = check_labels(labels, classes, len(z))
-    parts = []
-    for start in range(0, len(z), batch_size):
-        rows = slice(start, start + batch_size)
-        inputs = z[rows] if classes is None else [z[rows], labels[rows]]
-        parts.append(np.asarray(generator(inputs, training=False), np.float32))
-    return np.concatenate(parts)
 
 
 def _minimise(optimizer, tape, loss, network):
