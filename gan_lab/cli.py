@@ -249,19 +249,21 @@ def run_train(args) -> int:
 
 
 def run_compare(args) -> int:
-    from . import runs
+    setup()
+    from . import reports
     from .files import save_figure
 
-    figure = runs.compare(args.run_dirs, args.epochs)
+    figure = reports.compare(args.run_dirs, args.epochs)
     print(f"Wrote {save_figure(figure, args.out)}")
     return 0
 
 
 def run_evaluate(args) -> int:
-    from . import metrics, runs
+    setup()
+    from . import metrics, reports
 
-    results, references, judge = runs.evaluate(args.run_dir, args.epochs, args.samples,
-                                               args.data_dir)
+    results, references, judge = reports.evaluate(args.run_dir, args.epochs, args.samples,
+                                                  args.data_dir)
     print(f"Classifier: {judge.dataset} ({judge.source}), test accuracy "
           f"{judge.test_accuracy:.2%} on {len(judge.held_out):,} held-out images. Frechet "
           f"distance to those images; a mode holds >= {metrics.MODE_SHARE:.0%} of a uniform "

@@ -1,4 +1,4 @@
-"""A training run end to end (data, models, fit, artifacts) and figures from saved runs.
+"""A training run end to end: settings, data, networks, the run folder, fit and report.
 
 ``train(TrainConfig)`` is the one path: the command line, the notebooks and the benchmarks
 all reach it. What a run leaves, and where, is ``run_folder.RunFolder``'s business.
@@ -15,12 +15,12 @@ import numpy as np
 
 from . import __version__, checkpoint, runtime
 from .callbacks import EpochArtifacts
-from .config import DEFAULT_SNAPSHOTS, TrainConfig
+from .config import TrainConfig
 from .data import DataError, ImageSet, as_image_set, load_images, make_dataset, subset
 from .files import save_array, write_json
-from .gan import GAN, default_optimizer, generate, latents, make_gan
+from .gan import GAN, default_optimizer, latents, make_gan
 from .models import build_generator, build_discriminator, judged_shape, latent_size
-from .plotting import plot_comparison
+from .reports import compare, evaluate  # noqa: F401  (runs.compare, as the labs call it)
 from .run_folder import RunError, RunFolder
 
 FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
@@ -386,76 +386,3 @@ def _fixed_latents(gan, seed) -> np.ndarray:
     if gan.classes is None:
         return latents(FIXED_Z_COUNT, gan.latent_dim, seed)
     return np.repeat(latents(FIXED_Z_CONDITIONAL, gan.latent_dim, seed), gan.classes, axis=0)
-
-
-def compare(run_dirs, epochs=DEFAULT_SNAPSHOTS, per_cell=16):
-    """The report figure: rows = runs, columns = epochs, each cell ``per_cell`` samples
-    from that run's fixed latent batch, so every column shows the same latent points.
-    Runs whose folders share a name (two students' runs/gan-mnist) are labelled by as much
-    of their path as tells them apart; a run given twice is drawn once per mention."""
-    folders = [RunFolder(d) for d in run_dirs]
-    configs = [folder.read_config() for folder in folders]
-    datasets = {c["dataset"] for c in configs}
-    if len(datasets) > 1:
-        raise RunError("compare runs on one dataset: these are on "
-                       + ", ".join(f"{f} ({c['dataset']})" for f, c in zip(folders, configs)))
-    labels = _distinct_labels([c["model"].upper() for c in configs], folders)
-    grids = {}
-    for label, folder in zip(labels, folders):
-        z = np.load(folder.fixed_z_file)[:per_cell]
-        grids[label] = {e: generate(folder.load_snapshot(e), z=z) for e in epochs}
-    return plot_comparison(grids, list(epochs))
-
-
-def _distinct_labels(models, folders) -> list[str]:
-    """Model names, with the shortest path tail that tells same-model runs apart; a run
-    named twice gets '(2)'."""
-    if len(set(models)) == len(models):
-        return models
-    paths = [f.path.resolve().parts for f in folders]
-    for depth in range(1, max(len(p) for p in paths) + 1):
-        tails = ["/".join(p[-depth:]) for p in paths]
-        if len(set(tails)) == len(set(map(tuple, paths))):
-            break
-    labels, seen = [], {}
-    for model, tail in zip(models, tails):
-        key = f"{model}\n{tail}"
-        seen[key] = seen.get(key, 0) + 1
-        labels.append(key if seen[key] == 1 else f"{key} ({seen[key]})")
-    return labels
-
-
-def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
-    """The measures of ``gan_lab.metrics`` for each saved snapshot of ``run_dir`` (or the
-    ``epochs`` given), written to its metrics.csv with one class-share column per class.
-    Returns ({epoch: measures}, {reference name: measures}, the classifier)."""
-    from . import metrics
-    from .classifier import trained
-    from .files import write_csv
-    from .gan import asked_labels
-
-    folder = RunFolder(run_dir)
-    config = folder.read_config()
-    samples = samples or metrics.DEFAULT_SAMPLES
-    epochs = list(epochs or folder.saved_epochs())
-    if not epochs:
-        raise RunError(f"{folder} holds no generator snapshots to evaluate")
-    source = config.get("run", {}).get("source_used", config["source"])
-    if source == "array":  # trained on the caller's array: judge it by the named dataset
-        source = config["source"]
-    if samples < 100:
-        raise ValueError(f"evaluate needs at least 100 samples a snapshot, got {samples}")
-    judge = trained(config["dataset"], source, data_dir, log=log)
-    results = {}
-    for epoch in epochs:
-        generator = folder.load_snapshot(epoch)
-        results[epoch] = judge.evaluate(generate(generator, n=samples, seed=0),
-                                        asked_labels(generator, samples))
-    classes = len(next(iter(results.values()))["histogram"])
-    asked = ("label_accuracy",) if "label_accuracy" in results[epochs[0]] else ()
-    fields = ["epoch", "samples", *metrics.MEASURES, *asked,
-              *(f"share_{k}" for k in range(classes))]
-    rows = [{"epoch": epoch, **m, **{f"share_{k}": share for k, share in enumerate(m["histogram"])}}
-            for epoch, m in results.items()]
-    write_csv(folder.metrics_file, fields, rows)
-    return results, judge.reference_points(data_dir=data_dir), judge
