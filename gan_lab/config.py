@@ -11,11 +11,11 @@ import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .options import positive_int
 from .data import DATASETS, SOURCES
-from .options import (ARCHS, BATCH_SIZE, BETA_1, BETA_2, COMPACT_DCGAN, DEFAULT_SNAPSHOTS,
-                      DEFAULT_STEPS, GP_WEIGHT, LATENT_DIM, LEARNING_RATE, MODELS, PRESETS,
-                      STRATEGIES, check_rules, choice, objective_rules)
+from .options import (ARCHS, BATCH_SIZE, BETA_1, BETA_2, COMPACT_DCGAN, D_STEPS,
+                      DEFAULT_SNAPSHOTS, DEFAULT_STEPS, G_STEPS, GP_WEIGHT, LATENT_DIM,
+                      LEARNING_RATE, LOSS, MODELS, PRESETS, REAL_LABEL, STRATEGIES, UPDATE,
+                      check_rules, choice, objective_rules, positive_int)
 
 
 def _resume(default, **kwargs):
@@ -38,11 +38,11 @@ class TrainConfig:
     batch_size: int = _resume(BATCH_SIZE)
     seed: int = _resume(0)
     latent_dim: int = _resume(LATENT_DIM)
-    loss: str = _resume("non_saturating")
-    d_steps: int = _resume(1)
-    g_steps: int = _resume(1)              # G updates per D update(s)
-    real_label: float = _resume(1.0)
-    update: str = _resume("alternating")
+    loss: str = _resume(LOSS)
+    d_steps: int = _resume(D_STEPS)
+    g_steps: int = _resume(G_STEPS)        # G updates per training step
+    real_label: float = _resume(REAL_LABEL)
+    update: str = _resume(UPDATE)
     learning_rate: float = LEARNING_RATE   # may be lowered on resume after a divergence
     g_learning_rate: float | None = None   # G's own learning rate; None: learning_rate
     beta_1: float = _resume(BETA_1)        # Adam's, for both networks

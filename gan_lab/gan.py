@@ -20,7 +20,8 @@ from .preflight import ModelError, check_networks, check_training_data
 from .sampling import asked_labels, generate, latents  # noqa: F401  (gan_lab.gan.generate)
 from .losses import gradient_penalty, objective
 from .models import judged_shape, label_classes, latent_size
-from .options import BETA_1, BETA_2, GP_WEIGHT, LEARNING_RATE, check_rules
+from .options import (BETA_1, BETA_2, D_STEPS, G_STEPS, GP_WEIGHT, LEARNING_RATE, LOSS,
+                      REAL_LABEL, UPDATE, check_rules)
 
 
 def default_optimizer(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2):
@@ -78,8 +79,8 @@ class GAN(keras.Model):
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
 
-    def compile(self, d_optimizer=None, g_optimizer=None, loss="non_saturating", d_steps=1,
-                g_steps=1, real_label=1.0, update="alternating", gp_weight=GP_WEIGHT,
+    def compile(self, d_optimizer=None, g_optimizer=None, loss=LOSS, d_steps=D_STEPS,
+                g_steps=G_STEPS, real_label=REAL_LABEL, update=UPDATE, gp_weight=GP_WEIGHT,
                 jit_compile="auto", **kwargs):
         """``loss``: the objective's name (``losses.OBJECTIVES``: "non_saturating", the
         default, "minimax", "lsgan", "hinge" or "wgan_gp", whose gradient penalty is weighted
@@ -118,17 +119,18 @@ class GAN(keras.Model):
         real = self.real_batch(data)
         if self.update == "simultaneous":
             return self.simultaneous_step(real)
-        real = self.critic_steps(real)  # with d_steps = k > 1: the first k - 1 D updates
-        with tf.GradientTape() as tape:
-            # One forward pass of G serves both updates: D's update leaves G as it is, so
-            # G(z) would come out the same (PyTorch's DCGAN example does the same).
+        if self.d_steps > 1:
+            real = self.critic_steps(real)  # the first d_steps - 1 D updates
+        # G(z) once, recorded for step (2): D's update leaves G as it is, so a second pass
+        # would make the same fakes (Lab 1's step makes two; PyTorch's DCGAN example one).
+        with tf.GradientTape() as g_tape:
             fake = self.fakes_like(real)
-            # (1) Update D: real images towards 1, these fakes towards 0 (G held fixed).
-            with tape.stop_recording():
-                self.discriminator_step(real, fake)
-            # (2) Update G: its fakes through the updated D, towards "real".
-            g_loss = self.objective.generator_loss(self.judge(fake))
-        _minimise(self.g_optimizer, tape, g_loss, self.generator)
+        # (1) Update D: real images towards 1, these fakes towards 0.
+        self.discriminator_step(real, fake)
+        # (2) Update G: the same fakes through the updated D, towards "real".
+        with g_tape:
+            g_loss = self.g_loss(real, fake)
+        _minimise(self.g_optimizer, g_tape, g_loss, self.generator)
         self.g_loss_tracker.update_state(g_loss)
         for _ in range(self.g_steps - 1):  # G updates beyond one a step, on fresh noise
             self.generator_step(real)
@@ -141,7 +143,7 @@ class GAN(keras.Model):
         fake = keras.tree.map_structure(ops.stop_gradient, fake)
         with tf.GradientTape() as tape:
             real_outputs, fake_outputs = self.judge(real), self.judge(fake)
-            d_loss = self.discriminator_loss(real, fake, real_outputs, fake_outputs)
+            d_loss = self.d_loss(real, fake, real_outputs, fake_outputs)
         _minimise(self.d_optimizer, tape, d_loss, self.discriminator)
         return self._track(d_loss, real_outputs, fake_outputs)
 
@@ -149,18 +151,16 @@ class GAN(keras.Model):
         """One G update on fakes for fresh noise (or ``z``; for ``real``'s labels when
         conditional) through D as it is; returns G's loss."""
         with tf.GradientTape() as tape:
-            g_loss = self.objective.generator_loss(self.judge(self.fakes_like(real, z)))
+            g_loss = self.g_loss(real, self.fakes_like(real, z))
         _minimise(self.g_optimizer, tape, g_loss, self.generator)
         return g_loss
 
     def critic_steps(self, real):
-        """Algorithm 1's k = ``d_steps`` D updates, each on its own minibatch: the batch (k
-        minibatches from ``data.make_dataset``) is cut into k chunks of floor(n/k) rows; the
-        first k - 1 updates are made here and the last chunk is returned for the update
-        that shares G's forward pass. The n mod k rows of a partial last batch sit out; with
-        n < k the chunks, one row each, wrap around."""
-        if self.d_steps == 1:
-            return real
+        """Algorithm 1's k = ``d_steps`` D updates (WGAN-GP's n_critic), each on its own
+        minibatch: the batch (k minibatches from ``data.make_dataset``) is cut into k chunks
+        of floor(n/k) rows; the first k - 1 updates are made here and the last chunk is
+        returned for the update that shares G's forward pass. The n mod k rows of a partial
+        last batch sit out; with n < k the chunks, one row each, wrap around."""
         rows = ops.shape(self.images_of(real))[0]
         chunk = ops.maximum(rows // self.d_steps, 1)
 
@@ -179,7 +179,7 @@ class GAN(keras.Model):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.fakes_like(real)
             real_outputs, fake_outputs = self.judge(real), self.judge(fake)
-            d_loss = self.discriminator_loss(real, fake, real_outputs, fake_outputs)
+            d_loss = self.d_loss(real, fake, real_outputs, fake_outputs)
             g_loss = self.objective.generator_loss(fake_outputs)
         _minimise(self.d_optimizer, d_tape, d_loss, self.discriminator)
         _minimise(self.g_optimizer, g_tape, g_loss, self.generator)
@@ -187,15 +187,20 @@ class GAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss)
         return self._logs()
 
-    def discriminator_loss(self, real, fake, real_outputs, fake_outputs):
+    def d_loss(self, real, fake, real_outputs, fake_outputs):
         """D's loss under the compiled objective, from its outputs on the real and the fake
         batch; plus ``gp_weight`` times the gradient penalty where the objective takes one."""
         rules = self.objective.rules
-        smoothing = (self.real_label,) if rules.logits else ()
+        smoothing = (self.real_label,) if rules.label_smoothing else ()
         loss = self.objective.discriminator_loss(real_outputs, fake_outputs, *smoothing)
         if rules.gradient_penalty:
             loss = loss + self.gp_weight * self.gradient_penalty(real, fake)
         return loss
+
+    def g_loss(self, real, fake):
+        """G's loss under the compiled objective for the fake batch as D judges it now
+        (``real``: the batch the fakes were drawn beside, for variants that need it)."""
+        return self.objective.generator_loss(self.judge(fake))
 
     def gradient_penalty(self, real, fake):
         """``losses.gradient_penalty`` at random points between the real and fake images
@@ -360,14 +365,15 @@ def make_gan(generator, discriminator, seed=None) -> GAN:
 
 def _minimise(optimizer, tape, loss, network):
     """One step of ``optimizer`` down the gradient of ``loss`` (recorded on ``tape``) for
-    ``network``'s trainable weights. Kept out of the algorithm's way: mixed-precision loss
-    scaling (the backward pass starts from the loss scale instead of 1, which is what
-    differentiating the scaled loss does; 1 without scaling) and the strategy's reduction
-    (each replica's gradient of its batch mean divided by the n replicas, which the
-    strategy sums, so the step follows the global batch's mean)."""
+    ``network``'s trainable weights, with what the device and the strategy need kept out of
+    the algorithm's way: under mixed_float16 the loss is scaled up before the backward pass
+    so small gradients survive in float16 (the LossScaleOptimizer scales them back down;
+    other optimizers return the loss as it is), and under a strategy of n replicas each
+    replica's gradient of its batch mean is divided by n, since the strategy sums them."""
     variables = network.trainable_variables
-    start = optimizer.scale_loss(ops.ones_like(loss))
-    gradients = tape.gradient(loss, variables, output_gradients=start)
+    with tape:  # the scaling is part of what is differentiated
+        scaled = optimizer.scale_loss(loss)
+    gradients = tape.gradient(scaled, variables)
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     if replicas > 1:
         gradients = [None if g is None else g / replicas for g in gradients]

@@ -126,6 +126,8 @@ class Objective:
     rules: ObjectiveRules
 
 
+# (D's loss, G's loss) by objective; both cross-entropy objectives share D's loss (TF-GAN's
+# name for it). Its rules are options.OBJECTIVE_RULES' entry of the same name.
 _LOSS_PAIRS = {
     "non_saturating": (minimax_discriminator_loss, non_saturating_generator_loss),
     "minimax": (minimax_discriminator_loss, minimax_generator_loss),

@@ -50,6 +50,12 @@ OBJECTIVE_RULES = {
 }
 LOSSES = tuple(OBJECTIVE_RULES)
 
+# Defaults of the objective and the step, for TrainConfig and GAN.compile alike.
+LOSS = "non_saturating"
+UPDATE = "alternating"
+D_STEPS = 1      # D updates per G update (Algorithm 1's k)
+G_STEPS = 1      # G updates per training step
+REAL_LABEL = 1.0  # the real images' target; below 1: one-sided label smoothing
 # Defaults of the optimisation, for TrainConfig and GAN.compile alike. Adam with beta_1 0.5
 # as in Radford et al. 2015, at a learning rate of 1e-3 for the short first runs (the course's
 # full run, the "radford" preset, takes the paper's 2e-4).
@@ -87,7 +93,7 @@ def objective_rules(loss: str) -> ObjectiveRules:
     return OBJECTIVE_RULES[loss]
 
 
-def check_rules(loss, update="alternating", d_steps=1, g_steps=1, real_label=1.0):
+def check_rules(loss, update, d_steps, g_steps, real_label):
     """Raise ValueError, saying what to change, unless the objective ``loss``, the
     ``update``, the D and G steps per training step and the real images' target
     ``real_label`` go together. The one place each rule is checked."""

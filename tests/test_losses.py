@@ -159,3 +159,12 @@ def test_g_steps_gives_g_several_updates_per_step(sample_digits):
     assert int(gan.g_optimizer.iterations.numpy()) == 6
     with pytest.raises(ValueError, match="simultaneous update makes one G update"):
         gan.compile(g_steps=2, update="simultaneous")
+
+
+def test_every_objective_has_both_losses_and_its_rules():
+    # The rules (options.OBJECTIVE_RULES, read without TensorFlow) and the loss functions
+    # (losses._LOSS_PAIRS) are two tables of one set of names: a name in one only is a fault.
+    from gan_lab.options import LOSSES, OBJECTIVE_RULES
+
+    assert set(losses.OBJECTIVES) == set(losses._LOSS_PAIRS) == set(OBJECTIVE_RULES)
+    assert tuple(losses.OBJECTIVES) == LOSSES

@@ -93,14 +93,20 @@ def test_the_networks_compute_in_half_precision_and_answer_in_float32(policy, ar
 @pytest.mark.parametrize("policy", MIXED, indirect=True)
 def test_one_train_step_gives_float32_losses_and_a_gradient_for_every_variable(
         policy, arch, monkeypatch):
-    applied = []  # (network, loss, where the backward pass starts, gradients, variables)
+    applied = []  # (network, loss as differentiated, loss scale, gradients, variables)
     minimise = gan_module._minimise
 
     def recording(optimizer, tape, loss, network):
         class Tape:
-            def gradient(self, target, sources, output_gradients=None):
-                gradients = tape.gradient(target, sources, output_gradients=output_gradients)
-                applied.append((network.name, target, float(output_gradients),
+            def __enter__(self):
+                return tape.__enter__()
+
+            def __exit__(self, *raised):
+                return tape.__exit__(*raised)
+
+            def gradient(self, target, sources):
+                gradients = tape.gradient(target, sources)
+                applied.append((network.name, target, float(optimizer.scale_loss(1.0)),
                                 gradients, sources))
                 return gradients
         minimise(optimizer, Tape(), loss, network)
@@ -113,13 +119,12 @@ def test_one_train_step_gives_float32_losses_and_a_gradient_for_every_variable(
     for name, value in logs.items():
         assert value.dtype == "float32" and np.isfinite(float(value)), name
     assert [name for name, *_ in applied] == [gan.discriminator.name, gan.generator.name]
-    for (name, differentiated, scale, gradients, variables), loss in zip(
+    for (name, scaled, scale, gradients, variables), loss in zip(
             applied, (logs["d_loss"], logs["g_loss"])):
-        assert differentiated.dtype == "float32" and np.isfinite(float(differentiated)), name
-        # The backward pass starts from the loss scale under float16 only (2**15 to start),
-        # as differentiating the scaled loss would; from 1 under bfloat16.
+        assert scaled.dtype == "float32" and np.isfinite(float(scaled)), name
+        # Scaled up under float16 only (2**15 to start), the loss itself under bfloat16.
         assert scale == (2.0 ** 15 if policy == "mixed_float16" else 1.0), name
-        np.testing.assert_allclose(float(differentiated), float(loss), rtol=1e-6)
+        np.testing.assert_allclose(float(scaled), float(loss) * scale, rtol=1e-6)
         for gradient, variable in zip(gradients, variables):
             assert gradient is not None, f"no gradient reaches {variable.path}"
             assert gradient.dtype == variable.dtype == "float32", variable.path
