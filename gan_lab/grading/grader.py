@@ -15,13 +15,14 @@ import csv
 import io
 import os
 import secrets
-import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import files
 from . import inputs, notebooks
 from .compare import compare
 from .sandbox import (Limits, Session, StudentProcessError, UnreadableReply, cgroup_kinds,
@@ -46,6 +47,9 @@ class StudentGrade:
     points: dict = field(default_factory=dict)   # exercise -> points earned
     reasons: dict = field(default_factory=dict)  # exercise -> why points were lost
     sources: list = field(default_factory=list)  # the notebooks graded cells came from
+    cells: dict = field(default_factory=dict)    # exercise -> the cell graded, as it ran
+    origins: dict = field(default_factory=dict)  # exercise -> its notebook (as in sources)
+    graded_at: str = ""  # when, in UTC (ISO 8601, to the second)
 
     @property
     def total(self):
@@ -222,7 +226,7 @@ def _relative(paths, books):
     return [str(Path(p).relative_to(root)) for p in paths]
 
 
-def _student_cells(exercises, books):
+def _student_cells(exercises, books, deadline=None):
     """Cells to run [(name, source)], reasons known without running anything, and the
     notebook each exercise's cell was taken from {name: path}.
 
@@ -231,15 +235,16 @@ def _student_cells(exercises, books):
     lab); among those, its own notebook (by file name) first, then the others in path order;
     within a notebook the last cell that defines it (as when run top to bottom). Self-check lines
     in an exercise cell are dropped. Notebooks beyond ``notebooks.CODE_CELLS`` code cells or
-    ``notebooks.CODE_BYTES`` of code (all of the student's together) are not read."""
+    ``notebooks.CODE_BYTES`` of code (all of the student's together) are not read, nor
+    what is left at ``deadline`` (a ``time.monotonic()``); outputs are never read."""
     read, failures, cells_total, bytes_total = {}, {}, 0, 0
     for book in books:  # by path: draft/ and final/ may hold notebooks of one name
         if str(book) in read or book.name in failures:
             continue
         try:
-            notebook = notebooks.read_submission(book)
+            notebook = notebooks.read_submission(book, deadline)
         except ValueError as error:
-            failures[book.name] = f"{book.name} cannot be read as a notebook ({error})"[:200]
+            failures[book.name] = f"{book.name} cannot be read as a notebook ({error})"
             continue
         count, size = notebooks.code_size(notebook)
         cells_total, bytes_total = cells_total + count, bytes_total + size
@@ -331,6 +336,22 @@ def reference_observations(solutions_dir="solutions", seed=inputs.SELF_CHECK_SEE
     return exercises, {name: r["observations"] for name, r in results.items()}
 
 
+# Characters of an error's text kept in a reason: the text comes from the student's process
+# (an exception's message, or words the code wrote into the reply pipe). The grader's own
+# reasons are never cut.
+ERROR_CHARS = 1000
+
+
+def _error_text(error):
+    """An error from the sandbox as one line, at most ERROR_CHARS characters (then cut at a
+    word, saying how much was left out)."""
+    text = " ".join(str(error).split())
+    if len(text) <= ERROR_CHARS:
+        return text
+    kept = text[:ERROR_CHARS].rsplit(" ", 1)[0]
+    return f"{kept} ... ({len(text) - len(kept)} more characters of the error's text)"
+
+
 def _grade_student(student, submission, exercises, reference, seed, limits, sandboxed,
                    hidden, made):
     result = StudentGrade(student)
@@ -338,8 +359,12 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
         cells, reasons, results = [], {e.name: submission.problem for e in exercises}, {}
     else:  # reading the notebooks counts in the student's time
         started = time.monotonic()
-        cells, reasons, origins = _student_cells(exercises, submission.books)
+        cells, reasons, origins = _student_cells(exercises, submission.books,
+                                                 started + limits.student_seconds)
         result.sources = _relative(sorted(set(origins.values())), submission.books)
+        result.origins = dict(zip(origins, _relative(list(origins.values()),
+                                                     submission.books)))
+        result.cells = dict(cells)
         results = (run_cells(cells, seed, limits, sandboxed, hidden, made, started)
                    if cells else {})
     for exercise in exercises:
@@ -348,15 +373,20 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
         if exercise.name in reasons:
             reason = reasons[exercise.name]
         elif "error" in outcome:  # whatever its text: the sandbox may have written it
-            reason = str(outcome["error"])
+            reason = _error_text(outcome["error"])
         else:
             passed, reason = compare(exercise.name, outcome.get("observations"),
                                      reference[exercise.name])
-        reason = " ".join(str(reason).split())[:300]  # one line, whatever the code raised
+        reason = " ".join(str(reason).split())  # one line, whole
         if not passed:
             result.reasons[exercise.name] = reason or NO_REASON
         result.points[exercise.name] = exercise.points if passed else 0
+    result.graded_at = _now()
     return result
+
+
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None,
@@ -392,7 +422,7 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
             return _grade_student(student, submission, exercises, reference, seed, limits,
                                   sandbox, hidden, made)
         except Exception as error:  # noqa: BLE001  one student never stops the class
-            failed = StudentGrade(student)
+            failed = StudentGrade(student, graded_at=_now())
             for exercise in exercises:
                 failed.points[exercise.name] = 0
                 failed.reasons[exercise.name] = f"grading failed: {type(error).__name__}"
@@ -411,26 +441,61 @@ def _cell(text):
     return "'" + text if first in ("=", "+", "-", "@") or text[:1] in ("\t", "\r") else text
 
 
-def write_csv(grading: Grading, path) -> Path:
-    """One row a student: points per exercise, total, maximum, every lost point's reason,
-    and how the run was graded. Written once, atomically (a temporary file, renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def csv_header(exercises) -> list[str]:
+    return ["student", *(e.name for e in exercises), "total", "max", "reasons",
+            "graded from", "graded", "graded at"]
+
+
+def csv_rows(grading: Grading) -> list[list[str]]:
+    """One row a student (as ``csv_header`` names the columns): points per exercise, total,
+    maximum, every lost point's reason, the notebooks graded, how and when."""
     names = [e.name for e in grading.exercises]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["student", *names, "total", "max", "reasons", "graded from", "graded"])
     maximum = sum(e.points for e in grading.exercises)
+    rows = []
     for g in grading.grades:
         reasons = " | ".join(f"{name}: {g.reasons[name]}" for name in names if name in g.reasons)
-        writer.writerow([_cell(g.student), *(g.points[n] for n in names), g.total, maximum,
-                         _cell(reasons), _cell("; ".join(g.sources)), grading.note])
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        rows.append([_cell(g.student), *(str(g.points[n]) for n in names), str(g.total),
+                     str(maximum), _cell(reasons), _cell("; ".join(g.sources)), grading.note,
+                     g.graded_at])
+    return rows
+
+
+def _csv_text(rows) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(grading: Grading, path) -> Path:
+    """The grades, one row a student (``csv_rows``), written once and atomically (a
+    temporary file beside it, renamed), readable as the grader's other files are."""
+    return files.write_text(path, _csv_text([csv_header(grading.exercises),
+                                             *csv_rows(grading)]), newline="")
+
+
+def update_csv(grading: Grading, path) -> tuple[Path, list[str], list[str]]:
+    """Replace the rows of ``grading``'s students in the CSV at ``path``, atomically; every
+    other row stays byte for byte, the header too. Returns (path, replaced, added): the
+    students whose rows were replaced, and those added at the end (no row before).
+    GradingError if the file is missing or its columns are not this grading's."""
+    path = Path(path)
     try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+        text = path.read_text(newline="")
+    except OSError as error:
+        raise GradingError(f"cannot update {path}: {error.strerror}; grade the class "
+                           "first with --out") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = csv_header(grading.exercises)
+    if not rows or rows[0] != header:
+        raise GradingError(
+            f"{path} has other columns than this grading's ({', '.join(rows[0][:8]) if rows else 'none'}"
+            f"...): regrade with the same --lab and --solutions as the class was graded with")
+    if _csv_text(rows) != text:
+        raise GradingError(f"{path} was not written by the grader (or was edited since): "
+                           "grade the class again with --out")
+    new = dict(zip((row[0] for row in csv_rows(grading)), csv_rows(grading)))
+    replaced = [row[0] for row in rows[1:] if row[0] in new]
+    kept = [new.pop(row[0]) if row[0] in new else row for row in rows[1:]]
+    added = list(new)
+    files.write_text(path, _csv_text([header, *kept, *new.values()]), newline="")
+    return path, replaced, added
