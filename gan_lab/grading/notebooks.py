@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import ijson
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -217,8 +218,6 @@ def _code_cells(stream, deadline):
     """The cells of a notebook's JSON, streamed: [{"cell_type", "source", "metadata"}], or
     None without a top-level list of cells. Every other value (outputs first) is parsed past
     and dropped, one value at a time."""
-    import ijson
-
     stack, cells, cell, found = [], [], None, False  # stack: [key] of each open container
     code_cells = code_chars = 0
     for count, (event, value) in enumerate(ijson.basic_parse(stream, buf_size=READ_CHUNK)):
