@@ -390,11 +390,13 @@ def _now():
 
 
 def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None,
-          sandbox=True, labs=None) -> Grading:
+          sandbox=True, labs=None, only=None) -> Grading:
     """Grade every submission found in ``paths``. ``seed`` picks the inputs (default: a
     fresh one each run, never the self-checks' 0). ``sandbox=False`` runs students' code
     without bwrap (see NO_SANDBOX_WARNING). ``labs`` (e.g. ["01"]): grade only those labs'
-    exercises, out of their points."""
+    exercises, out of their points. ``only`` (e.g. ["alice"]): grade only these students
+    (their names as the CSV gives them); GradingError naming the students found if one is
+    not among them."""
     if sandbox:
         try:
             check_available()
@@ -407,6 +409,13 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
     remove_stale()  # what a grader killed with -9 left behind
     solutions_dir = Path(solutions_dir)
     students = discover(paths, lab_names(solutions_dir))
+    if only:
+        missing = [name for name in only if name not in students]
+        if missing:
+            raise GradingError(f"no student {', '.join(map(repr, missing))} in "
+                               f"{', '.join(map(str, paths))}; the students: "
+                               + ", ".join(map(repr, sorted(students))))
+        students = {name: students[name] for name in only}
     # kept out of every sandbox, even where they lie inside the mounted Python environment
     hidden = {solutions_dir, *map(Path, paths)}
     if (solutions_dir.resolve().parent / "pyproject.toml").exists():
@@ -435,10 +444,12 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
 
 
 def _cell(text):
-    """A CSV cell a spreadsheet shows as text (no formulas from a student's folder name)."""
+    """A CSV cell a spreadsheet shows as text (no formulas from a student's folder name);
+    a text that starts with ' gets one more, so the cell always reads back as it was."""
     text = str(text)
     first = text.lstrip("".join(map(chr, range(33))))[:1]  # past spaces and control characters
-    return "'" + text if first in ("=", "+", "-", "@") or text[:1] in ("\t", "\r") else text
+    return ("'" + text if first in ("=", "+", "-", "@") or text[:1] in ("\t", "\r", "'")
+            else text)
 
 
 def csv_header(exercises) -> list[str]:
@@ -473,29 +484,73 @@ def write_csv(grading: Grading, path) -> Path:
                                              *csv_rows(grading)]), newline="")
 
 
-def update_csv(grading: Grading, path) -> tuple[Path, list[str], list[str]]:
-    """Replace the rows of ``grading``'s students in the CSV at ``path``, atomically; every
-    other row stays byte for byte, the header too. Returns (path, replaced, added): the
-    students whose rows were replaced, and those added at the end (no row before).
-    GradingError if the file is missing or its columns are not this grading's."""
+def updatable_rows(path, exercises) -> list[list[str]]:
+    """The rows (header first) of a CSV that ``update_csv`` may change for a grading of
+    ``exercises``; GradingError saying what to do if it is missing, has other columns or
+    was not written by the grader. Checked before grading, so a regrade fails fast."""
     path = Path(path)
     try:
-        text = path.read_text(newline="")
+        with open(path, newline="") as stream:
+            text = stream.read()
     except OSError as error:
         raise GradingError(f"cannot update {path}: {error.strerror}; grade the class "
                            "first with --out") from None
     rows = list(csv.reader(io.StringIO(text, newline="")))
-    header = csv_header(grading.exercises)
-    if not rows or rows[0] != header:
-        raise GradingError(
-            f"{path} has other columns than this grading's ({', '.join(rows[0][:8]) if rows else 'none'}"
-            f"...): regrade with the same --lab and --solutions as the class was graded with")
+    if not rows or rows[0] != csv_header(exercises):
+        found = ", ".join(rows[0]) if rows else "none"
+        raise GradingError(f"{path} has other columns ({found}) than this grading's: "
+                           "regrade with the --lab and --solutions the class was graded with")
     if _csv_text(rows) != text:
         raise GradingError(f"{path} was not written by the grader (or was edited since): "
                            "grade the class again with --out")
-    new = dict(zip((row[0] for row in csv_rows(grading)), csv_rows(grading)))
+    return rows
+
+
+def update_csv(grading: Grading, path) -> tuple[Path, list[str], list[str]]:
+    """Replace the rows of ``grading``'s students in the CSV at ``path``, atomically; every
+    other row stays byte for byte, the header too. Returns (path, replaced, added): the
+    students (as their CSV cells) whose rows were replaced, and those added at the end."""
+    rows = updatable_rows(path, grading.exercises)
+    new = {row[0]: row for row in csv_rows(grading)}
     replaced = [row[0] for row in rows[1:] if row[0] in new]
     kept = [new.pop(row[0]) if row[0] in new else row for row in rows[1:]]
     added = list(new)
-    files.write_text(path, _csv_text([header, *kept, *new.values()]), newline="")
-    return path, replaced, added
+    files.write_text(path, _csv_text([rows[0], *kept, *new.values()]), newline="")
+    return Path(path), replaced, added
+
+
+def default_feedback(csv_path) -> Path:
+    """Where reports go unless told: ``<csv stem>_feedback/`` beside the CSV."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(csv_path.stem + "_feedback")
+
+
+@dataclass
+class Written:
+    csv: Path
+    feedback: Path | None  # the reports' folder (None: not written)
+    overview: tuple  # (Markdown page, PNG)
+    replaced: list = field(default_factory=list)  # --update: rows replaced
+    added: list = field(default_factory=list)  # --update: rows added (no row before)
+
+
+def write_results(grading: Grading, csv_path, feedback=True, update=False) -> Written:
+    """Everything an instructor gets from a run: the CSV (``update``: only these students'
+    rows replaced), a feedback report each of these students and the index of all in
+    ``feedback`` (a folder; True: ``default_feedback``; False: none), and the class
+    overview of the whole CSV beside it."""
+    from .feedback import write_index, write_reports
+    from .overview import read_rows, write_overview
+
+    if update:
+        path, replaced, added = update_csv(grading, csv_path)
+    else:
+        path, replaced, added = write_csv(grading, csv_path), [], []
+    folder = None
+    if feedback is not False:
+        folder = default_feedback(path) if feedback is True else Path(feedback)
+        write_reports(grading, folder)
+        write_index(read_rows(path), folder,
+                    regraded=[g.student for g in grading.grades] if update else ())
+    overview = write_overview(path, grading.exercises)
+    return Written(path, folder, overview, replaced, added)
