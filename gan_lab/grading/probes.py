@@ -202,6 +202,54 @@ def _layer_activations(model):
     return sorted(found)
 
 
+_WEIGHTED = ("Dense", "Conv2D", "Conv2DTranspose", "Conv1D", "Conv3D", "Embedding")
+_SHAPING = ("InputLayer", "Reshape", "Flatten")
+
+
+def architecture(model, x):
+    """The network as the reasons name it: one entry a layer with weights, in the order one
+    forward pass calls them, each ``[layer, bias, [what follows it]]`` (e.g. ``["Dense 512",
+    True, ["BatchNormalization", "LeakyReLU(0.2)", "Dropout(0.3)"]]``; a layer's own
+    activation first). None for a network with layers of the student's own or a
+    subclassed model, whose activations may hide in code: measured by behaviour instead."""
+    import keras
+
+    if type(model).__name__ not in ("Sequential", "Functional"):
+        return None
+    leaves = [layer for layer in _layers(model)
+              if not list(layer._flatten_layers(include_self=False, recursive=False))]
+    if any(not (type(layer).__module__ or "").startswith("keras") or _hand_written(layer)
+           for layer in leaves):
+        return None
+    order = []
+    with _calls_recorded(leaves, order):
+        model(x, training=False)
+    blocks, seen = [], set()
+    for layer in order:
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        kind = type(layer).__name__
+        if kind in _WEIGHTED:
+            size = getattr(layer, "units", None) or getattr(layer, "filters", None) or ""
+            strides = tuple(getattr(layer, "strides", ()) or ())
+            name = f"{kind} {size}".strip() + (
+                f" (stride {strides[0]})" if strides and set(strides) != {1} else "")
+            own = getattr(layer, "activation", None)
+            blocks.append([name, bool(getattr(layer, "use_bias", True)),
+                           [d for d in [describe_function(own)] if d] if callable(own) else []])
+        elif blocks and kind not in _SHAPING:
+            if isinstance(layer, keras.layers.Dropout):
+                follower = f"Dropout({float(layer.rate):.3g})"
+            elif "Normalization" in kind:
+                follower = kind
+            else:
+                follower = describe_function(lambda t, layer=layer: layer(t, training=False))
+            if follower:
+                blocks[-1][2].append(follower)
+    return blocks
+
+
 def dropout_rates(model, x, seed):
     """The dropout applied in one training-mode forward pass, by what it does: each weightless
     layer's share of units zeroed (rounded to 0.05), once for every time the pass calls it."""
@@ -334,6 +382,10 @@ def _model_probe(builder, inputs, what, generator):
     observations = {
         "output shape": observe(f"output shape for input {list(x.shape)}", shaped.shape),
         "activations": observe("activations (what each computes)", activations(model, x)),
+        # not judged (a network may be written many ways): the grader's reasons name the
+        # layer where a student's differs from the solution's
+        "layers": {**observe("the layers with weights, and what follows each",
+                             architecture(model, x)), "judged": False},
     }
     if inputs.get("dropout"):
         observations["dropout rates"] = observe(
