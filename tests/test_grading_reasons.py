@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gan_lab.grading import inputs, probes
+from gan_lab.grading import inputs, notebooks, probes
 from gan_lab.grading.compare import compare
 
 sys.path.insert(0, str(Path(__file__).parent / "grading"))
@@ -135,3 +135,51 @@ def test_networks_written_otherwise_keep_full_marks_and_the_layers_are_not_judge
             made = inputs.make(name, 3)
             assert compare(name, probes.run_probe(namespace[name], made),
                            probes.run_probe(solution[name], made)) == (True, ""), name
+
+
+PATCHED_PROBE = '''
+import sys
+probes = sys.modules["probes"]
+probes.dropout_rates = lambda model, x, seed: [0.3, 0.3, 0.3]
+probes.run_probe.__globals__["dropout_rates"] = probes.dropout_rates
+'''
+
+
+def test_a_patched_probe_module_changes_nothing_for_a_network_of_keras_layers(solution,
+                                                                             tmp_path):
+    """The builders' networks are saved by the cell's process and measured in a fresh one:
+    a cell that patches the probe module to report the lab's dropout for a discriminator
+    without it loses the exercise. A subclassed network (which needs the student's code to
+    load) is measured where the cell ran, and the row and report say so."""
+    from gan_lab.grading import grader
+    from gan_lab.grading.feedback import student_report
+    from gan_lab.grading.sandbox import Limits
+
+    no_dropout = _planted("build_discriminator", " layers.Dropout(0.3),", "", 3)
+    subclassed = ("class D(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+                  "        self.net = build()\n    def call(self, x, training=False):\n"
+                  "        return self.net(x, training=training)\n"
+                  + no_dropout.replace("def build_discriminator", "def build")
+                  + "\ndef build_discriminator():\n    return D()\n")
+    made = inputs.make("build_discriminator", 3)
+    reference = probes.run_probe(solution["build_discriminator"], made)
+    cells = [("build_discriminator", no_dropout + PATCHED_PROBE)]
+    limits = Limits(exercise_seconds=120, student_seconds=300)
+    results = grader.run_cells(cells, 3, limits, sandboxed=False,
+                               made={"build_discriminator": made})
+    outcome = results["build_discriminator"]
+    assert outcome.get("fresh") is True, outcome
+    passed, reason = compare("build_discriminator", outcome["observations"], reference)
+    assert not passed and reason.startswith("dropout rates in training mode"), reason
+    exercise = notebooks.ExerciseCell("build_discriminator", 4, no_dropout,
+                                      "01_vanilla_gan.ipynb")
+    students.write_student(tmp_path, {"build_discriminator": subclassed + PATCHED_PROBE},
+                           books=("01",))
+    book = tmp_path / "01_vanilla_gan.ipynb"
+    grade = grader._grade_student("sam", grader.Submission([book]), [exercise],
+                                  {"build_discriminator": reference}, 3, limits, False, (),
+                                  {"build_discriminator": made})
+    assert grade.in_own_process == ["build_discriminator"]
+    row = grader.csv_rows(grader.Grading([exercise], [grade], 3, sandboxed=False))[0]
+    assert row[-2].endswith(f"{grader.OWN_PROCESS}: build_discriminator")
+    assert "measured in the process your cell ran in" in student_report([exercise], grade)

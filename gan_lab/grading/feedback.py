@@ -93,6 +93,10 @@ def _exercise_section(exercise, grade):
     reason = grade.reasons.get(exercise.name)
     if reason:
         lines.append(f"<p>Why: {escape(reason)}</p>\n")
+    if exercise.name in grade.in_own_process:
+        lines.append("<p>This network was measured in the process your cell ran in: it "
+                     "needs your own code to load (a subclassed model, a Lambda or a layer "
+                     "class of your own).</p>\n")
     source = grade.cells.get(exercise.name)
     if source is None:
         lines.append("<p>No cell was graded for this exercise.</p>\n")

@@ -50,6 +50,7 @@ class StudentGrade:
     cells: dict = field(default_factory=dict)    # exercise -> the cell graded, as it ran
     origins: dict = field(default_factory=dict)  # exercise -> its notebook (as in sources)
     graded_at: str = ""  # when, in UTC (ISO 8601, to the second)
+    in_own_process: list = field(default_factory=list)  # networks measured where the cell ran
 
     @property
     def total(self):
@@ -336,6 +337,14 @@ def reference_observations(solutions_dir="solutions", seed=inputs.SELF_CHECK_SEE
     return exercises, {name: r["observations"] for name, r in results.items()}
 
 
+# A network of Keras' own layers is saved by the cell's process and measured in a fresh one
+# (runner.run_request); one that needs the student's code to load is measured where the cell
+# ran, and its row says so.
+MODEL_PROBES = ("generator", "discriminator")
+OWN_PROCESS = ("measured in the student's own process (a subclassed model, a Lambda or a "
+               "layer of their own, which need their code to load)")
+
+
 # Characters of an error's text kept in a reason: the text comes from the student's process
 # (an exception's message, or words the code wrote into the reply pipe). The grader's own
 # reasons are never cut.
@@ -355,6 +364,7 @@ def _error_text(error):
 def _grade_student(student, submission, exercises, reference, seed, limits, sandboxed,
                    hidden, made):
     result = StudentGrade(student)
+    made = made or {e.name: inputs.make(e.name, seed) for e in exercises}
     if submission.problem:
         cells, reasons, results = [], {e.name: submission.problem for e in exercises}, {}
     else:  # reading the notebooks counts in the student's time
@@ -377,6 +387,8 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
         else:
             passed, reason = compare(exercise.name, outcome.get("observations"),
                                      reference[exercise.name])
+            if made[exercise.name]["probe"] in MODEL_PROBES and not outcome.get("fresh"):
+                result.in_own_process.append(exercise.name)
         reason = " ".join(str(reason).split())  # one line, whole
         if not passed:
             result.reasons[exercise.name] = reason or NO_REASON
@@ -465,8 +477,10 @@ def csv_rows(grading: Grading) -> list[list[str]]:
     rows = []
     for g in grading.grades:
         reasons = " | ".join(f"{name}: {g.reasons[name]}" for name in names if name in g.reasons)
+        note = grading.note + (f"; {OWN_PROCESS}: {', '.join(g.in_own_process)}"
+                               if g.in_own_process else "")
         rows.append([_cell(g.student), *(str(g.points[n]) for n in names), str(g.total),
-                     str(maximum), _cell(reasons), _cell("; ".join(g.sources)), grading.note,
+                     str(maximum), _cell(reasons), _cell("; ".join(g.sources)), note,
                      g.graded_at])
     return rows
 

@@ -413,6 +413,37 @@ def _model_probe(builder, inputs, what, generator):
     return observations
 
 
+def loadable(model):
+    """True for a network Keras can load from its .keras file alone: a Sequential or
+    functional model of Keras' own layers (no Lambda, no class of the student's own)."""
+    return type(model).__name__ in ("Sequential", "Functional") and all(
+        (type(layer).__module__ or "").startswith("keras") and type(layer).__name__ != "Lambda"
+        for layer in _layers(model))
+
+
+def save_built(builder, inputs, path):
+    """Build the network as the probe would (same seed, float32) and save it to ``path``
+    (.keras: config and weights as built) if ``loadable``; True if saved, False if not
+    loadable; raises if it cannot be saved or loaded back in Keras' safe mode (which
+    refuses code: a lambda, a function of the student's own)."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        keras.utils.set_random_seed(inputs["seed"])
+        model = _build(builder, inputs["builder"])
+        model(np.asarray(inputs["x"], np.float32), training=False)
+        if not loadable(model):
+            return False
+        model.save(path)  # raises on a lambda it cannot serialise
+        # and one it can, or a function of the student's own, does not load in safe mode
+        keras.saving.load_model(path, compile=False, safe_mode=True)
+        return True
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def probe_generator(builder, inputs):
     return _model_probe(builder, inputs, inputs["builder"], generator=True)
 
