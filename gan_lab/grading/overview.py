@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from tabulate import tabulate
 
 from .. import files
@@ -80,7 +81,7 @@ def markdown(overview: Overview) -> str:
     """The overview as a Markdown page: a table of exercises, then the totals."""
     table = [[s.name, s.points, s.earned, overview.students - s.earned,
               "; ".join(f"{reason} ({count})" for reason, count
-                        in s.reasons.most_common(COMMON)).replace("|", "/")]
+                        in s.reasons.most_common(COMMON)).replace("|", "\\|")]
              for s in overview.exercises]
     totals = Counter(overview.totals)
     spread = [[total, totals[total]] for total in sorted(totals, reverse=True)]
@@ -104,12 +105,16 @@ def plot(overview: Overview) -> Figure:
     names = [s.name for s in overview.exercises][::-1]
     earned = [s.earned / max(1, overview.students) for s in overview.exercises][::-1]
     shares.barh(names, earned, color="tab:green")
+    for row, summary in enumerate(overview.exercises[::-1]):
+        shares.text(0.01, row, f"{summary.earned}/{overview.students}", va="center",
+                    color="white" if summary.earned else "black")
     shares.set_xlim(0, 1)
     shares.set_xlabel("share of students who earned it")
     spread.hist(overview.totals, bins=range(0, overview.maximum + 2), color="tab:blue",
                 align="left")
     spread.set_xlabel(f"total (out of {overview.maximum})")
     spread.set_ylabel("students")
+    spread.yaxis.set_major_locator(MaxNLocator(integer=True))
     figure.suptitle(f"Class overview: {overview.students} student(s)")
     figure.tight_layout()
     return figure
