@@ -328,6 +328,10 @@ def run_grade(args) -> int:
     solutions = args.solutions or default_solutions()
     if args.update:  # before any grading: a CSV that cannot be updated fails fast
         updatable_rows(args.update, solution_exercises(solutions, args.labs))
+    elif args.only and Path(args.out).exists():
+        raise ValueError(f"--only would replace {args.out} with only these students' rows: "
+                         f"add --update {args.out} to replace their rows alone, or --out "
+                         "another file")
 
     if args.no_sandbox:
         print(f"gan-lab grade: WARNING: {NO_SANDBOX_WARNING}", file=sys.stderr)

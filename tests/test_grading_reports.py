@@ -196,6 +196,15 @@ def test_regrading_one_student_replaces_only_that_row(tmp_path):
         update_csv(_grading([again]), path)
 
 
+def test_only_without_update_never_replaces_a_class_csv(tmp_path, capsys):
+    out = tmp_path / "grades.csv"
+    out.write_text("the class's grades\n")
+    assert main(["grade", str(tmp_path), "--only", "alice", "--out", str(out),
+                 "--no-sandbox"]) == 2
+    assert f"add --update {out}" in capsys.readouterr().err
+    assert out.read_text() == "the class's grades\n"
+
+
 def test_csv_names_come_back_as_given():
     for name in ("=SUM(A1)", "'quoted", "bob", " =1", "'=x"):
         assert csv_name(grader._cell(name)) == name
