@@ -162,6 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("paths", nargs="+", metavar="PATH")
     grade.add_argument("--out", default="grades.csv", help="CSV to write (default grades.csv)")
+    grade.add_argument("--feedback", metavar="DIR",
+                       help="folder of the students' feedback reports and their index.html "
+                            "(default: <CSV name>_feedback beside the CSV)")
+    grade.add_argument("--no-feedback", action="store_true", help="write no feedback reports")
+    grade.add_argument("--only", action="append", metavar="STUDENT",
+                       help="grade only this student (repeatable), e.g. to regrade after a fix")
+    grade.add_argument("--update", metavar="CSV",
+                       help="replace the graded students' rows in this CSV (written by an "
+                            "earlier grade), keeping every other row as it is")
     grade.add_argument("--solutions", help="the solution notebooks (default: solutions/ in "
                        "this folder, else the one beside the installed gan_lab package)")
     grade.add_argument("--lab", nargs="+", metavar="LAB", dest="labs",
@@ -319,26 +328,42 @@ def default_solutions() -> Path:
 
 
 def run_grade(args) -> int:
-    from .grading.grader import NO_SANDBOX_WARNING, grade, write_csv
+    from .grading.grader import (NO_SANDBOX_WARNING, grade, solution_exercises,
+                                 updatable_rows, write_results)
     from .grading.sandbox import Limits
+
+    solutions = args.solutions or default_solutions()
+    if args.update:  # before any grading: a CSV that cannot be updated fails fast
+        updatable_rows(args.update, solution_exercises(solutions, args.labs))
+    elif args.only and Path(args.out).exists():
+        raise ValueError(f"--only would replace {args.out} with only these students' rows: "
+                         f"add --update {args.out} to replace their rows alone, or --out "
+                         "another file")
 
     if args.no_sandbox:
         print(f"gan-lab grade: WARNING: {NO_SANDBOX_WARNING}", file=sys.stderr)
     limits = Limits(exercise_seconds=args.timeout, student_seconds=args.student_timeout,
                     memory_bytes=int(args.memory * (1 << 30)), processes=args.processes)
     started = time.perf_counter()
-    grading = grade(args.paths, args.solutions or default_solutions(), seed=args.seed,
+    grading = grade(args.paths, solutions, seed=args.seed,
                     limits=limits, workers=args.workers, sandbox=not args.no_sandbox,
-                    labs=args.labs)
+                    labs=args.labs, only=args.only)
     maximum = sum(e.points for e in grading.exercises)
     for result in grading.grades:
         lost = ", ".join(result.reasons) or "-"
         # a folder's name is the student's text: shown escaped, never as terminal codes
         name = "".join(c if c.isprintable() else repr(c)[1:-1] for c in result.student)
         print(f"{name:<24} {result.total:>3}/{maximum}   lost: {lost}")
-    path = write_csv(grading, args.out)
+    written = write_results(grading, args.update or args.out,
+                            feedback=False if args.no_feedback else args.feedback or True,
+                            update=bool(args.update))
     print(f"Graded {len(grading.grades)} student(s) in {time.perf_counter() - started:.0f} s "
-          f"({grading.note}); wrote {path}")
+          f"({grading.note}); wrote {written.csv}"
+          + (f" (rows replaced: {len(written.replaced)}, added: {len(written.added)})"
+             if args.update else ""))
+    if written.feedback:
+        print(f"Feedback reports: {written.feedback}/ (index.html links them)")
+    print(f"Class overview: {written.overview[0]}, {written.overview[1]}")
     if args.no_sandbox:
         print(f"gan-lab grade: WARNING: {NO_SANDBOX_WARNING}", file=sys.stderr)
     return 0

@@ -62,9 +62,11 @@ def is_temporary(path) -> bool:
     return name.startswith(".") and name.count(".") >= 2
 
 
-def write_text(path, text: str) -> Path:
+def write_text(path, text: str, newline=None) -> Path:
+    """``text`` written whole or not at all (``newline`` as for ``open``: "" writes line
+    ends as they are, e.g. a CSV's \\r\\n)."""
     with atomic_path(path) as temporary:
-        temporary.write_text(text)
+        temporary.write_text(text, newline=newline)
     return Path(path)
 
 

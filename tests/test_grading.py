@@ -301,6 +301,54 @@ def test_a_huge_notebook_is_refused_quickly_with_its_reason(tmp_path):
     assert len(calls) == 11 + 2  # each cell once; then the chosen cell's self-check scans
 
 
+def test_outputs_cost_nothing_a_notebook_with_a_50_mb_output_is_graded_in_full(tmp_path):
+    """Notebooks are read for their code cells: a 50 MB image output under an exercise (and
+    a markdown cell with an inlined image) is parsed past, never kept, and the cells above
+    and below it are found."""
+    import base64
+    import os
+
+    exercises = [notebooks.ExerciseCell(name, 1, "", "01_vanilla_gan.ipynb")
+                 for name in ("scale_images", "build_generator")]
+    notebook = nbformat.v4.new_notebook()
+    picture = base64.b64encode(os.urandom(37_500_000)).decode()  # 50 MB of base64
+    first = nbformat.v4.new_code_cell("def scale_images(x):\n    return x")
+    first.metadata["gan_lab"] = {"exercise": "scale_images", "points": 1}
+    first.outputs = [nbformat.v4.new_output("display_data", {"image/png": picture})]
+    notebook.cells = [first, nbformat.v4.new_markdown_cell(f"![](data:image/png;base64,{picture[:1000]})"),
+                      nbformat.v4.new_code_cell(["def build_generator():\n", "    return 1"])]
+    book = tmp_path / "01_vanilla_gan.ipynb"
+    book.write_text(json.dumps(notebook))  # nbformat.write would validate 50 MB
+    assert book.stat().st_size > 50_000_000
+    started = time.monotonic()
+    cells, reasons, _ = _student_cells(exercises, [book])
+    assert time.monotonic() - started < 20
+    assert reasons == {}
+    assert dict(cells) == {"scale_images": "def scale_images(x):\n    return x",
+                           "build_generator": "def build_generator():\n    return 1"}
+    read = notebooks.read_submission(book)
+    assert all("outputs" not in cell for cell in read.cells)
+    assert read.cells[1]["source"] is None  # markdown is not code
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("not json at all", "not a notebook (IncompleteJSONError)"),
+    ("[" * 100000 + "]" * 100000, "nested too deep to read"),
+    ('{"cells": 5, "nbformat": 4}', "not a notebook (no cells"),
+    ('[{"cells": []}]', "not a notebook (no cells"),
+    ('{"cells": [{"cell_type": "code", "source": "x = 1"}', "not a notebook (IncompleteJSONError)"),
+])
+def test_a_notebook_that_cannot_be_read_keeps_its_reason(tmp_path, text, reason):
+    book = tmp_path / "01_vanilla_gan.ipynb"
+    book.write_text(text)
+    with pytest.raises(ValueError) as error:
+        notebooks.read_submission(book)
+    assert str(error.value).startswith(reason)
+    exercises = [notebooks.ExerciseCell("scale_images", 1, "", "01_vanilla_gan.ipynb")]
+    _, reasons, _ = _student_cells(exercises, [book])
+    assert reasons["scale_images"] == f"01_vanilla_gan.ipynb cannot be read as a notebook ({error.value})"
+
+
 # --- correct answers in any style: judged by behaviour ----------------------------------------
 
 STYLES = """
@@ -675,6 +723,19 @@ def test_write_csv_is_atomic_and_shows_names_as_text(tmp_path):
     assert [row["student"] for row in rows] == ["'=SUM(A1)", "' =1+2", "'\n\t@A1", "bob"]
     assert rows[0]["graded"].startswith("NOT SANDBOXED")
     assert rows[0]["graded"].endswith("seed 7; cgroups: pids, cpu")
+
+
+def test_the_csv_is_readable_by_the_instructors_group(tmp_path):
+    """Written through files.atomic_path (0666 less the umask), not mkstemp's 0600."""
+    import os
+
+    previous = os.umask(0o027)
+    try:
+        path = write_csv(Grading([], [StudentGrade("bob")], 7, sandboxed=True),
+                         tmp_path / "grades.csv")
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o640
 
 
 # --- the runner's channel: a runner that stalls, dies or lies costs one exercise ----------------

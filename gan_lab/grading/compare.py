@@ -29,6 +29,11 @@ def _as_array(values):
     return array if array.dtype == float else None
 
 
+# A value shown in a reason: numbers and arrays briefly; a list of words (activations,
+# layers) whole up to this many characters, since a cut one hides the difference.
+WORDS_SHOWN = 1000
+
+
 def _short(value):
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -36,7 +41,9 @@ def _short(value):
         text = repr(value)
     except RecursionError:
         text = "(nested too deep)"
-    return text if len(text) <= 60 else text[:57] + "..."
+    limit = (WORDS_SHOWN if isinstance(value, list) and all(isinstance(v, str) for v in value)
+             else 60)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _is_number(value):
@@ -63,15 +70,21 @@ def first_difference(student, reference):
     if isinstance(want, list) and want and isinstance(_leaf(want), float):
         got_array, want_array = _as_array(got), np.asarray(want, float)
         if got_array is None or got_array.shape != want_array.shape:
-            return f"{what}: expected {len(want)} values, got {_short(got)}"
+            transposed = (got_array is not None and got_array.ndim == 2
+                          and got_array.T.shape == want_array.shape
+                          and np.allclose(got_array.T, want_array, rtol=1e-4, atol=1e-5))
+            return (f"{what}: expected {len(want)} values, got {_short(got)}"
+                    + (" (the transpose of the expected: two axes or arguments swapped)"
+                       if transposed else ""))
         rtol, atol = reference.get("rtol", RTOL), reference.get("atol", ATOL)
         if not np.allclose(got_array, want_array, rtol=rtol, atol=atol, equal_nan=False):
             error = np.abs(got_array - want_array)
             error[~np.isfinite(error)] = np.inf
             where = np.unravel_index(np.argmax(error), want_array.shape)
             place = f"#{where[0]}" if len(where) == 1 else f"at {list(map(int, where))}"
+            kind = _kind_of_error(got_array, want_array)
             return (f"{what}: differs, e.g. value {place} is {got_array[where]:.6g}, "
-                    f"expected {want_array[where]:.6g}")
+                    f"expected {want_array[where]:.6g}" + (f" ({kind})" if kind else ""))
         return None
     if isinstance(want, float):
         if not _is_number(got) or not math.isclose(got, want, rel_tol=RTOL, abs_tol=ATOL):
@@ -90,6 +103,115 @@ def first_difference(student, reference):
 
 
 # --- hints: a likely cause, after the difference --------------------------------------------
+
+
+def _kind_of_error(got, want):
+    """What kind of error makes ``got`` from ``want`` (arrays of one shape), where cheap to
+    tell: another range, a constant factor, the opposite sign, the values reordered."""
+    if not np.all(np.isfinite(got)) or want.size < 2:
+        return None
+
+    def near(a, b):
+        return np.allclose(a, b, rtol=1e-3, atol=1e-4)
+
+    if near(got, (want + 1) / 2) and want.min() < -0.5:
+        return "the values are in [0, 1] where [-1, 1] is expected"
+    if near(got, (want + 1) * 127.5) and want.min() < -0.5:
+        return "the values are in [0, 255] where [-1, 1] is expected: not scaled"
+    if near(got, want * 2 - 1) and want.min() >= 0:
+        return "the values are in [-1, 1] where [0, 1] is expected"
+    if near(got, -want):
+        return "every value has the opposite sign"
+    big = np.abs(want) > 1e-6
+    if big.sum() >= 2 and np.all(np.abs(got[~big]) < 1e-5):
+        ratios = got[big] / want[big]
+        if np.ptp(ratios) < 1e-3 * max(1.0, abs(float(np.mean(ratios)))) \
+                and abs(float(np.mean(ratios)) - 1) > 1e-3:
+            return (f"every value is {float(np.mean(ratios)):.4g} times the expected one: "
+                    "off by a constant factor")
+    if near(np.sort(got, axis=None), np.sort(want, axis=None)):
+        return ("the right values in another order: a transposed or swapped axis or "
+                "argument?")
+    return None
+
+
+# Keras 3's LeakyReLU() slopes 0.3 unless told: the labs ask for 0.2.
+_KERAS_SLOPE = "LeakyReLU(0.3)"
+
+
+def _following(items, kind):
+    if kind == "normalisation":
+        return [item for item in items if "Normalization" in item]
+    if kind == "dropout":
+        return [item for item in items if item.startswith("Dropout")]
+    return [item for item in items if "Normalization" not in item
+            and not item.startswith("Dropout")]
+
+
+def _structure_differences(student, reference):
+    """Where the student's network differs from the solution's, layer by layer (the
+    ``layers`` observation: [layer, bias, followers] each): a list of sentences, first
+    difference first, e.g. "layer 3 (Dense 512): expected BatchNormalization after it,
+    found none". Empty when they agree or cannot be compared."""
+    want = reference.get("layers", {}).get("value")
+    got = student.get("layers", {}).get("value") if isinstance(student.get("layers"), dict) \
+        else None
+    if not (isinstance(want, list) and isinstance(got, list)) or got == want:
+        return []
+    if len(got) != len(want) or any(g[0] != w[0] for g, w in zip(got, want)):
+        names = [str(g[0]) for g in got]
+        for index, (g, w) in enumerate(zip(got, want), 1):
+            if g[0] != w[0]:
+                return [f"layer {index}: expected {w[0]}, found {g[0]} (the layers with "
+                        f"weights: expected {', '.join(w[0] for w in want)}; found "
+                        f"{', '.join(names)})"]
+        return [f"expected {len(want)} layers with weights ({', '.join(w[0] for w in want)}), "
+                f"found {len(got)} ({', '.join(names)})"]
+    found = {}  # what differs -> [(layer number, layer)], in the order first met
+    for index, (g, w) in enumerate(zip(got, want), 1):
+        def differs(text):
+            found.setdefault(text, []).append((index, w[0]))
+
+        for kind in ("normalisation", "dropout", "activation"):
+            expected, actual = _following(w[2], kind), _following(g[2], kind)
+            if expected == actual:
+                continue
+            if expected and not actual:
+                differs(f"expected {' then '.join(expected)} after it, found none")
+            elif actual and not expected:
+                differs(f"{' then '.join(actual)} after it, expected none")
+            else:
+                differs(f"expected {' then '.join(expected)} after it, found "
+                        f"{' then '.join(actual)}")
+        if g[1] != w[1]:
+            differs("expected no bias (use_bias=False: the batch norm after it has its own), "
+                    "found one" if not w[1] else "expected a bias, found none (use_bias=False)")
+        elif g[2] != w[2] and sorted(g[2]) == sorted(w[2]):
+            differs(f"expected {' then '.join(w[2])} after it, in this order; found "
+                    f"{' then '.join(g[2])}")
+    sentences = []
+    for text, places in found.items():
+        if len(places) == 1:
+            (index, layer), = places
+            sentences.append(f"layer {index} ({layer}): {text}")
+        else:
+            named = [f"{index} ({layer})" for index, layer in places]
+            sentences.append(f"layers {', '.join(named[:-1])} and {named[-1]}: "
+                             + text.replace("after it", "after each"))
+        if "found LeakyReLU(0.3)" in text and "expected LeakyReLU(0.2)" in text:
+            sentences[-1] += (" (layers.LeakyReLU() slopes 0.3 unless told: pass "
+                              "negative_slope=0.2)")
+    return sentences
+
+
+def structure_hint(student, reference):
+    """The first few places the network differs, in one sentence (or None)."""
+    found = _structure_differences(student, reference)
+    if not found:
+        return None
+    more = len(found) - 3
+    return "; ".join(found[:3]) + (f"; and {more} more" if more > 0 else "")
+
 
 
 # Observations of a value's shape or gradient, beside the value itself.
@@ -191,7 +313,20 @@ def _penalty_hint(student, reference):
     return None
 
 
+def _scale_hint(student, reference):
+    """Pixels scaled to [0, 1] (x / 255) in every case, whatever else differs."""
+    pairs = [(np.asarray(s, float), np.asarray(w, float))
+             for s, w in _values_only(student, reference)
+             if isinstance(s, list) and isinstance(w, list) and len(s) == len(w)]
+    pairs = [(s, w) for s, w in pairs if s.shape == w.shape and w.size]
+    if pairs and all(np.allclose(s, (w + 1) / 2, atol=1e-3) for s, w in pairs):
+        return ("the pixels are scaled to [0, 1]: the generator's tanh makes [-1, 1], so "
+                "scale to [-1, 1] (x / 127.5 - 1)")
+    return None
+
+
 HINTS = {
+    "scale_images": _scale_hint,
     "discriminator_loss": _loss_hint,
     "generator_loss_minimax": _loss_hint,
     "generator_loss_non_saturating": _loss_hint,
@@ -203,18 +338,32 @@ HINTS = {
 }
 
 
+# Observations of a network's counts and outputs: where one differs, the place in the
+# network (a missing batch norm, dropout, activation or bias) leads the reason, the count
+# follows. Where a rule differs (activations, dropout rates...), the rule leads.
+_COUNTS = ("output shape", "training mode matters", "trainable parameters", "outputs")
+
+
 def compare(name, student, reference: dict):
-    """(passed, reason): reason names the first observation that differs, and a hint."""
+    """(passed, reason): reason names the first observation that differs, where in the
+    student's code when that can be told, and a hint."""
     if not isinstance(student, dict):
         return False, "no observations came back"
     for key, want in reference.items():
+        if want.get("judged") is False:  # for the reasons only (a network's layers)
+            continue
         difference = first_difference(student.get(key), want)
         if difference:
-            hint = None
-            if name in HINTS:
+            hints = []
+            for hint in (structure_hint, HINTS.get(name)):
                 try:
-                    hint = HINTS[name](student, reference)
+                    hints.append(hint(student, reference) if hint else None)
                 except Exception:  # noqa: BLE001  a hint is never worth a crash
-                    hint = None
+                    hints.append(None)
+            place, hint = hints
+            if place and key in _COUNTS:
+                difference = f"{place} ({difference})"
+            elif place:
+                difference = f"{difference} (where: {place})"
             return False, difference + (f" ({hint})" if hint else "")
     return True, ""

@@ -15,13 +15,14 @@ import csv
 import io
 import os
 import secrets
-import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import files
 from . import inputs, notebooks
 from .compare import compare
 from .sandbox import (Limits, Session, StudentProcessError, UnreadableReply, cgroup_kinds,
@@ -46,6 +47,10 @@ class StudentGrade:
     points: dict = field(default_factory=dict)   # exercise -> points earned
     reasons: dict = field(default_factory=dict)  # exercise -> why points were lost
     sources: list = field(default_factory=list)  # the notebooks graded cells came from
+    cells: dict = field(default_factory=dict)    # exercise -> the cell graded, as it ran
+    origins: dict = field(default_factory=dict)  # exercise -> its notebook (as in sources)
+    graded_at: str = ""  # when, in UTC (ISO 8601, to the second)
+    in_own_process: list = field(default_factory=list)  # networks measured where the cell ran
 
     @property
     def total(self):
@@ -222,7 +227,7 @@ def _relative(paths, books):
     return [str(Path(p).relative_to(root)) for p in paths]
 
 
-def _student_cells(exercises, books):
+def _student_cells(exercises, books, deadline=None):
     """Cells to run [(name, source)], reasons known without running anything, and the
     notebook each exercise's cell was taken from {name: path}.
 
@@ -231,15 +236,16 @@ def _student_cells(exercises, books):
     lab); among those, its own notebook (by file name) first, then the others in path order;
     within a notebook the last cell that defines it (as when run top to bottom). Self-check lines
     in an exercise cell are dropped. Notebooks beyond ``notebooks.CODE_CELLS`` code cells or
-    ``notebooks.CODE_BYTES`` of code (all of the student's together) are not read."""
+    ``notebooks.CODE_BYTES`` of code (all of the student's together) are not read, nor
+    what is left at ``deadline`` (a ``time.monotonic()``); outputs are never read."""
     read, failures, cells_total, bytes_total = {}, {}, 0, 0
     for book in books:  # by path: draft/ and final/ may hold notebooks of one name
         if str(book) in read or book.name in failures:
             continue
         try:
-            notebook = notebooks.read_submission(book)
+            notebook = notebooks.read_submission(book, deadline)
         except ValueError as error:
-            failures[book.name] = f"{book.name} cannot be read as a notebook ({error})"[:200]
+            failures[book.name] = f"{book.name} cannot be read as a notebook ({error})"
             continue
         count, size = notebooks.code_size(notebook)
         cells_total, bytes_total = cells_total + count, bytes_total + size
@@ -331,15 +337,44 @@ def reference_observations(solutions_dir="solutions", seed=inputs.SELF_CHECK_SEE
     return exercises, {name: r["observations"] for name, r in results.items()}
 
 
+# A network of Keras' own layers is saved by the cell's process and measured in a fresh one
+# (runner.run_request); one that needs the student's code to load is measured where the cell
+# ran, and its row says so.
+MODEL_PROBES = ("generator", "discriminator")
+OWN_PROCESS = ("measured in the student's own process (a subclassed model, a Lambda or a "
+               "layer of their own, which need their code to load)")
+
+
+# Characters of an error's text kept in a reason: the text comes from the student's process
+# (an exception's message, or words the code wrote into the reply pipe). The grader's own
+# reasons are never cut.
+ERROR_CHARS = 1000
+
+
+def _error_text(error):
+    """An error from the sandbox as one line, at most ERROR_CHARS characters (then cut at a
+    word, saying how much was left out)."""
+    text = " ".join(str(error).split())
+    if len(text) <= ERROR_CHARS:
+        return text
+    kept = text[:ERROR_CHARS].rsplit(" ", 1)[0]
+    return f"{kept} ... ({len(text) - len(kept)} more characters of the error's text)"
+
+
 def _grade_student(student, submission, exercises, reference, seed, limits, sandboxed,
                    hidden, made):
     result = StudentGrade(student)
+    made = made or {e.name: inputs.make(e.name, seed) for e in exercises}
     if submission.problem:
         cells, reasons, results = [], {e.name: submission.problem for e in exercises}, {}
     else:  # reading the notebooks counts in the student's time
         started = time.monotonic()
-        cells, reasons, origins = _student_cells(exercises, submission.books)
+        cells, reasons, origins = _student_cells(exercises, submission.books,
+                                                 started + limits.student_seconds)
         result.sources = _relative(sorted(set(origins.values())), submission.books)
+        result.origins = dict(zip(origins, _relative(list(origins.values()),
+                                                     submission.books)))
+        result.cells = dict(cells)
         results = (run_cells(cells, seed, limits, sandboxed, hidden, made, started)
                    if cells else {})
     for exercise in exercises:
@@ -348,23 +383,32 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
         if exercise.name in reasons:
             reason = reasons[exercise.name]
         elif "error" in outcome:  # whatever its text: the sandbox may have written it
-            reason = str(outcome["error"])
+            reason = _error_text(outcome["error"])
         else:
             passed, reason = compare(exercise.name, outcome.get("observations"),
                                      reference[exercise.name])
-        reason = " ".join(str(reason).split())[:300]  # one line, whatever the code raised
+            if made[exercise.name]["probe"] in MODEL_PROBES and not outcome.get("fresh"):
+                result.in_own_process.append(exercise.name)
+        reason = " ".join(str(reason).split())  # one line, whole
         if not passed:
             result.reasons[exercise.name] = reason or NO_REASON
         result.points[exercise.name] = exercise.points if passed else 0
+    result.graded_at = _now()
     return result
 
 
+def _now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None,
-          sandbox=True, labs=None) -> Grading:
+          sandbox=True, labs=None, only=None) -> Grading:
     """Grade every submission found in ``paths``. ``seed`` picks the inputs (default: a
     fresh one each run, never the self-checks' 0). ``sandbox=False`` runs students' code
     without bwrap (see NO_SANDBOX_WARNING). ``labs`` (e.g. ["01"]): grade only those labs'
-    exercises, out of their points."""
+    exercises, out of their points. ``only`` (e.g. ["alice"]): grade only these students
+    (their names as the CSV gives them); GradingError naming the students found if one is
+    not among them."""
     if sandbox:
         try:
             check_available()
@@ -377,6 +421,13 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
     remove_stale()  # what a grader killed with -9 left behind
     solutions_dir = Path(solutions_dir)
     students = discover(paths, lab_names(solutions_dir))
+    if only:
+        missing = [name for name in only if name not in students]
+        if missing:
+            raise GradingError(f"no student {', '.join(map(repr, missing))} in "
+                               f"{', '.join(map(str, paths))}; the students: "
+                               + ", ".join(map(repr, sorted(students))))
+        students = {name: students[name] for name in only}
     # kept out of every sandbox, even where they lie inside the mounted Python environment
     hidden = {solutions_dir, *map(Path, paths)}
     if (solutions_dir.resolve().parent / "pyproject.toml").exists():
@@ -392,7 +443,7 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
             return _grade_student(student, submission, exercises, reference, seed, limits,
                                   sandbox, hidden, made)
         except Exception as error:  # noqa: BLE001  one student never stops the class
-            failed = StudentGrade(student)
+            failed = StudentGrade(student, graded_at=_now())
             for exercise in exercises:
                 failed.points[exercise.name] = 0
                 failed.reasons[exercise.name] = f"grading failed: {type(error).__name__}"
@@ -405,32 +456,115 @@ def grade(paths, solutions_dir="solutions", seed=None, limits=None, workers=None
 
 
 def _cell(text):
-    """A CSV cell a spreadsheet shows as text (no formulas from a student's folder name)."""
+    """A CSV cell a spreadsheet shows as text (no formulas from a student's folder name);
+    a text that starts with ' gets one more, so the cell always reads back as it was."""
     text = str(text)
     first = text.lstrip("".join(map(chr, range(33))))[:1]  # past spaces and control characters
-    return "'" + text if first in ("=", "+", "-", "@") or text[:1] in ("\t", "\r") else text
+    return ("'" + text if first in ("=", "+", "-", "@") or text[:1] in ("\t", "\r", "'")
+            else text)
+
+
+def csv_header(exercises) -> list[str]:
+    return ["student", *(e.name for e in exercises), "total", "max", "reasons",
+            "graded from", "graded", "graded at"]
+
+
+def csv_rows(grading: Grading) -> list[list[str]]:
+    """One row a student (as ``csv_header`` names the columns): points per exercise, total,
+    maximum, every lost point's reason, the notebooks graded, how and when."""
+    names = [e.name for e in grading.exercises]
+    maximum = sum(e.points for e in grading.exercises)
+    rows = []
+    for g in grading.grades:
+        reasons = " | ".join(f"{name}: {g.reasons[name]}" for name in names if name in g.reasons)
+        note = grading.note + (f"; {OWN_PROCESS}: {', '.join(g.in_own_process)}"
+                               if g.in_own_process else "")
+        rows.append([_cell(g.student), *(str(g.points[n]) for n in names), str(g.total),
+                     str(maximum), _cell(reasons), _cell("; ".join(g.sources)), note,
+                     g.graded_at])
+    return rows
+
+
+def _csv_text(rows) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
 
 
 def write_csv(grading: Grading, path) -> Path:
-    """One row a student: points per exercise, total, maximum, every lost point's reason,
-    and how the run was graded. Written once, atomically (a temporary file, renamed)."""
+    """The grades, one row a student (``csv_rows``), written once and atomically (a
+    temporary file beside it, renamed), readable as the grader's other files are."""
+    return files.write_text(path, _csv_text([csv_header(grading.exercises),
+                                             *csv_rows(grading)]), newline="")
+
+
+def updatable_rows(path, exercises) -> list[list[str]]:
+    """The rows (header first) of a CSV that ``update_csv`` may change for a grading of
+    ``exercises``; GradingError saying what to do if it is missing, has other columns or
+    was not written by the grader. Checked before grading, so a regrade fails fast."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    names = [e.name for e in grading.exercises]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["student", *names, "total", "max", "reasons", "graded from", "graded"])
-    maximum = sum(e.points for e in grading.exercises)
-    for g in grading.grades:
-        reasons = " | ".join(f"{name}: {g.reasons[name]}" for name in names if name in g.reasons)
-        writer.writerow([_cell(g.student), *(g.points[n] for n in names), g.total, maximum,
-                         _cell(reasons), _cell("; ".join(g.sources)), grading.note])
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", newline="") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+        with open(path, newline="") as stream:
+            text = stream.read()
+    except OSError as error:
+        raise GradingError(f"cannot update {path}: {error.strerror}; grade the class "
+                           "first with --out") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows or rows[0] != csv_header(exercises):
+        found = ", ".join(rows[0]) if rows else "none"
+        raise GradingError(f"{path} has other columns ({found}) than this grading's: "
+                           "regrade with the --lab and --solutions the class was graded with")
+    if _csv_text(rows) != text:
+        raise GradingError(f"{path} was not written by the grader (or was edited since): "
+                           "grade the class again with --out")
+    return rows
+
+
+def update_csv(grading: Grading, path) -> tuple[Path, list[str], list[str]]:
+    """Replace the rows of ``grading``'s students in the CSV at ``path``, atomically; every
+    other row stays byte for byte, the header too. Returns (path, replaced, added): the
+    students (as their CSV cells) whose rows were replaced, and those added at the end."""
+    rows = updatable_rows(path, grading.exercises)
+    new = {row[0]: row for row in csv_rows(grading)}
+    replaced = [row[0] for row in rows[1:] if row[0] in new]
+    kept = [new.pop(row[0]) if row[0] in new else row for row in rows[1:]]
+    added = list(new)
+    files.write_text(path, _csv_text([rows[0], *kept, *new.values()]), newline="")
+    return Path(path), replaced, added
+
+
+def default_feedback(csv_path) -> Path:
+    """Where reports go unless told: ``<csv stem>_feedback/`` beside the CSV."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(csv_path.stem + "_feedback")
+
+
+@dataclass
+class Written:
+    csv: Path
+    feedback: Path | None  # the reports' folder (None: not written)
+    overview: tuple  # (Markdown page, PNG)
+    replaced: list = field(default_factory=list)  # --update: rows replaced
+    added: list = field(default_factory=list)  # --update: rows added (no row before)
+
+
+def write_results(grading: Grading, csv_path, feedback=True, update=False) -> Written:
+    """Everything an instructor gets from a run: the CSV (``update``: only these students'
+    rows replaced), a feedback report each of these students and the index of all in
+    ``feedback`` (a folder; True: ``default_feedback``; False: none), and the class
+    overview of the whole CSV beside it."""
+    from .feedback import write_index, write_reports
+    from .overview import read_rows, write_overview
+
+    if update:
+        path, replaced, added = update_csv(grading, csv_path)
+    else:
+        path, replaced, added = write_csv(grading, csv_path), [], []
+    folder = None
+    if feedback is not False:
+        folder = default_feedback(path) if feedback is True else Path(feedback)
+        write_reports(grading, folder)
+        write_index(read_rows(path), folder,
+                    regraded=[g.student for g in grading.grades] if update else ())
+    overview = write_overview(path, grading.exercises)
+    return Written(path, folder, overview, replaced, added)

@@ -14,9 +14,11 @@ import os
 import re
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import ijson
 import nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -147,7 +149,14 @@ def without_self_checks(source: str) -> str:
                      for number, line in enumerate(source.splitlines(), 1))
 
 
-NOTEBOOK_BYTES = 20 << 20  # a student's notebook larger than this is not read
+# A student's notebook is read for its code cells only: outputs (images, GIFs, logs),
+# attachments and the notebook's own metadata are skipped as they stream past, so they cost
+# no points whatever their size. The file cap below is far above any lab with its outputs
+# (a 2-epoch Lab 1 is 1.4 MB; a 100-epoch run's GIFs some tens of MB): it bounds the time
+# spent reading, not the code.
+NOTEBOOK_BYTES = 1 << 30
+READ_CHUNK = 4 << 20  # bytes the parser is handed at a time (small chunks make long strings slow)
+MAX_NESTING = 64  # a notebook nests 6 deep; far deeper is not a notebook
 # What the grader reads of one student's notebooks, all together (a lab has 8 to 20 code
 # cells and under 8 KiB of code): beyond it a notebook is not read, so that finding a
 # student's cells stays a matter of seconds.
@@ -162,9 +171,16 @@ def code_size(notebook):
     return len(code), sum(len(c["source"]) for c in code)
 
 
-def read_submission(path):
-    """A student's notebook, read without following links or blocking on odd files;
-    ValueError (with the reason) for anything that is not a regular notebook file."""
+class Unreadable(ValueError):
+    """A notebook that cannot be read; the message says why, in the grader's words."""
+
+
+def read_submission(path, deadline=None):
+    """A student's notebook as its code cells only (source, cell type and the ``gan_lab``
+    metadata; outputs skipped unread), read without following links or blocking on odd
+    files; ValueError (with the reason) for anything that is not a regular notebook file.
+    Reading stops once the notebook holds more code than ``CODE_CELLS``/``CODE_BYTES`` (it
+    is refused for that), or at ``deadline`` (a ``time.monotonic()``)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
@@ -175,17 +191,81 @@ def read_submission(path):
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
         if info.st_size > NOTEBOOK_BYTES:
-            raise ValueError(f"larger than {NOTEBOOK_BYTES >> 20} MiB")
-        data = stream.read(NOTEBOOK_BYTES + 1)
-    try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
-    except RecursionError:
-        raise ValueError("nested too deep to read") from None
-    except Exception as error:  # noqa: BLE001  nbformat raises many kinds
-        raise ValueError(f"not a notebook ({type(error).__name__})") from None
-    if not isinstance(notebook.get("cells"), list):
-        raise ValueError("not a notebook (no cells)")
-    return notebook
+            raise ValueError(f"larger than {NOTEBOOK_BYTES >> 30} GiB, outputs included")
+        try:
+            cells = _code_cells(stream, deadline)
+        except Unreadable:
+            raise
+        except RecursionError:
+            raise Unreadable("nested too deep to read") from None
+        except Exception as error:  # noqa: BLE001  ijson raises its own kinds
+            raise ValueError(f"not a notebook ({type(error).__name__})") from None
+    if cells is None:
+        raise ValueError("not a notebook (no cells; notebooks of format 4 are read)")
+    return nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4,
+                               "nbformat_minor": 5})
+
+
+# Where the values a grader needs lie in a notebook's JSON ("item" = any list element).
+_CELL = ("cells", "item")
+_KEPT = {_CELL + ("cell_type",): "cell_type", _CELL + ("source",): "source",
+         _CELL + ("source", "item"): "source",
+         _CELL + ("metadata", "gan_lab", "exercise"): "exercise",
+         _CELL + ("metadata", "gan_lab", "points"): "points"}
+
+
+def _code_cells(stream, deadline):
+    """The cells of a notebook's JSON, streamed: [{"cell_type", "source", "metadata"}], or
+    None without a top-level list of cells. Every other value (outputs first) is parsed past
+    and dropped, one value at a time."""
+    stack, cells, cell, found = [], [], None, False  # stack: [key] of each open container
+    code_cells = code_chars = 0
+    for count, (event, value) in enumerate(ijson.basic_parse(stream, buf_size=READ_CHUNK)):
+        if event == "map_key":
+            stack[-1] = value
+            continue
+        if deadline is not None and count % 4096 == 0 and time.monotonic() > deadline:
+            raise Unreadable("not read within the student's time limit")
+        if event in ("end_map", "end_array"):
+            stack.pop()
+        where = tuple(stack)
+        if event in ("start_map", "start_array"):
+            if len(stack) >= MAX_NESTING:
+                raise Unreadable("nested too deep to read")
+            found = found or (where == ("cells",) and event == "start_array")
+            if where == _CELL and event == "start_map":
+                cell = {"cell_type": None, "source": [], "metadata": {}}
+            stack.append(None if event == "start_map" else "item")
+        elif where == _CELL and event == "end_map" and cell is not None:
+            source = cell["source"]
+            cell["source"] = ("".join(source) if isinstance(source, list)
+                              and all(isinstance(part, str) for part in source) else None)
+            if cell["cell_type"] != "code":
+                cell["source"] = None  # markdown's inlined images are not code either
+            else:
+                code_cells += 1
+                code_chars += len(cell["source"] or "")
+            cells.append(cell)
+            cell = None
+            if code_cells > CODE_CELLS or code_chars > CODE_BYTES:
+                return cells  # refused by the caller for its size: no need to read on
+        elif cell is not None and where in _KEPT and event not in ("end_map", "end_array"):
+            _keep(cell, _KEPT[where], value, listed=where[-1] == "item")
+    return cells if found else None
+
+
+def _keep(cell, field, value, listed):
+    if field == "source":
+        if listed:
+            if isinstance(cell["source"], list):
+                cell["source"].append(value)
+        else:
+            cell["source"] = [value] if isinstance(value, str) else None
+    elif field == "cell_type":
+        cell["cell_type"] = value
+    elif (isinstance(value, str) if field == "exercise"
+          else isinstance(value, int) and not isinstance(value, bool)):
+        cell["metadata"].setdefault("gan_lab", {})[field] = value
 
 
 def strip_solution(source: str, exercise: str) -> str:

@@ -202,6 +202,54 @@ def _layer_activations(model):
     return sorted(found)
 
 
+_WEIGHTED = ("Dense", "Conv2D", "Conv2DTranspose", "Conv1D", "Conv3D", "Embedding")
+_SHAPING = ("InputLayer", "Reshape", "Flatten")
+
+
+def architecture(model, x):
+    """The network as the reasons name it: one entry a layer with weights, in the order one
+    forward pass calls them, each ``[layer, bias, [what follows it]]`` (e.g. ``["Dense 512",
+    True, ["BatchNormalization", "LeakyReLU(0.2)", "Dropout(0.3)"]]``; a layer's own
+    activation first). None for a network with layers of the student's own or a
+    subclassed model, whose activations may hide in code: measured by behaviour instead."""
+    import keras
+
+    if type(model).__name__ not in ("Sequential", "Functional"):
+        return None
+    leaves = [layer for layer in _layers(model)
+              if not list(layer._flatten_layers(include_self=False, recursive=False))]
+    if any(not (type(layer).__module__ or "").startswith("keras") or _hand_written(layer)
+           for layer in leaves):
+        return None
+    order = []
+    with _calls_recorded(leaves, order):
+        model(x, training=False)
+    blocks, seen = [], set()
+    for layer in order:
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        kind = type(layer).__name__
+        if kind in _WEIGHTED:
+            size = getattr(layer, "units", None) or getattr(layer, "filters", None) or ""
+            strides = tuple(getattr(layer, "strides", ()) or ())
+            name = f"{kind} {size}".strip() + (
+                f" (stride {strides[0]})" if strides and set(strides) != {1} else "")
+            own = getattr(layer, "activation", None)
+            blocks.append([name, bool(getattr(layer, "use_bias", True)),
+                           [d for d in [describe_function(own)] if d] if callable(own) else []])
+        elif blocks and kind not in _SHAPING:
+            if isinstance(layer, keras.layers.Dropout):
+                follower = f"Dropout({float(layer.rate):.3g})"
+            elif "Normalization" in kind:
+                follower = kind
+            else:
+                follower = describe_function(lambda t, layer=layer: layer(t, training=False))
+            if follower:
+                blocks[-1][2].append(follower)
+    return blocks
+
+
 def dropout_rates(model, x, seed):
     """The dropout applied in one training-mode forward pass, by what it does: each weightless
     layer's share of units zeroed (rounded to 0.05), once for every time the pass calls it."""
@@ -334,6 +382,10 @@ def _model_probe(builder, inputs, what, generator):
     observations = {
         "output shape": observe(f"output shape for input {list(x.shape)}", shaped.shape),
         "activations": observe("activations (what each computes)", activations(model, x)),
+        # not judged (a network may be written many ways): the grader's reasons name the
+        # layer where a student's differs from the solution's
+        "layers": {**observe("the layers with weights, and what follows each",
+                             architecture(model, x)), "judged": False},
     }
     if inputs.get("dropout"):
         observations["dropout rates"] = observe(
@@ -359,6 +411,37 @@ def _model_probe(builder, inputs, what, generator):
     observations["outputs"] = observe(
         "outputs with fixed weights on fixed inputs (training=False)", test.ravel()[:400])
     return observations
+
+
+def loadable(model):
+    """True for a network Keras can load from its .keras file alone: a Sequential or
+    functional model of Keras' own layers (no Lambda, no class of the student's own)."""
+    return type(model).__name__ in ("Sequential", "Functional") and all(
+        (type(layer).__module__ or "").startswith("keras") and type(layer).__name__ != "Lambda"
+        for layer in _layers(model))
+
+
+def save_built(builder, inputs, path):
+    """Build the network as the probe would (same seed, float32) and save it to ``path``
+    (.keras: config and weights as built) if ``loadable``; True if saved, False if not
+    loadable; raises if it cannot be saved or loaded back in Keras' safe mode (which
+    refuses code: a lambda, a function of the student's own)."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        keras.utils.set_random_seed(inputs["seed"])
+        model = _build(builder, inputs["builder"])
+        model(np.asarray(inputs["x"], np.float32), training=False)
+        if not loadable(model):
+            return False
+        model.save(path)  # raises on a lambda it cannot serialise
+        # and one it can, or a function of the student's own, does not load in safe mode
+        keras.saving.load_model(path, compile=False, safe_mode=True)
+        return True
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def probe_generator(builder, inputs):

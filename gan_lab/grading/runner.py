@@ -17,9 +17,11 @@ import json
 import os
 import pickle
 import select
+import shutil
 import signal
 import struct
 import sys
+import tempfile
 import time
 import traceback
 
@@ -59,13 +61,21 @@ def _reason(error, filename):
     return f"{type(error).__name__}: {message[:200]}{where}"
 
 
-def run_exercise(name, source, inputs):
-    """In the forked child: the cell, then its probe. Returns the reply as a dict."""
-    import probes
+def _one_thread():
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def run_exercise(name, source, inputs, save_to=None):
+    """In the forked child: the cell, then its probe. Returns the reply as a dict. With
+    ``save_to`` (a path), a network of Keras' own layers is built and saved there instead
+    (``{"saved": True}``), to be measured by ``measure_saved`` in a process the cell never
+    ran in; any other network is measured here."""
+    import probes
+
+    _one_thread()
     namespace = {"__name__": "__main__"}
     exec(PRELUDE, namespace)
     filename = f"<exercise {name}>"
@@ -73,17 +83,46 @@ def run_exercise(name, source, inputs):
         exec(compile(source, filename, "exec"), namespace)
         if name not in namespace:
             raise MissingDefinition(f"the cell does not define `{name}`")
+        if save_to and _saved(probes, namespace[name], inputs, save_to):
+            return {"name": name, "saved": True}
+        # measured here: the probe raises what the code raises, as it always did
         return {"name": name, "observations": probes.run_probe(namespace[name], inputs)}
     except BaseException as error:  # noqa: B036  student code may raise anything
         return {"name": name, "error": _reason(error, filename)}
 
 
-def _child(write_end, name, source, inputs):
+def _saved(probes, builder, inputs, path):
+    """True if the network ``builder`` makes was saved to ``path`` and loads back."""
+    try:
+        return probes.save_built(builder, inputs, path)
+    except Exception:  # noqa: BLE001  not a network, a lambda that will not save...
+        return False
+
+
+def measure_saved(name, path, inputs):
+    """In a fresh child (forked from the runner, which never ran a student's cell): the
+    network saved at ``path`` (config and weights, no code: loaded in Keras' safe mode)
+    measured by the rule probes; ``"fresh": True`` says so to the grader."""
+    import keras
+    import probes
+
+    _one_thread()
+    try:
+        keras.utils.set_random_seed(inputs["seed"])  # the dropout layers' seeds, as built
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+        return {"name": name, "observations": probes.run_probe(lambda: model, inputs),
+                "fresh": True}
+    except BaseException as error:  # noqa: B036  a file the cell's code may have written
+        return {"name": name, "error": "the network saved by the cell could not be loaded "
+                                       f"or measured ({_reason(error, '')})"}
+
+
+def _child(write_end, name, work):
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     try:
-        reply = json.dumps(run_exercise(name, source, inputs), allow_nan=True).encode()
+        reply = json.dumps(work(), allow_nan=True).encode()
     except BaseException as error:  # noqa: B036
         reply = json.dumps({"name": name, "error": "the observations could not be written "
                             f"({type(error).__name__})"}).encode()
@@ -98,8 +137,42 @@ def _child(write_end, name, source, inputs):
         os._exit(0)
 
 
-def run_in_child(name, source, inputs, timeout, protocol_fds):
-    """Fork, run the exercise in the child, read its reply (capped) within ``timeout``."""
+def run_request(request, protocol_fds):
+    """One exercise: in a child, the cell and its probe; for a network (the builders), the
+    cell builds and saves it in one child and a fresh child measures it, so nothing the
+    cell's code did to the probe module counts. Returns the reply (bytes or a dict)."""
+    name, source, inputs = request["name"], request["source"], request["inputs"]
+    deadline = time.monotonic() + request["timeout"]
+    if inputs.get("probe") not in MODEL_PROBES:
+        return run_in_child(name, lambda: run_exercise(name, source, inputs),
+                            request["timeout"], protocol_fds)
+    folder = tempfile.mkdtemp(prefix="network_", dir=os.getcwd())
+    try:
+        path = os.path.join(folder, "network.keras")
+        built = run_in_child(name, lambda: run_exercise(name, source, inputs, save_to=path),
+                             request["timeout"], protocol_fds)
+        try:
+            reply = json.loads(built) if isinstance(built, bytes) else built
+        except (ValueError, RecursionError):
+            return built  # unreadable: the grader says so
+        if isinstance(reply, dict) and "fresh" in reply:
+            return {"name": name, "error": "the reply for the cell claimed a fresh "
+                                           "measurement: the code wrote its own"}
+        if not (isinstance(reply, dict) and reply.get("saved") is True):
+            return built  # measured in the cell's own process (or an error)
+        return run_in_child(name, lambda: measure_saved(name, path, inputs),
+                            max(0.1, deadline - time.monotonic()), protocol_fds)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# The exercises whose object is a network builder (probes.PROBES' names).
+MODEL_PROBES = ("generator", "discriminator")
+
+
+def run_in_child(name, work, timeout, protocol_fds):
+    """Fork, run ``work`` (returns the reply dict) in the child, read its reply (capped)
+    within ``timeout``."""
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -108,7 +181,7 @@ def run_in_child(name, source, inputs, timeout, protocol_fds):
             for fd in protocol_fds:
                 os.close(fd)
             os.setpgid(0, 0)
-            _child(write_end, name, source, inputs)
+            _child(write_end, name, work)
         finally:
             os._exit(70)
     os.close(write_end)
@@ -229,8 +302,7 @@ def main():
             return
         request = pickle.loads(body)
         try:
-            reply = run_in_child(request["name"], request["source"], request["inputs"],
-                                 request["timeout"], (requests, replies))
+            reply = run_request(request, (requests, replies))
         except Exception as error:  # noqa: BLE001  e.g. no process left to fork
             reason = f"the grading process could not run it ({type(error).__name__}: {error})"
             reply = {"name": request["name"], "error": reason[:300]}

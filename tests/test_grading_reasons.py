@@ -1,0 +1,185 @@
+"""Reasons a student can act on: each planted bug, graded by the probes and the comparison
+(no sandbox), loses its exercise with a reason that names the rule, then the place in the
+student's network or the kind of error, then the numbers."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from gan_lab.grading import inputs, notebooks, probes
+from gan_lab.grading.compare import compare
+
+sys.path.insert(0, str(Path(__file__).parent / "grading"))
+import students  # noqa: E402
+
+PRELUDE = "import numpy as np\nimport tensorflow as tf\nimport keras\nfrom keras import layers, ops\n"
+SOURCES = students._solution_sources()
+
+
+@pytest.fixture(scope="module")
+def solution():
+    from test_grading import solution_namespace
+
+    return solution_namespace()
+
+
+def _planted(name, old, new, count=1):
+    source = SOURCES[name]
+    assert source.count(old) >= count, (name, old)
+    return source.replace(old, new, count)
+
+
+def _reason(solution, name, source, seed=3):
+    namespace = {}
+    exec(PRELUDE + source, namespace)
+    made = inputs.make(name, seed)
+    passed, reason = compare(name, probes.run_probe(namespace[name], made),
+                             probes.run_probe(solution[name], made))
+    assert not passed
+    return reason
+
+
+BN = "layers.BatchNormalization(momentum=0.9), "
+# (exercise, the bug planted in the solution, what the reason must start with, and hold)
+PLANTED = {
+    "generator without its first batch norm": (
+        "build_generator", (BN, ""),
+        "layer 2 (Dense 512): expected BatchNormalization after it, found none "
+        "(trainable parameters: expected "),
+    "DCGAN generator without its batch norm after the first transposed convolution": (
+        "build_dcgan_generator", ("    model.add(layers.BatchNormalization(momentum=0.9))\n", ""),
+        "layer 2 (Conv2DTranspose 128 (stride 2)): expected BatchNormalization after it, "
+        "found none (trainable parameters: expected "),
+    "DCGAN discriminator without its batch norm": (
+        "build_dcgan_discriminator", (BN, ""),
+        "layer 2 (Conv2D 128 (stride 2)): expected BatchNormalization after it, found none "
+        "(outputs differ between training=True and training=False (dropout/batch norm): "
+        "expected True, got False)"),
+    "discriminator with a batch norm the lab does not ask for": (
+        "build_discriminator", ("layers.Dense(512), ", "layers.Dense(512), " + BN),
+        "layer 2 (Dense 512): BatchNormalization after it, expected none (trainable "
+        "parameters: expected "),
+    "DCGAN generator with a bias before its batch norm": (
+        "build_dcgan_generator", ("layers.Dense(7 * 7 * 256, use_bias=False, ",
+                                  "layers.Dense(7 * 7 * 256, "),
+        "layer 1 (Dense 12544): expected no bias (use_bias=False: the batch norm after it has "
+        "its own), found one (trainable parameters: expected "),
+    "discriminator without dropout": (
+        "build_discriminator", (" layers.Dropout(0.3),", "", 3),
+        "dropout rates in training mode (fraction of units zeroed): expected 3 values, got [] "
+        "(where: layers 1 (Dense 1024), 2 (Dense 512) and 3 (Dense 256): expected "
+        "Dropout(0.3) after each, found none)"),
+    "LeakyReLU with Keras' default slope": (
+        "build_discriminator", ("layers.LeakyReLU(0.2)", "layers.LeakyReLU()", 3),
+        "activations (what each computes): item 1 of 3 differs: expected 'LeakyReLU(0.2)', "
+        "got 'LeakyReLU(0.3)' (where: layers 1 (Dense 1024), 2 (Dense 512) and 3 (Dense 256): "
+        "expected LeakyReLU(0.2) after each, found LeakyReLU(0.3) (layers.LeakyReLU() slopes "
+        "0.3 unless told: pass negative_slope=0.2))"),
+    "a ReLU where the generator's LeakyReLU goes": (
+        "build_generator", ("layers.Dense(256), layers.LeakyReLU(0.2)",
+                            "layers.Dense(256), layers.ReLU()"),
+        "activations (what each computes): "),
+    "pixels scaled to [0, 1]": (
+        "scale_images", ("/ 127.5 - 1.0", "/ 255.0"),
+        "values for random digits (5, 28, 28) uint8: differs, e.g. value "),
+    "pixels scaled to [0, 1] in float64": (
+        "scale_images", ("np.asarray(pixels, dtype=np.float32) / 127.5 - 1.0",
+                         "np.asarray(pixels) / 255"),
+        "output dtype for random digits (5, 28, 28) uint8: expected 'float32', got 'float64' "
+        "(the pixels are scaled to [0, 1]"),
+    "counts for shares": (
+        "class_histogram", ("counts / counts.sum()", "counts.astype(float)"),
+        "histogram for 200 varied samples: differs, e.g. value "),
+}
+HOLDS = {
+    "a ReLU where the generator's LeakyReLU goes":
+        "(where: layer 1 (Dense 256): expected LeakyReLU(0.2) after it, found ReLU)",
+    "pixels scaled to [0, 1]": "(the values are in [0, 1] where [-1, 1] is expected) "
+                               "(the pixels are scaled to [0, 1]: the generator's tanh makes "
+                               "[-1, 1], so scale to [-1, 1] (x / 127.5 - 1))",
+    "counts for shares": "times the expected one: off by a constant factor)",
+}
+
+
+@pytest.mark.parametrize("bug", list(PLANTED))
+def test_a_planted_bug_gets_a_reason_that_says_what_to_fix(solution, bug):
+    name, change, start = PLANTED[bug]
+    reason = _reason(solution, name, _planted(name, *change))
+    assert reason.startswith(start), reason
+    assert HOLDS.get(bug, "") in reason, reason
+
+
+def test_a_transposed_result_is_named_so(solution):
+    source = SOURCES["pool_to_grid"]
+    namespace = {}
+    exec(PRELUDE + source, namespace)
+    made = inputs.make("pool_to_grid", 3)
+    transposed = probes.run_probe(lambda m, grid=4: namespace["pool_to_grid"](m, grid).T, made)
+    reference = probes.run_probe(solution["pool_to_grid"], made)
+    transposed = {key: value for key, value in transposed.items() if "shape" not in key}
+    reference = {key: value for key, value in reference.items() if "shape" not in key}
+    passed, reason = compare("pool_to_grid", transposed, reference)
+    assert not passed
+    assert reason.endswith("(the transpose of the expected: two axes or arguments swapped)")
+
+
+def test_networks_written_otherwise_keep_full_marks_and_the_layers_are_not_judged(solution):
+    """The layers observation only places a difference: a discriminator with activations
+    as keywords and a Lambda (no layers described), or a functional one, still passes."""
+    for style in (students.FUNCTIONAL, students.KEYWORDS):
+        for name in ("build_generator", "build_discriminator", "build_dcgan_generator",
+                     "build_dcgan_discriminator"):
+            namespace = {}
+            exec(PRELUDE + style[name], namespace)
+            made = inputs.make(name, 3)
+            assert compare(name, probes.run_probe(namespace[name], made),
+                           probes.run_probe(solution[name], made)) == (True, ""), name
+
+
+PATCHED_PROBE = '''
+import sys
+probes = sys.modules["probes"]
+probes.dropout_rates = lambda model, x, seed: [0.3, 0.3, 0.3]
+probes.run_probe.__globals__["dropout_rates"] = probes.dropout_rates
+'''
+
+
+def test_a_patched_probe_module_changes_nothing_for_a_network_of_keras_layers(solution,
+                                                                             tmp_path):
+    """The builders' networks are saved by the cell's process and measured in a fresh one:
+    a cell that patches the probe module to report the lab's dropout for a discriminator
+    without it loses the exercise. A subclassed network (which needs the student's code to
+    load) is measured where the cell ran, and the row and report say so."""
+    from gan_lab.grading import grader
+    from gan_lab.grading.feedback import student_report
+    from gan_lab.grading.sandbox import Limits
+
+    no_dropout = _planted("build_discriminator", " layers.Dropout(0.3),", "", 3)
+    subclassed = ("class D(keras.Model):\n    def __init__(self):\n        super().__init__()\n"
+                  "        self.net = build()\n    def call(self, x, training=False):\n"
+                  "        return self.net(x, training=training)\n"
+                  + no_dropout.replace("def build_discriminator", "def build")
+                  + "\ndef build_discriminator():\n    return D()\n")
+    made = inputs.make("build_discriminator", 3)
+    reference = probes.run_probe(solution["build_discriminator"], made)
+    cells = [("build_discriminator", no_dropout + PATCHED_PROBE)]
+    limits = Limits(exercise_seconds=120, student_seconds=300)
+    results = grader.run_cells(cells, 3, limits, sandboxed=False,
+                               made={"build_discriminator": made})
+    outcome = results["build_discriminator"]
+    assert outcome.get("fresh") is True, outcome
+    passed, reason = compare("build_discriminator", outcome["observations"], reference)
+    assert not passed and reason.startswith("dropout rates in training mode"), reason
+    exercise = notebooks.ExerciseCell("build_discriminator", 4, no_dropout,
+                                      "01_vanilla_gan.ipynb")
+    students.write_student(tmp_path, {"build_discriminator": subclassed + PATCHED_PROBE},
+                           books=("01",))
+    book = tmp_path / "01_vanilla_gan.ipynb"
+    grade = grader._grade_student("sam", grader.Submission([book]), [exercise],
+                                  {"build_discriminator": reference}, 3, limits, False, (),
+                                  {"build_discriminator": made})
+    assert grade.in_own_process == ["build_discriminator"]
+    row = grader.csv_rows(grader.Grading([exercise], [grade], 3, sandboxed=False))[0]
+    assert row[-2].endswith(f"{grader.OWN_PROCESS}: build_discriminator")
+    assert "measured in the process your cell ran in" in student_report([exercise], grade)
