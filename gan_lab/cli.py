@@ -30,6 +30,17 @@ def positive_integer(text):
     return positive_int(int(text), "it", argparse.ArgumentTypeError)
 
 
+def epoch_or_last(text):
+    """argparse type for compare's epochs: a whole number >= 1, or 'last'."""
+    if text.strip().lower() == "last":
+        return "last"
+    try:
+        return positive_integer(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"an epoch is a whole number >= 1 or 'last', got {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gan-lab", description="Train GANs on MNIST and compare what they draw."
@@ -113,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshots with its fixed latent batch.",
     )
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    compare.add_argument("--epochs", type=positive_integer, nargs="+", default=list(DEFAULT_SNAPSHOTS))
+    compare.add_argument("--epochs", type=epoch_or_last, nargs="+", metavar="E",
+                         default=list(DEFAULT_SNAPSHOTS),
+                         help="snapshot epochs, one column each; 'last' = each run's last "
+                              "saved epoch (default: "
+                              f"{' '.join(map(str, DEFAULT_SNAPSHOTS))})")
     compare.add_argument("--out", required=True, help="PNG file to write")
 
     evaluate = commands.add_parser(
@@ -198,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default=None,
                        help="JSON file to write (default bench.json, or bench_quality.json "
                             "with --quality, beside it a PNG of the measures)")
+    bench.add_argument("--doc", metavar="MARKDOWN",
+                       help="also write the table into this Markdown file (e.g. "
+                            "docs/performance.md), in the section of this CPU kind and "
+                            "kind of run, replacing that section's previous table")
     return parser
 
 
@@ -364,7 +383,18 @@ def run_bench(args) -> int:
         print(table(results))
     with open(out, "w") as stream:
         json.dump(results, stream, indent=2)
-    print(f"Wrote {out} in {time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    print(f"Wrote {out} in {seconds:.0f} s")
+    if args.doc:
+        from .bench import cpu_kind, doc_text, write_doc_section
+
+        what = ("bench --quality" + (f" --preset {args.preset}" if args.preset else "")
+                if args.quality else "bench --quick" if args.quick else "bench")
+        flags = (f" --budget {args.budget}" if args.quality else "")
+        text = doc_text(time_to_digits.table(results) if args.quality else table(results),
+                        f"python -m gan_lab {what}{flags}", seconds)
+        write_doc_section(args.doc, f"{what}; {cpu_kind()}", text)
+        print(f"Wrote the table into {args.doc} ({what}; {cpu_kind()})")
     return 0
 
 
