@@ -53,7 +53,7 @@ def packages(tmp_path_factory):
     for folder in dict.fromkeys((sysconfig.get_paths()["purelib"],
                                  sysconfig.get_paths()["platlib"])):
         for entry in Path(folder).iterdir():
-            if entry.name.startswith(("gan_lab", "__editable__", "gan-lab")) \
+            if entry.name.startswith(("gan_lab", "__editable__", "gan-lab", "keras_gan_lab")) \
                     or entry.suffix == ".pth" or (links / entry.name).exists():
                 continue
             (links / entry.name).symlink_to(entry)
