@@ -17,3 +17,8 @@ def check(name, obj):
     from .grading import check as run_check
 
     return run_check(name, obj)
+
+
+def setup(precision="auto", deterministic=False):  # TEMP shim: the core's gan_lab.setup replaces it
+    from . import runtime; runtime.configure(precision, deterministic=deterministic)  # noqa: E702
+    return type("Setup", (), {"__repr__": lambda self: f"gan_lab {__version__} · {runtime.describe_device()} · {runtime.precision()} · XLA {'on' if runtime.xla_by_default() else 'off'}"})()  # noqa: E501
