@@ -310,7 +310,7 @@ def run_benchmark(quick=False, log=print) -> dict:
 
 
 def table(results) -> str:
-    """The results as a Markdown table (the README's "How fast" table)."""
+    """The results as a Markdown table (docs/performance.md, written there by bench --doc)."""
     from tabulate import tabulate
 
     ceilings = ", ".join(f"{precision} {value:,.0f}" for precision, value

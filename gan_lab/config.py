@@ -16,12 +16,12 @@ from .data import DATASETS, SOURCES
 from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES
 
 # Without --epochs a run makes about this many training steps, whatever the data's size
-# (chosen by measurement on the 4,000-digit sample: README, "The first run"). At batch 64:
+# (chosen by measurement on the 4,000-digit sample: docs/performance.md, "The first run"). At batch 64:
 # the DCGAN 40 epochs of the sample, 3 of the 60,000 MNIST digits; the conditional DCGAN
 # 16 and 1; the dense GAN 32 and 2.
 DEFAULT_STEPS = {"gan": 2_000, "dcgan": 2_500, "cgan": 1_000}
 # Without a preset, an arch or network options, the DCGAN of 28x28 images is the compact
-# one (README, "The first run"): G widths (128, 64) with 3x3 transposed convolutions, D
+# one (docs/performance.md, "The first run"): G widths (128, 64) with 3x3 transposed convolutions, D
 # widths (32, 64); about a fifth of the default pair's arithmetic a step, so it trains 2.5
 # times the steps in less time and draws cleaner digits on the sample. The presets keep
 # models.py's widths (Radford's, the ones the labs' tables were measured with).
