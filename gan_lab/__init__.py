@@ -12,6 +12,9 @@ if not os.environ.get("GAN_LAB_VERBOSE") and "tensorflow" not in sys.modules:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+from . import colab  # noqa: E402  the set-up cell's gan_lab.colab.prepare (no TensorFlow)
+
+
 def check(name, obj):
     """Self-check a lab exercise: ``gan_lab.check("discriminator_loss", discriminator_loss)``."""
     from .grading import check as run_check

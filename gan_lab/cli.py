@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "G (one dense layer, four 3x3 transposed convolutions), for dcgan")
     train.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
     train.add_argument("--source", default="auto", choices=SOURCES,
-                       help="where images come from (default: auto, see README)")
+                       help="where images come from (default: auto, see docs/students.md)")
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
     train.add_argument("--epochs", type=positive_integer,
                        help="epochs to train (default: about "
@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade notebooks: PATH is a notebook, a student's folder, or a folder of "
         "student folders. Each student's code runs in a bubblewrap sandbox of its own (no "
         "network, no project files, no other students), with limits on time, memory, "
-        "processes and output; see the README's grading section.",
+        "processes and output; see docs/instructors.md.",
     )
     grade.add_argument("paths", nargs="+", metavar="PATH")
     grade.add_argument("--out", default="grades.csv", help="CSV to write (default grades.csv)")
