@@ -97,3 +97,15 @@ def pytest_addoption(parser):
     group.addoption("--lab", action="append", default=[], metavar="LAB", dest="labs",
                     help="grade only this lab's exercises, e.g. --lab 01 (repeatable; "
                          "default: every lab)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long runs (@pytest.mark.slow) stay out unless the -m expression names them
+    (pytest -m slow), so a tier chosen with -m, e.g. -m "not integration", still leaves
+    them out; a -m on the command line would otherwise replace addopts' own."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
