@@ -92,7 +92,7 @@ def test_compare_draws_runs_by_epochs(trained, tmp_path, capsys):
     assert "Wrote" in capsys.readouterr().out
 
 
-def test_compare_last_is_each_runs_last_saved_epoch(trained, tmp_path, capsys):
+def test_compare_last_is_each_runs_last_saved_epoch(trained, tmp_path):
     """'last' resolves per run, so runs of different lengths share the column; a run that
     kept a snapshot at epoch 1 only shows epoch 1 there (its last saved snapshot)."""
     from gan_lab import runs

@@ -91,9 +91,11 @@ def test_measured_tables_stay_out_of_the_student_notebooks():
 
 
 def test_colab_prepare_does_nothing_elsewhere_and_refuses_drive_there(monkeypatch):
+    import sys
+
     from gan_lab import colab
 
-    monkeypatch.delitem(__import__("sys").modules, "google.colab", raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     assert colab.prepare() is None
     with pytest.raises(RuntimeError, match="works on Google Colab only"):
         colab.prepare(use_drive=True)
