@@ -2,6 +2,8 @@
 
 import os
 
+from . import colab as colab  # the set-up cell's gan_lab.colab.prepare (no TensorFlow)
+
 __version__ = "0.1.0"
 
 

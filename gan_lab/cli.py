@@ -15,10 +15,10 @@ import time
 from pathlib import Path
 
 from . import quiet_start, setup
-from .options import positive_int
-from .config import DEFAULT_SNAPSHOTS, DEFAULT_STEPS, STRATEGIES, TrainConfig
+from .config import TrainConfig
 from .data import DATASETS, SOURCES
-from .options import ARCHS, LOSSES, MODELS, PRESETS, UPDATES
+from .options import (ARCHS, COMPARE_EPOCHS, DEFAULT_SNAPSHOTS, DEFAULT_STEPS, LAST, LOSSES,
+                      MODELS, PRESETS, STRATEGIES, UPDATES, positive_int)
 
 
 def user_errors() -> tuple:
@@ -32,6 +32,17 @@ def user_errors() -> tuple:
 def positive_integer(text):
     """argparse type: a whole number >= 1 (argparse names the type by this function)."""
     return positive_int(int(text), "it", argparse.ArgumentTypeError)
+
+
+def epoch_or_last(text):
+    """argparse type for compare's epochs: a whole number >= 1, or 'last'."""
+    if text.strip().lower() == LAST:
+        return LAST
+    try:
+        return positive_integer(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"an epoch is a whole number >= 1 or 'last', got {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "G (one dense layer, four 3x3 transposed convolutions), for dcgan")
     train.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
     train.add_argument("--source", default="auto", choices=SOURCES,
-                       help="where images come from (default: auto, see README)")
+                       help="where images come from (default: auto, see docs/students.md)")
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
     train.add_argument("--epochs", type=positive_integer,
                        help="epochs to train (default: about "
@@ -117,7 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
         "snapshots with its fixed latent batch.",
     )
     compare.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    compare.add_argument("--epochs", type=positive_integer, nargs="+", default=list(DEFAULT_SNAPSHOTS))
+    compare.add_argument("--epochs", type=epoch_or_last, nargs="+", metavar="E",
+                         default=list(COMPARE_EPOCHS),
+                         help="snapshot epochs, one column each; 'last' = each run's last "
+                              "saved epoch (default: "
+                              f"{' '.join(map(str, COMPARE_EPOCHS))}, which every run keeps)")
     compare.add_argument("--out", required=True, help="PNG file to write")
 
     evaluate = commands.add_parser(
@@ -158,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade notebooks: PATH is a notebook, a student's folder, or a folder of "
         "student folders. Each student's code runs in a bubblewrap sandbox of its own (no "
         "network, no project files, no other students), with limits on time, memory, "
-        "processes and output; see the README's grading section.",
+        "processes and output; see docs/instructors.md.",
     )
     grade.add_argument("paths", nargs="+", metavar="PATH")
     grade.add_argument("--out", default="grades.csv", help="CSV to write (default grades.csv)")
@@ -211,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--out", default=None,
                        help="JSON file to write (default bench.json, or bench_quality.json "
                             "with --quality, beside it a PNG of the measures)")
+    bench.add_argument("--doc", metavar="MARKDOWN",
+                       help="also write the table into this Markdown file (e.g. "
+                            "docs/performance.md), in the section of this CPU kind and "
+                            "kind of run, replacing that section's previous table")
     return parser
 
 
@@ -396,7 +415,18 @@ def run_bench(args) -> int:
         print(table(results))
     with open(out, "w") as stream:
         json.dump(results, stream, indent=2)
-    print(f"Wrote {out} in {time.perf_counter() - started:.0f} s")
+    seconds = time.perf_counter() - started
+    print(f"Wrote {out} in {seconds:.0f} s")
+    if args.doc:
+        from .bench import cpu_kind, doc_text, write_doc_section
+
+        what = ("bench --quality" + (f" --preset {args.preset}" if args.preset else "")
+                if args.quality else "bench --quick" if args.quick else "bench")
+        flags = (f" --budget {args.budget}" if args.quality else "")
+        text = doc_text(time_to_digits.table(results) if args.quality else table(results),
+                        f"python -m gan_lab {what}{flags}", seconds)
+        write_doc_section(args.doc, f"{what}; {cpu_kind()}", text)
+        print(f"Wrote the table into {args.doc} ({what}; {cpu_kind()})")
     return 0
 
 

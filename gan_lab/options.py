@@ -68,10 +68,13 @@ GP_WEIGHT = 10.0  # lambda of the gradient penalty (Gulrajani et al. 2017)
 
 # Without --epochs a run makes about this many training steps, whatever the data's size.
 DEFAULT_STEPS = {"gan": 2_000, "dcgan": 2_500, "cgan": 1_000}
-DEFAULT_SNAPSHOTS = (1, 10, 50, 100)
+DEFAULT_SNAPSHOTS = (1, 10, 50, 100)  # the generator is also saved at the last epoch
+LAST = "last"  # in compare's epochs: each run's last saved snapshot
+COMPARE_EPOCHS = (1, 10, LAST)  # snapshots every run of 10 epochs or more keeps
 # The DCGAN of 28x28 images without a preset, an arch or network options: G widths (128, 64)
 # with 3x3 transposed convolutions, D widths (32, 64), so a short run trains more steps in
-# less time (docs/design.md). The presets keep models.py's widths (Radford et al.'s).
+# less time (docs/performance.md, "The first run"). The presets keep models.py's widths
+# (Radford et al.'s).
 COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
                  "discriminator_options": {"widths": (32, 64)}}
 

@@ -94,8 +94,10 @@ def plot_losses(history, probabilities=True) -> Figure:
     return figure
 
 
-def plot_comparison(grids, epochs, title=None) -> Figure:
-    """Rows = runs, columns = epochs: ``grids[label][epoch]`` are images in [-1, 1], (N, H, W, C)."""
+def plot_comparison(grids, epochs, title=None, notes=None) -> Figure:
+    """Rows = runs, columns = epochs: ``grids[label][epoch]`` are images in [-1, 1], (N, H, W, C).
+    An epoch that is not a number (``"last"``) heads its column as it is; ``notes[label][epoch]``,
+    if given, is written under that cell (the epoch "last" stood for)."""
     labels = list(grids)
     figure = Figure(figsize=(2.3 * len(epochs) + 0.8, 2.3 * len(labels) + 0.5), dpi=100)
     axes = np.atleast_2d(figure.subplots(len(labels), len(epochs), squeeze=False))
@@ -104,7 +106,10 @@ def plot_comparison(grids, epochs, title=None) -> Figure:
             axis = axes[row, column]
             _show(axis, tile(grids[label][epoch]))
             if row == 0:
-                axis.set_title(f"epoch {epoch}")
+                axis.set_title(f"epoch {epoch}" if isinstance(epoch, int) else str(epoch))
+            note = (notes or {}).get(label, {}).get(epoch)
+            if note:
+                axis.set_xlabel(note, fontsize=10)
             if column == 0:
                 axis.set_ylabel(label, fontsize=12)
     if title:

@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from .options import DEFAULT_SNAPSHOTS
+from .options import COMPARE_EPOCHS, LAST
 from .plotting import plot_comparison
 from .run_folder import RunError, RunFolder
 from .sampling import asked_labels, generate
 
 
-def compare(run_dirs, epochs=DEFAULT_SNAPSHOTS, per_cell=16):
+def compare(run_dirs, epochs=COMPARE_EPOCHS, per_cell=16):
     """The report figure: rows = runs, columns = epochs, each cell ``per_cell`` samples
     from that run's fixed latent batch, so every column shows the same latent points.
-    Runs whose folders share a name (two students' runs/gan-mnist) are labelled by as much
-    of their path as tells them apart; a run given twice is drawn once per mention."""
+    An epoch may be ``"last"``: each run's last saved snapshot (runs of different lengths
+    then share the column; each cell names its epoch). Runs whose folders share a name
+    (two students' runs/gan-mnist) are labelled by as much of their path as tells them
+    apart; a run given twice is drawn once per mention. Raises RunError for runs on other
+    datasets or a snapshot a run does not hold."""
     folders = [RunFolder(d) for d in run_dirs]
     configs = [folder.read_config() for folder in folders]
     datasets = {c["dataset"] for c in configs}
@@ -24,11 +27,23 @@ def compare(run_dirs, epochs=DEFAULT_SNAPSHOTS, per_cell=16):
         raise RunError("compare runs on one dataset: these are on "
                        + ", ".join(f"{f} ({c['dataset']})" for f, c in zip(folders, configs)))
     labels = _distinct_labels([c["model"].upper() for c in configs], folders)
-    grids = {}
+    grids, notes = {}, {}
     for label, folder in zip(labels, folders):
         z = np.load(folder.fixed_z_file)[:per_cell]
-        grids[label] = {e: generate(folder.load_snapshot(e), z=z) for e in epochs}
-    return plot_comparison(grids, list(epochs))
+        resolved = {e: _snapshot_epoch(folder, e) for e in epochs}
+        grids[label] = {e: generate(folder.load_snapshot(n), z=z) for e, n in resolved.items()}
+        notes[label] = {e: f"epoch {n}" for e, n in resolved.items() if e == LAST}
+    return plot_comparison(grids, list(epochs), notes=notes)
+
+
+def _snapshot_epoch(folder, epoch) -> int:
+    """``epoch`` itself, or for ``"last"`` the folder's last saved snapshot."""
+    if epoch != LAST:
+        return int(epoch)
+    saved = folder.saved_epochs()
+    if not saved:
+        raise RunError(f"{folder} has no generator snapshot yet (train it for an epoch first)")
+    return saved[-1]
 
 
 def _distinct_labels(models, folders) -> list[str]:

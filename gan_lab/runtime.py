@@ -153,7 +153,7 @@ def bfloat16_hardware() -> bool:
 def default_policy() -> str:
     """The precision policy "auto" chooses: mixed_float16 on a GPU (Micikevicius et al.
     2018, with loss scaling); on a CPU mixed_bfloat16 where ``bfloat16_hardware()``, since
-    there it trains faster and to the same quality as float32 (README, "How fast"), else
+    there it trains faster and to the same quality as float32 (docs/performance.md, "How fast"), else
     float32 (without bfloat16 hardware TensorFlow emulates it, slowly)."""
     if gpus():
         return "mixed_float16"
@@ -177,7 +177,7 @@ def xla_by_default() -> bool:
     """Whether gan_lab's train step is compiled with XLA unless told otherwise.
 
     On a GPU, yes. On a CPU, only without AVX-512: there oneDNN's AVX-512 kernels, which
-    XLA's CPU code does not call, outrun XLA; on AVX2-only CPUs XLA wins (README, "How fast",
+    XLA's CPU code does not call, outrun XLA; on AVX2-only CPUs XLA wins (docs/performance.md, "How fast",
     has both machines' figures). ``$GAN_LAB_XLA`` set to 1 or 0 overrides the choice.
     """
     wanted = os.environ.get(XLA_ENV, "").strip()
@@ -223,7 +223,7 @@ def strategy(kind=None):
     if kind == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise ValueError("--distribute multi_worker reads the cluster from $TF_CONFIG, "
-                             "which is not set (see the README, 'More than one device')")
+                             "which is not set (see docs/instructors.md, 'Several GPUs')")
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"unknown distribution strategy {kind!r}; choose mirrored or multi_worker")
 

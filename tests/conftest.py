@@ -84,12 +84,20 @@ HEAVY_FIXTURES = {"digit_classifier",  # tests/test_metrics.py: trains the sampl
                   "trained"}           # tests/test_cli.py: whole command-line runs
 
 
-def pytest_collection_modifyitems(items):
-    # A slow test, or one on a heavy fixture, is an integration test: -m "not integration"
-    # (the fast tier) never runs one.
+def pytest_collection_modifyitems(config, items):
+    """A test on a heavy fixture is an integration test (the fast tier, -m "not
+    integration", leaves it out), and so is a slow one. The long runs (@pytest.mark.slow)
+    stay out unless the -m expression names them (pytest -m slow): a -m on the command line
+    replaces any in addopts, so the default cannot live there."""
     for item in items:
         if item.get_closest_marker("slow") or HEAVY_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.integration)
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 
 def pytest_xdist_auto_num_workers(config):

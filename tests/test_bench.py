@@ -78,3 +78,32 @@ def test_a_mixed_precision_variant_runs_under_its_policy():
     # The models' import configures the process; the variant's policy must come first.
     measured = _measure_in_child("gan_lab mixed_bfloat16", "gan", 16, 1, 2)
     assert measured["policy"] == "mixed_bfloat16" and measured["images_per_s"] > 0
+
+
+def test_cpu_kind_names_the_vector_and_bfloat16_hardware():
+    from gan_lab.bench import cpu_kind
+
+    assert cpu_kind({"avx2", "fma"}, "AMD EPYC") == "AMD EPYC, AVX2"
+    assert cpu_kind({"avx2", "avx512f", "avx512_bf16"}, "AMD EPYC") \
+        == "AMD EPYC, AVX-512, AVX512-BF16"
+    assert cpu_kind({"avx512f", "amx_bf16"}, "Xeon") == "Xeon, AVX-512, AMX-BF16"
+    assert cpu_kind(set(), "arm64") == "arm64, flags unknown"
+
+
+def test_the_benchmark_writes_its_table_into_its_own_section(tmp_path):
+    """Each (kind of run, CPU kind) has one section; a new run replaces its table and
+    leaves the prose and the other CPUs' tables alone."""
+    from gan_lab.bench import write_doc_section
+
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Performance\n\nProse stays.\n")
+    assert write_doc_section(doc, "bench; CPU A", "| a | 1 |")
+    assert write_doc_section(doc, "bench; CPU B", "| b | 2 |")
+    assert not write_doc_section(doc, "bench; CPU A", "| a | 3 |")
+    text = doc.read_text()
+    assert text.startswith("# Performance\n\nProse stays.\n")
+    assert "| a | 1 |" not in text and text.count("| a | 3 |") == 1 and "| b | 2 |" in text
+    assert text.index("| a | 3 |") < text.index("| b | 2 |")  # replaced where it stood
+    doc.write_text("<!-- measured: bench; CPU A -->\n| a |\n")
+    with pytest.raises(ValueError, match="has no closing"):
+        write_doc_section(doc, "bench; CPU A", "| a | 4 |")

@@ -93,6 +93,43 @@ def test_compare_draws_runs_by_epochs(trained, tmp_path, capsys):
     assert "Wrote" in capsys.readouterr().out
 
 
+def test_compare_last_is_each_runs_last_saved_epoch(trained, tmp_path):
+    """'last' resolves per run, so runs of different lengths share the column; a run that
+    kept a snapshot at epoch 1 only shows epoch 1 there (its last saved snapshot)."""
+    from gan_lab import runs
+    from gan_lab.run_folder import RunFolder
+
+    gan, dcgan = (trained[m][0] for m in ("gan", "dcgan"))
+    short = tmp_path / "short"
+    (short / "snapshots").mkdir(parents=True)
+    for name in ("config.json", "fixed_z.npy", "history.csv"):
+        (short / name).write_bytes((gan / name).read_bytes())
+    (short / "snapshots" / "generator_epoch_0001.keras").write_bytes(
+        RunFolder(gan).snapshot(1).read_bytes())
+
+    target = tmp_path / "compare.png"
+    assert main(["compare", str(gan), str(dcgan), str(short), "--epochs", "1", "last",
+                 "--out", str(target)]) == 0
+    assert iio.imread(target).shape[1] > 0
+    figure = runs.compare([gan, short], epochs=[1, "last"])
+    axes = figure.axes  # row by row: gan (1, last), short (1, last)
+    assert [a.get_title() for a in axes[:2]] == ["epoch 1", "last"]
+    assert [a.get_xlabel() for a in axes] == ["", f"epoch {EPOCHS}", "", "epoch 1"]
+    # the last column of the short run is its epoch 1: the same pixels as column 1
+    np.testing.assert_array_equal(axes[2].images[0].get_array(), axes[3].images[0].get_array())
+
+
+def test_compare_last_refuses_a_run_without_snapshots(trained, tmp_path, capsys):
+    gan = trained["gan"][0]
+    empty = tmp_path / "empty"
+    (empty / "snapshots").mkdir(parents=True)
+    for name in ("config.json", "fixed_z.npy"):
+        (empty / name).write_bytes((gan / name).read_bytes())
+    code = main(["compare", str(gan), str(empty), "--epochs", "last",
+                 "--out", str(tmp_path / "x.png")])
+    assert code == 2 and "has no generator snapshot yet" in capsys.readouterr().err
+
+
 def test_compare_names_a_missing_snapshot(trained, tmp_path, capsys):
     dirs = [str(trained[m][0]) for m in ("gan", "dcgan")]
     code = main(["compare", *dirs, "--epochs", "1", "50", "--out", str(tmp_path / "x.png")])
@@ -115,6 +152,10 @@ def test_compare_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
         (["train", "vae"], "invalid choice: 'vae'"),
         (["train", "gan", "--source", "web"], "invalid choice: 'web'"),
         (["compare", "runs/x"], "the following arguments are required: --out"),
+        (["compare", "runs/x", "--epochs", "first", "--out", "x.png"],
+         "an epoch is a whole number >= 1 or 'last', got 'first'"),
+        (["compare", "runs/x", "--epochs", "0", "--out", "x.png"],
+         "must be a positive integer, got 0"),
     ],
 )
 def test_bad_arguments_are_refused_by_the_parser(argv, message, capsys):
@@ -165,7 +206,8 @@ def test_the_readmes_compare_commands_ask_for_epochs_every_run_keeps():
     from gan_lab.config import DEFAULT_SNAPSHOTS
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    commands = re.findall(r"gan_lab compare [^`\n]*--epochs((?: \d+)+)", readme)
+    commands = re.findall(r"gan_lab compare [^`\n]*--epochs((?: (?:\d+|last))+)", readme)
     assert commands, "the README shows no compare command"
     for epochs in commands:
-        assert set(map(int, epochs.split())) <= set(DEFAULT_SNAPSHOTS), epochs
+        numbers = {int(e) for e in epochs.split() if e != "last"}
+        assert numbers <= set(DEFAULT_SNAPSHOTS), epochs

@@ -190,7 +190,7 @@ def test_simultaneous_update_trains_and_refuses_several_d_steps(sample_digits):
 
 
 @pytest.mark.parametrize("flags, gpu, expected", [
-    ({"avx2", "fma"}, False, True),        # AVX2-only CPUs: XLA (README, "How fast")
+    ({"avx2", "fma"}, False, True),        # AVX2-only CPUs: XLA (docs/performance.md, "How fast")
     ({"avx2", "avx512f"}, False, False),   # AVX-512: oneDNN's kernels without XLA
     ({"avx512f"}, True, True),             # a GPU: XLA
 ])

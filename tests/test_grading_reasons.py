@@ -13,6 +13,8 @@ from gan_lab.grading.compare import compare
 sys.path.insert(0, str(Path(__file__).parent / "grading"))
 import students  # noqa: E402
 
+pytestmark = pytest.mark.integration  # each test grades in child processes
+
 PRELUDE = "import numpy as np\nimport tensorflow as tf\nimport keras\nfrom keras import layers, ops\n"
 SOURCES = students._solution_sources()
 

@@ -14,8 +14,7 @@ import pytest
 from gan_lab.cli import main
 from gan_lab.grading import grader, inputs, notebooks, overview, probes
 from gan_lab.grading.compare import compare
-from gan_lab.grading.feedback import (csv_name, index_page, report_name, student_report,
-                                      write_reports)
+from gan_lab.grading.feedback import (csv_name, index_page, report_name, student_report)
 from gan_lab.grading.grader import (Grading, GradingError, StudentGrade, update_csv,
                                     write_csv, write_results)
 
@@ -210,6 +209,7 @@ def test_csv_names_come_back_as_given():
         assert csv_name(grader._cell(name)) == name
 
 
+@pytest.mark.integration
 def test_grade_then_regrade_one_student_from_the_command_line(tmp_path, capsys):
     """`grade CLASS --out grades.csv` writes the CSV, a report each, the index and the
     overview; `grade CLASS --only ivan --update grades.csv` regrades ivan alone."""

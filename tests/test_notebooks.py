@@ -45,7 +45,15 @@ def test_solution_notebook_runs_end_to_end(name, tmp_path, monkeypatch):
         out.get("text", "") for cell in executed.cells if cell.cell_type == "code"
         for out in cell.get("outputs", [])
     )
-    assert "Device: CPU (" in texts and "; precision: " in texts and "from 'sample'" in texts
+    values = "".join(out.get("data", {}).get("text/plain", "") for cell in executed.cells
+                     if cell.cell_type == "code" for out in cell.get("outputs", []))
+    # the set-up cell ends with gan_lab.setup(), whose one-line repr names the device
+    assert "gan_lab " in values and "CPU (" in values and "from 'sample'" in texts
+    for cell in executed.cells:  # a check cell shows its verdict once (printed, not echoed)
+        if cell.cell_type == "code" and cell.source.startswith("gan_lab.check("):
+            shown = [out for out in cell.outputs if "checks pass" in
+                     out.get("text", "") + out.get("data", {}).get("text/plain", "")]
+            assert len(shown) == 1, (cell.source, cell.outputs)
     images = [out for cell in executed.cells for out in cell.get("outputs", [])
               if "image/png" in out.get("data", {})
               or "data:image/gif;base64," in out.get("data", {}).get("text/html", "")]
@@ -65,3 +73,38 @@ def test_solution_notebook_runs_end_to_end(name, tmp_path, monkeypatch):
         html, _ = HTMLExporter().from_notebook_node(executed)
         gif = (Path(parameters["OUT"]) / "progress.gif").read_bytes()
         assert base64.b64encode(gif).decode("ascii") in html
+
+
+def test_setup_cell_is_a_few_lines_ending_with_gan_lab_setup():
+    for name in sorted(SMALL):
+        setup = nbformat.read(SOLUTIONS / name, as_version=4).cells[2].source
+        lines = [line for line in setup.splitlines() if line.strip()]
+        assert len(lines) <= 8 and lines[-1] == "gan_lab.setup()", (name, setup)
+        assert "%pip install" in setup and "GAN_LAB_SOURCE" in setup
+
+
+def test_measured_tables_stay_out_of_the_student_notebooks():
+    """A lab never prints the figures that answer its own questions."""
+    for name in sorted(SMALL):
+        notebook = nbformat.read(SOLUTIONS / name, as_version=4)
+        for cell in notebook.cells:
+            assert not cell.source.startswith(("**Measured**", "Measured with")), (name, cell.source[:80])
+
+
+def test_colab_prepare_does_nothing_elsewhere_and_refuses_drive_there(monkeypatch):
+    import sys
+
+    from gan_lab import colab
+
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert colab.prepare() is None
+    with pytest.raises(RuntimeError, match="works on Google Colab only"):
+        colab.prepare(use_drive=True)
+
+
+def test_a_check_verdict_is_printed_once_and_not_echoed(capsys):
+    from gan_lab.grading import Verdict
+
+    verdict = Verdict("scale_images: all 5 checks pass")
+    assert verdict == "scale_images: all 5 checks pass" and "checks pass" in verdict
+    assert verdict._ipython_display_() is None  # IPython shows nothing for the cell's value

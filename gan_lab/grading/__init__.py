@@ -20,9 +20,18 @@ class CheckFailed(AssertionError):
     """An exercise does not match the reference; the message says where."""
 
 
+class Verdict(str):
+    """The line ``check`` printed. A str (so it can be tested and compared), which a
+    notebook does not display again as the cell's value: the verdict shows once."""
+
+    def _ipython_display_(self):
+        pass  # already printed by check()
+
+
 def check(name: str, obj) -> str:
-    """Check a notebook exercise against the reference; returns a line saying it passed,
-    raises CheckFailed with the first difference (shape, range, value at a given input)."""
+    """Check a notebook exercise against the reference; prints and returns a line saying it
+    passed (shown once in a notebook: see Verdict), raises CheckFailed with the first
+    difference (shape, range, value at a given input)."""
     from . import inputs
     from .compare import compare
     from .probes import run_probe
@@ -38,7 +47,7 @@ def check(name: str, obj) -> str:
     passed, reason = compare(name, observations, reference)
     if not passed:
         raise CheckFailed(f"{name}: {reason}")
-    message = f"{name}: all {len(reference)} checks pass"
+    message = Verdict(f"{name}: all {len(reference)} checks pass")
     print(message)
     return message
 

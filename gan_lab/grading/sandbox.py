@@ -73,11 +73,11 @@ def check_available():
         raise SandboxUnavailable(
             f"the grading sandbox needs Linux with bubblewrap; this is {sys.platform}. Grade "
             "on a Linux machine (or a Linux container) with bubblewrap installed, or pass "
-            "--no-sandbox to run students' code unconfined (see the README)")
+            "--no-sandbox to run students' code unconfined (see docs/grading-security.md)")
     if bwrap_path() is None:
         raise SandboxUnavailable(
             f"the grading sandbox needs bubblewrap (bwrap), not found: {INSTALL_HINT}; or pass "
-            "--no-sandbox to run students' code unconfined (see the README)")
+            "--no-sandbox to run students' code unconfined (see docs/grading-security.md)")
     with tempfile.TemporaryDirectory() as workdir:  # every option a sandbox is made with
         probe = subprocess.run([bwrap_path(), *_namespace_args(), "--ro-bind", "/", "/",
                                 *_scratch_args(workdir), "--remount-ro", "/", "true"],
