@@ -418,7 +418,7 @@ def run_bench(args) -> int:
     seconds = time.perf_counter() - started
     print(f"Wrote {out} in {seconds:.0f} s")
     if args.doc:
-        from .bench import cpu_kind, doc_text, write_doc_section
+        from .bench.report import cpu_kind, doc_text, write_doc_section
 
         what = ("bench --quality" + (f" --preset {args.preset}" if args.preset else "")
                 if args.quality else "bench --quick" if args.quick else "bench")

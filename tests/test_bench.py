@@ -81,7 +81,7 @@ def test_a_mixed_precision_variant_runs_under_its_policy():
 
 
 def test_cpu_kind_names_the_vector_and_bfloat16_hardware():
-    from gan_lab.bench import cpu_kind
+    from gan_lab.bench.report import cpu_kind
 
     assert cpu_kind({"avx2", "fma"}, "AMD EPYC") == "AMD EPYC, AVX2"
     assert cpu_kind({"avx2", "avx512f", "avx512_bf16"}, "AMD EPYC") \
@@ -93,7 +93,7 @@ def test_cpu_kind_names_the_vector_and_bfloat16_hardware():
 def test_the_benchmark_writes_its_table_into_its_own_section(tmp_path):
     """Each (kind of run, CPU kind) has one section; a new run replaces its table and
     leaves the prose and the other CPUs' tables alone."""
-    from gan_lab.bench import write_doc_section
+    from gan_lab.bench.report import write_doc_section
 
     doc = tmp_path / "performance.md"
     doc.write_text("# Performance\n\nProse stays.\n")
