@@ -63,10 +63,13 @@ def is_temporary(path) -> bool:
 
 
 def write_text(path, text: str, newline=None) -> Path:
-    """``text`` written whole or not at all (``newline`` as for ``open``: "" writes line
-    ends as they are, e.g. a CSV's \\r\\n)."""
+    """``text`` written whole or not at all, in UTF-8 (``newline`` as for ``open``: ""
+    writes line ends as they are, e.g. a CSV's \\r\\n). Bytes that are not UTF-8, as a
+    file name gives them to Python (surrogates: a student's folder named in another
+    encoding), are written as backslash escapes instead of failing the whole file."""
     with atomic_path(path) as temporary:
-        temporary.write_text(text, newline=newline)
+        temporary.write_text(text, encoding="utf-8", errors="backslashreplace",
+                             newline=newline)
     return Path(path)
 
 

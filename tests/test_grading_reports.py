@@ -3,6 +3,7 @@ HTML holding every reason whole, and no answer), the index, the class overview (
 to the CSV's) and a regrade of one student (the other rows byte for byte)."""
 
 import csv
+import os
 import re
 import sys
 from html.parser import HTMLParser
@@ -240,3 +241,14 @@ def test_grade_then_regrade_one_student_from_the_command_line(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "class"), "--only", "ivan", "--update",
                  str(out), "--lab", "01", "--no-sandbox"]) == 2
     assert "other columns" in capsys.readouterr().err
+
+
+def test_a_folder_name_that_is_not_utf8_cannot_stop_the_class_being_written(tmp_path):
+    # A student folder named in another encoding reaches Python as surrogates; every file
+    # the grader writes (CSV, reports, overview) goes through files.write_text, which once
+    # failed on them after the whole class was graded, leaving no results at all.
+    from gan_lab import files
+
+    name = os.fsdecode(b"bad\xff\xfe_name")
+    written = files.write_text(tmp_path / "grades.csv", f"student\r\n{name}\r\n", newline="")
+    assert written.read_bytes() == b"student\r\nbad\\udcff\\udcfe_name\r\n"
