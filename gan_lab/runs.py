@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -125,13 +125,13 @@ def train(config: TrainConfig | Plan | str | None = None, *, data=None, generato
     strategy = runtime.strategy(config.distribute)
     data = _given_data(data, config)
     # A resume checks its folder before the data loads: nothing is loaded for a wrong one.
-    planned = Plan(config, given.resume, given.done) if given else plan(config, resume)
+    planned = replace(given, config=config) if given else plan(config, resume)
     if data is None:
         data = load_images(config.dataset, "train", config.source, config.data_dir,
                            config.limit)
-    config = planned.config.sized_to(len(data.images))
-    gan = _build_gan(config, data, generator, discriminator, strategy)
-    opened = _open_folder(planned, config, data, gan, overwrite)
+    planned = replace(planned, config=planned.config.sized_to(len(data.images)))
+    gan = _build_gan(planned.config, data, generator, discriminator, strategy)
+    opened = _open_folder(planned, data, gan, overwrite)
     callback = _fit(gan, data, opened, strategy, verbose)
     return _report(gan, callback, opened)
 
@@ -172,11 +172,11 @@ class _Opened:
     judge: object         # the classifier of per-epoch metrics, or None
 
 
-def _open_folder(planned: Plan, config, data, gan, overwrite) -> _Opened:
+def _open_folder(planned: Plan, data, gan, overwrite) -> _Opened:
     """Stage 4: everything that may refuse runs first (the conditional GAN's labels, the
     classifier, a resume's data check); only then is an old run replaced, or a resumed one
     restored and rewound, and config.json and the fixed latent batch written."""
-    folder = planned.folder
+    folder, config = planned.folder, planned.config
     facts = _facts(config, data, gan)
     if gan.classes is not None and (data.labels < 0).any():
         raise DataError("a conditional GAN trains on labelled images: pass data=(images, "
