@@ -13,7 +13,7 @@ from . import checkpoint
 from .config import DEFAULT_SNAPSHOTS
 from .files import save_figure, save_model, write_gif
 from .gan import asked_labels, generate
-from .plotting import plot_grid, plot_losses, tile
+from .plotting import plot_grid, plot_losses, plot_points, tile
 from .run_folder import HISTORY_FIELDS, TRACKED_FIELDS, RunFolder
 
 LOGGED = HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
@@ -31,6 +31,10 @@ class EpochArtifacts(keras.callbacks.Callback):
     An epoch whose losses are NaN or Inf stops training and writes nothing: the last good
     epoch's files stay as they were, and ``diverged`` holds the bad epoch's row.
 
+    With a ``mixture`` (``mixtures.Mixture``: a GAN of 2-D points), ``fixed_z`` is the
+    2,500-point batch of VEEGAN's protocol, each frame plots it over the mixture, and each
+    row gets its ``modes``, ``high_quality``, ``kl_uniform`` and ``share_0`` ...
+
     With a ``classifier`` (``gan_lab.classifier.Classifier``), each row also gets ``modes``
     and ``kl_uniform`` of METRIC_SAMPLES images from one fixed latent batch, and each
     class's share of them (``share_0`` ...); for a conditional GAN also ``label_accuracy``.
@@ -40,14 +44,16 @@ class EpochArtifacts(keras.callbacks.Callback):
     """
 
     def __init__(self, folder, fixed_z, snapshot_epochs=DEFAULT_SNAPSHOTS, last_epoch=None,
-                 history=(), classifier=None, tensorboard=False):
+                 history=(), classifier=None, tensorboard=False, mixture=None):
         super().__init__()
         self.folder = RunFolder(folder) if not isinstance(folder, RunFolder) else folder
         self.fixed_z = np.asarray(fixed_z, np.float32)
         self.snapshot_epochs = set(snapshot_epochs) | ({last_epoch} if last_epoch else set())
         self.history = list(history)  # rows of earlier epochs when a run is resumed
         self.diverged = None
-        self.classifier = classifier
+        self.mixture = mixture
+        # A GAN of points is measured by its mixture, every epoch, on the frame's points.
+        self.classifier = mixture if mixture is not None else classifier
         self.tensorboard = tensorboard
         self._writer = None
         self._started = None
@@ -72,11 +78,14 @@ class EpochArtifacts(keras.callbacks.Callback):
             return
         self.history = [r for r in self.history if r["epoch"] < epoch] + [row]
         if self.classifier is not None:
-            measured = self.classifier.evaluate(generate(generator, n=METRIC_SAMPLES, seed=0),
-                                                asked_labels(generator, METRIC_SAMPLES))
+            samples = images if self.mixture is not None else \
+                generate(generator, n=METRIC_SAMPLES, seed=0)
+            measured = self.classifier.evaluate(samples, asked_labels(generator, len(samples)))
             row.update({key: float(measured[key]) for key in TRACKED_FIELDS if key in measured})
             row.update({f"share_{k}": float(v) for k, v in enumerate(measured["histogram"])})
-        save_figure(plot_grid(images, title=f"epoch {epoch}"), folder.frame(epoch))
+        frame = plot_grid(images, title=f"epoch {epoch}") if self.mixture is None else \
+            plot_points(images, self.mixture, title=f"epoch {epoch}")
+        save_figure(frame, folder.frame(epoch))
         if epoch in self.snapshot_epochs:
             save_model(generator, folder.snapshot(epoch))
         folder.write_history(self.history)
@@ -99,7 +108,8 @@ class EpochArtifacts(keras.callbacks.Callback):
             for key, value in row.items():
                 if key != "epoch" and value is not None:
                     tf.summary.scalar(key, value)
-            tf.summary.image("frame", tile(images)[None])
+            if self.mixture is None:  # a point cloud's frame is a plot, kept as a PNG
+                tf.summary.image("frame", tile(images)[None])
         self._writer.flush()
 
     def on_train_end(self, logs=None):

@@ -17,8 +17,9 @@ import numpy as np
 
 from .data import DATASETS, check_images, load_images
 from .files import exclusive, save_model, write_json
-from .metrics import (CONFIDENT, blur, class_histogram, classifier_score, frechet_distance,
-                      kl_to_uniform, modes_covered, precision_recall)
+from .metrics import (CONFIDENT, DEFAULT_SAMPLES, MEASURES, MODE_SHARE, blur, class_histogram,
+                      classifier_score, frechet_distance, kl_to_uniform, modes_covered,
+                      precision_recall)
 
 CACHE_ENV = "GAN_LAB_CACHE"
 # Raise it whenever build_classifier, _train_classifier or _training_epochs change: cached
@@ -65,6 +66,16 @@ class Classifier:
     test_accuracy: float
     held_out: np.ndarray  # real test images in [-1, 1], never trained on
     held_out_labels: np.ndarray
+
+    # What a run's evaluation reports, and on how many images by default.
+    measures = MEASURES
+    samples = DEFAULT_SAMPLES
+
+    def describe(self) -> str:
+        return (f"Classifier: {self.dataset} ({self.source}), test accuracy "
+                f"{self.test_accuracy:.2%} on {len(self.held_out):,} held-out images. Frechet "
+                f"distance to those images; a mode holds >= {MODE_SHARE:.0%} of a uniform "
+                f"share; confident = top probability >= {CONFIDENT}.")
 
     @functools.cached_property
     def _outputs(self):
@@ -185,7 +196,8 @@ def _train_classifier(train, test, seed=0):
 
 
 def trained(dataset="mnist", source="auto", data_dir=None, retrain=False, log=None):
-    """The classifier for ``dataset``, trained on its train split from ``source`` the first
+    """The classifier for ``dataset`` (for "stacked_mnist", the MNIST one read on each channel:
+    a ``stacked_mnist.StackedCounter``), trained on its train split from ``source`` the first
     time (tens of seconds on the 4,000-digit sample, a few minutes on full MNIST on a CPU)
     and loaded from ``cache_dir()`` afterwards. The cache is keyed by dataset, the source
     actually used and ``VERSION``. ``log``: a function told when
@@ -194,6 +206,10 @@ def trained(dataset="mnist", source="auto", data_dir=None, retrain=False, log=No
 
     from . import runtime
 
+    if dataset == "stacked_mnist":  # its modes are read digit by digit
+        from .stacked_mnist import StackedCounter
+
+        return StackedCounter(trained("mnist", source, data_dir, retrain, log))
     if source == "tfds-download":  # downloaded once: in the TFDS cache from then on
         source = "tfds"
     test = load_images(dataset, "test", source, data_dir)

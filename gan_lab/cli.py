@@ -16,9 +16,9 @@ from pathlib import Path
 
 from . import quiet_start, setup
 from .config import TrainConfig
-from .data import DATASETS, SOURCES
+from .data import DATASETS, POINT_DATASETS, SOURCES
 from .options import (ARCHS, COMPARE_EPOCHS, DEFAULT_SNAPSHOTS, DEFAULT_STEPS, LAST, LOSSES,
-                      MODELS, PRESETS, STRATEGIES, UPDATES, positive_int)
+                      MODELS, POINT_STEPS, PRESETS, STRATEGIES, UPDATES, positive_int)
 
 
 def user_errors() -> tuple:
@@ -64,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--arch", choices=ARCHS,
                        help="an alternative generator: course_cifar = the course's CIFAR-10 "
                             "G (one dense layer, four 3x3 transposed convolutions), for dcgan")
-    train.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
+    train.add_argument("--dataset", choices=sorted(DATASETS),
+                       help="default mnist; ring and grid are 2-D mixtures of Gaussians, "
+                            "stacked_mnist three digits as R, G, B (the mode-collapse lab)")
     train.add_argument("--source", default="auto", choices=SOURCES,
                        help="where images come from (default: auto, see docs/students.md)")
     train.add_argument("--data-dir", help="TFDS cache folder (tfds) or IDX folder (idx)")
@@ -92,9 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="spectrally normalise D's layers (Miyato et al. 2018)")
     train.add_argument("--g-learning-rate", type=float,
                        help="G's own learning rate (default: --learning-rate)")
+    train.add_argument("--d-learning-rate", type=float,
+                       help="D's own learning rate (default: --learning-rate); 0 freezes D "
+                            "at its first weights: G then plays against a fixed D")
     train.add_argument("--d-steps", type=positive_integer, help="D updates per G update (default 1)")
     train.add_argument("--g-steps", type=positive_integer,
                        help="G updates per training step (default 1; more lets G outrun D)")
+    train.add_argument("--unroll", type=int, metavar="K",
+                       help="Unrolled GAN (Metz et al. 2017): G's loss through K look-ahead "
+                            "steps of D (default 0: none; the paper's 5)")
+    train.add_argument("--pack", type=positive_integer, metavar="M",
+                       help="PacGAN (Lin et al. 2018): D judges M samples packed together "
+                            "(default 1: none; the paper's 2)")
+    train.add_argument("--minibatch-std", action="store_true", default=None,
+                       help="a minibatch standard deviation feature in D (Karras et al. 2018)")
     train.add_argument("--real-label", type=float,
                        help="target for real images; 0.9 = one-sided label smoothing")
     train.add_argument("--snapshot-epochs", type=positive_integer, nargs="+", metavar="E",
@@ -138,14 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate", help="measure a run's snapshots: modes, KL to uniform, score, Frechet",
         description="Generate images from each saved snapshot and measure them with a digit "
-        "classifier (trained once, then cached), beside the same measures of real images. "
-        "Writes RUN_DIR/metrics.csv.",
+        "classifier (trained once, then cached), beside the same measures of real images; "
+        "for a ring or grid: modes covered, high-quality share and KL; for Stacked MNIST: "
+        "modes of 1,000 and KL. Writes RUN_DIR/metrics.csv.",
     )
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--epochs", type=positive_integer, nargs="+",
                           help="snapshot epochs to measure (default: all saved)")
-    evaluate.add_argument("--samples", type=positive_integer, default=10_000,
-                          help="generated images per snapshot (default 10,000)")
+    evaluate.add_argument("--samples", type=positive_integer,
+                          help="generated samples per snapshot (default 10,000 images; "
+                               "2,500 points of a ring or grid, VEEGAN's protocol; 26,000 "
+                               "Stacked MNIST images, PacGAN's)")
     evaluate.add_argument("--data-dir", help="TFDS cache or IDX folder, as for train")
 
     labs = commands.add_parser(
@@ -233,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_steps(config) -> int:
+    """The training steps a run of ``config`` without --epochs makes, about."""
+    return POINT_STEPS if config.dataset in POINT_DATASETS else DEFAULT_STEPS[config.model]
+
+
 def _default(name):
     """The TrainConfig default of setting ``name``, for the help texts."""
     return TrainConfig.__dataclass_fields__[name].default
@@ -244,6 +265,8 @@ TRAIN_ACTIONS = ("command", "verbose", "resume", "overwrite")
 
 def run_train(args) -> int:
     settings = {key: value for key, value in vars(args).items() if key not in TRAIN_ACTIONS}
+    if settings.pop("minibatch_std"):  # an option of D's builder
+        settings["discriminator_options"] = {"minibatch_std": True}
     config = TrainConfig.create(**settings)
     chosen = setup()  # TensorFlow loads here, after the settings are checked
     from . import runs
@@ -260,12 +283,13 @@ def run_train(args) -> int:
         networks = ["full-size"]  # models.py's widths (Radford et al.'s for the DCGAN)
     arch = f" ({'; '.join(networks)})" if networks else ""
     until = (f"to epoch {config.epochs}" if config.epochs else
-             f"for about {DEFAULT_STEPS[config.model]:,} steps")
+             f"for about {default_steps(config):,} steps")
     print(f"{verb} {config.model}{arch} {until}, batch {config.batch_size} -> {config.run_dir}")
     started = time.perf_counter()
     run = runs.train(planned, overwrite=args.overwrite)
     facts = runs.RunFolder(config.run_dir).read_config()["run"]
-    print(f"Data: {facts['dataset']} {facts['split']}, {facts['images']:,} images "
+    kind = "points" if len(facts["image_shape"]) == 1 else "images"
+    print(f"Data: {facts['dataset']} {facts['split']}, {facts['images']:,} {kind} "
           f"{tuple(facts['image_shape'])} from {facts['source_used']}")
     seconds = [row["seconds"] for row in run.history]
     timing = (f" ({sum(seconds) / len(seconds):.1f} s per epoch of training, epochs 1-"
@@ -292,19 +316,16 @@ def run_evaluate(args) -> int:
 
     results, references, judge = reports.evaluate(args.run_dir, args.epochs, args.samples,
                                                   args.data_dir)
-    print(f"Classifier: {judge.dataset} ({judge.source}), test accuracy "
-          f"{judge.test_accuracy:.2%} on {len(judge.held_out):,} held-out images. Frechet "
-          f"distance to those images; a mode holds >= {metrics.MODE_SHARE:.0%} of a uniform "
-          f"share; confident = top probability >= {metrics.CONFIDENT}.")
-    chance = 1 / judge.classes
-    if judge.test_accuracy < 3 * chance:
+    print(judge.describe())
+    chance = 1 / getattr(judge, "classes", 1)  # a mixture is measured exactly, not classified
+    if hasattr(judge, "test_accuracy") and judge.test_accuracy < 3 * chance:
         print(f"Warning: the classifier is right on only {judge.test_accuracy:.0%} of held-out "
               f"images (chance is {chance:.0%}): the class shares, modes and KL below say "
               "little about this run. Train on more data (e.g. --source idx) for measures "
               "that mean something.")
     rows = {f"epoch {epoch}": m for epoch, m in results.items()}
     rows.update({f"({name})": m for name, m in references.items()})
-    print(metrics.table(rows))
+    print(metrics.table(rows, judge.measures))
     print(f"Wrote {args.run_dir}/metrics.csv")
     return 0
 

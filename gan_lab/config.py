@@ -11,11 +11,12 @@ import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import DATASETS, SOURCES
+from .data import DATASETS, POINT_DATASETS, SOURCES
 from .options import (ARCHS, BATCH_SIZE, BETA_1, BETA_2, COMPACT_DCGAN, D_STEPS,
                       DEFAULT_SNAPSHOTS, DEFAULT_STEPS, G_STEPS, GP_WEIGHT, LATENT_DIM,
-                      LEARNING_RATE, LOSS, MODELS, PRESETS, REAL_LABEL, STRATEGIES, UPDATE,
-                      check_rules, choice, objective_rules, positive_int)
+                      LEARNING_RATE, LOSS, MODELS, PACK, POINT_SETTINGS, POINT_STEPS, PRESETS,
+                      REAL_LABEL, STRATEGIES, UNROLL, UPDATE, check_rules, choice,
+                      objective_rules, positive_int)
 
 
 def _resume(default, **kwargs):
@@ -43,8 +44,11 @@ class TrainConfig:
     g_steps: int = _resume(G_STEPS)        # G updates per training step
     real_label: float = _resume(REAL_LABEL)
     update: str = _resume(UPDATE)
+    unroll: int = _resume(UNROLL)          # Unrolled GAN's look-ahead D steps (0: none)
+    pack: int = _resume(PACK)              # PacGAN's samples per D judgement (1: none)
     learning_rate: float = LEARNING_RATE   # may be lowered on resume after a divergence
     g_learning_rate: float | None = None   # G's own learning rate; None: learning_rate
+    d_learning_rate: float | None = None   # D's own; None: learning_rate; 0: D frozen
     beta_1: float = _resume(BETA_1)        # Adam's, for both networks
     beta_2: float = _resume(BETA_2)
     gp_weight: float = _resume(GP_WEIGHT)  # lambda of the gradient penalty (wgan_gp)
@@ -88,6 +92,8 @@ class TrainConfig:
             chosen = {**settings_of_preset, **chosen, "preset": preset}
         if model is not None:
             chosen["model"] = model
+        if chosen.get("dataset") in POINT_DATASETS:
+            chosen = {**POINT_SETTINGS, **chosen}
         networks_given = {"arch", "generator_options", "discriminator_options"} & set(chosen)
         image_shape = DATASETS.get(chosen.get("dataset", cls.dataset), (None,))[0]
         if preset is None and not networks_given and chosen.get("model", cls.model) == "dcgan" \
@@ -130,9 +136,22 @@ class TrainConfig:
         _number(self.learning_rate, "learning_rate", above=0)
         if self.g_learning_rate is not None:
             _number(self.g_learning_rate, "g_learning_rate", above=0)
+        if self.d_learning_rate is not None:  # 0: D keeps its first weights (a frozen D)
+            _number(self.d_learning_rate, "d_learning_rate", at_least=0)
         _number(self.gp_weight, "gp_weight", at_least=0)
         _number(self.real_label, "real_label")
-        check_rules(self.loss, self.update, self.d_steps, self.g_steps, self.real_label)
+        check_rules(self.loss, self.update, self.d_steps, self.g_steps, self.real_label,
+                    self.unroll)
+        positive_int(self.pack, "pack")
+        if self.dataset in POINT_DATASETS and self.model != "gan":
+            raise ValueError(f"{self.dataset} is a mixture of 2-D points, which the dense GAN "
+                             f"learns: python -m gan_lab train gan --dataset {self.dataset}")
+        if self.dataset == "stacked_mnist" and self.model == "cgan":
+            raise ValueError("stacked_mnist's 1,000 modes are for unconditional GANs: "
+                             "train gan or dcgan on it")
+        if self.pack > 1 and self.model == "cgan":
+            raise ValueError("packing (PacGAN) applies to unconditional GANs: train gan or "
+                             "dcgan with --pack")
         for name in ("beta_1", "beta_2"):
             _number(getattr(self, name), name, at_least=0)
             if not getattr(self, name) < 1:
@@ -162,10 +181,12 @@ class TrainConfig:
 
     def sized_to(self, images: int) -> "TrainConfig":
         """This config with ``epochs`` set, when it was left None, for a training set of
-        ``images`` images: about DEFAULT_STEPS[model] training steps, at least 1 epoch."""
+        ``images`` images: about DEFAULT_STEPS[model] training steps (POINT_STEPS on a 2-D
+        mixture), at least 1 epoch."""
         if self.epochs is not None:
             return self
-        steps = DEFAULT_STEPS[self.model] / self.steps_per_epoch(images)
+        wanted = POINT_STEPS if self.dataset in POINT_DATASETS else DEFAULT_STEPS[self.model]
+        steps = wanted / self.steps_per_epoch(images)
         return self.replace(epochs=max(1, round(steps)))
 
     def batch_rows(self, replicas=1) -> int:
@@ -176,6 +197,11 @@ class TrainConfig:
     def steps_per_epoch(self, images: int, replicas=1) -> int:
         """Training steps (G updates) in one epoch of ``images`` images."""
         return math.ceil(images / self.batch_rows(replicas))
+
+    def rates(self) -> tuple[float, float]:
+        """(D's learning rate, G's): each network's own where given, else learning_rate."""
+        return (self.learning_rate if self.d_learning_rate is None else self.d_learning_rate,
+                self.learning_rate if self.g_learning_rate is None else self.g_learning_rate)
 
     def replace(self, **changes) -> "TrainConfig":
         return dataclasses.replace(self, **changes)

@@ -31,7 +31,14 @@ DATASETS = {
     "mnist": ((28, 28, 1), 10),
     "fashion_mnist": ((28, 28, 1), 10),
     "cifar10": ((32, 32, 3), 10),
+    # The mode-collapse benchmarks: 2-D mixtures of Gaussians (points, not images: see
+    # gan_lab.mixtures) and Stacked MNIST (three digits as R, G, B: 1,000 modes).
+    "ring": ((2,), 8),
+    "grid": ((2,), 25),
+    "stacked_mnist": ((28, 28, 3), 1_000),
 }
+POINT_DATASETS = ("ring", "grid")
+POINTS = 128_000  # points drawn for a training set of a 2-D mixture (500 batches of 256)
 SOURCES = ("auto", "tfds", "idx", "sample")
 SPLITS = ("train", "test")
 DATA_DIR_ENV = "GAN_LAB_DATA_DIR"
@@ -81,6 +88,13 @@ def load_pixels(
     """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if name in POINT_DATASETS:
+        raise DataError(f"{name} is a mixture of 2-D points, not pixels: "
+                        f"load_images({name!r}) draws them")
+    if name == "stacked_mnist":
+        from .stacked_mnist import stacked_pixels
+
+        return stacked_pixels(load_pixels("mnist", split, source, data_dir), limit, seed)
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
     if source not in SOURCES:
@@ -136,12 +150,22 @@ def balanced_subset(labels, limit: int, seed: int = 0) -> np.ndarray:
 
 
 @functools.wraps(load_pixels, assigned=("__module__", "__annotations__"))
-def load_images(*args, **kwargs) -> ImageSet:
+def load_images(name="mnist", split="train", source="auto", data_dir=None, limit=None,
+                seed=0) -> ImageSet:
     """``load_pixels`` scaled for a GAN: float32 images in [-1, 1], shape (N, 28, 28, 1)
-    (or (N, 32, 32, 3) for CIFAR-10), labels beside them. Same arguments as load_pixels:
-    ``load_images(name="mnist", split="train", source="auto", data_dir=None, limit=None,
-    seed=0)``."""
-    loaded = load_pixels(*args, **kwargs)
+    (or (N, 32, 32, 3) for CIFAR-10 and Stacked MNIST), labels beside them. Same arguments
+    as load_pixels. For "ring" and "grid", ``limit`` (default ``POINTS``) points of the
+    2-D mixture (N, 2) and the mode each came from (the "train" split drawn with seed 0,
+    "test" with 1; ``source`` is "sampled")."""
+    if name in POINT_DATASETS:
+        from .mixtures import mixture
+
+        if split not in SPLITS:
+            raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
+        count = POINTS if limit is None else positive_int(limit, "limit", DataError)
+        points, modes = mixture(name).sample(count, seed=SPLITS.index(split))
+        return ImageSet(points, modes.astype(np.int64), name, split, "sampled")
+    loaded = load_pixels(name, split, source, data_dir, limit, seed)
     return loaded._replace(images=to_unit_range(loaded.images))
 
 
@@ -184,10 +208,29 @@ def check_images(images, image_shape=None, what: str = "images") -> None:
         )
 
 
+def check_points(points, dimensions=2, what: str = "points") -> np.ndarray:
+    """``points`` as float32 (N, dimensions), or a ``DataError`` unless they are finite
+    numbers of that shape, N >= 1 (the 2-D mixtures' samples: any range)."""
+    points = np.asarray(points)
+    if points.ndim != 2 or points.shape[1] != dimensions or len(points) == 0:
+        raise DataError(f"{what} must have shape (N, {dimensions}), N >= 1, got {points.shape}")
+    if not (np.issubdtype(points.dtype, np.number) or "float" in points.dtype.name) \
+            or np.issubdtype(points.dtype, np.complexfloating):
+        raise DataError(f"{what} must be real numbers, got dtype {points.dtype}")
+    points = points.astype(np.float32)
+    if not np.isfinite(points).all():
+        raise DataError(f"{what} contain NaN or Inf values (a generator that diverged?)")
+    return points
+
+
 def check_training_images(images, image_shape=None) -> None:
     """``check_images`` for the images a GAN trains on, which must also use the whole of
     [-1, 1]: images in [0, 1] (pixels / 255, the usual mistake) make the GAN learn a grey
-    background, so they are refused."""
+    background, so they are refused. A GAN of points (``image_shape`` (dimensions,)) takes
+    any finite points (``check_points``)."""
+    if image_shape is not None and len(tuple(image_shape)) == 1:
+        check_points(images, tuple(image_shape)[0], what="training points")
+        return
     check_images(images, image_shape, what="training images")
     lo, hi = float(np.min(images)), float(np.max(images))
     if lo > -0.9:  # a tanh generator is asked to draw a background it cannot reach
@@ -217,7 +260,7 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
     saying what to fix."""
     if isinstance(data, ImageSet):
         images, labels, name, split, source = data
-    elif isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) == 4:
+    elif isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) in (2, 4):
         (images, labels), split, source = data, "train", "array"
     elif isinstance(data, (np.ndarray, list)) or hasattr(data, "numpy"):
         images, labels, split, source = np.asarray(data), None, "train", "array"
@@ -226,7 +269,7 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
                         f"images (N, H, W, C) in [-1, 1] or (images, labels); got "
                         f"{type(data).__name__}")
     images = np.asarray(images)
-    check_training_images(images)
+    check_training_images(images, images.shape[1:] if images.ndim == 2 else None)
     if labels is None:
         labels = np.full(len(images), -1, np.int64)  # unknown classes
     labels = check_labels(labels, count=len(images))
@@ -251,7 +294,8 @@ def check_labels(labels, classes=None, count=None) -> np.ndarray:
 
 def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True, seed: int = 0,
                  epochs: int | None = None, first_epoch: int = 0, labels=None):
-    """A tf.data pipeline over images (N, H, W, C) in [-1, 1]: shuffle, batch, prefetch.
+    """A tf.data pipeline over images (N, H, W, C) in [-1, 1] (or points (N, D)): shuffle,
+    batch, prefetch.
 
     The last batch of an epoch may be partial; the GAN handles it. With ``epochs=None`` the
     dataset is one epoch that reshuffles each time Keras iterates it. With ``epochs`` set it
@@ -262,7 +306,10 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     """
     import tensorflow as tf
 
-    check_images(images)
+    if np.ndim(images) == 2:  # points of a 2-D mixture, not images
+        check_points(images, np.shape(images)[1])
+    else:
+        check_images(images)
     positive_int(batch_size, "batch_size", DataError)
     images = np.asarray(images, np.float32)
     columns = (images,)

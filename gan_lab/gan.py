@@ -19,9 +19,9 @@ from . import runtime
 from .preflight import ModelError, check_networks, check_training_data
 from .sampling import asked_labels, generate, latents  # noqa: F401  (gan_lab.gan.generate)
 from .losses import gradient_penalty, objective
-from .models import judged_shape, label_classes, latent_size
+from .models import judged_shape, label_classes, latent_size, pack_of
 from .options import (BETA_1, BETA_2, D_STEPS, G_STEPS, GP_WEIGHT, LEARNING_RATE, LOSS,
-                      REAL_LABEL, UPDATE, check_rules)
+                      REAL_LABEL, UNROLL, UPDATE, check_rules)
 
 
 def default_optimizer(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2):
@@ -55,7 +55,8 @@ class GAN(keras.Model):
         self.latent_dim = latent_size(generator)
         self.image_shape = tuple(int(d) for d in generator.output_shape[1:])
         judged = judged_shape(discriminator)
-        if judged != self.image_shape:
+        self.pack = pack_of(self.image_shape, judged)  # PacGAN: D judges packs of m samples
+        if self.pack is None:
             raise ValueError(
                 f"generator makes images of shape {self.image_shape} but the discriminator "
                 f"takes {judged}"
@@ -71,6 +72,9 @@ class GAN(keras.Model):
                 f"these networks {'take' if self.classes else 'take no'} labels: train them "
                 f"with {'ConditionalGAN' if self.classes else 'GAN'} (gan_lab.gan.make_gan "
                 "picks the class for a pair)")
+        if self.pack > 1 and self.conditional:
+            raise ModelError("packing (PacGAN) applies to unconditional GANs: the "
+                             "discriminator of a ConditionalGAN takes one image a label")
         self.seed = seed
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.built = True  # both networks are built: save_weights works before fit()
@@ -81,18 +85,20 @@ class GAN(keras.Model):
 
     def compile(self, d_optimizer=None, g_optimizer=None, loss=LOSS, d_steps=D_STEPS,
                 g_steps=G_STEPS, real_label=REAL_LABEL, update=UPDATE, gp_weight=GP_WEIGHT,
-                jit_compile="auto", **kwargs):
+                unroll=UNROLL, jit_compile="auto", **kwargs):
         """``loss``: the objective's name (``losses.OBJECTIVES``: "non_saturating", the
         default, "minimax", "lsgan", "hinge" or "wgan_gp", whose gradient penalty is weighted
         by ``gp_weight``); ``d_steps``: D updates per G update (each on its own share of the
         batch); ``g_steps``: G updates per step (each on fresh noise); ``real_label``: 1.0,
         or e.g. 0.9 for one-sided label smoothing; ``update``: "alternating" or
-        "simultaneous". The rules between them are ``options.check_rules``'s (ValueError).
+        "simultaneous"; ``unroll``: k look-ahead steps of D that G's loss is taken through
+        (Metz et al. 2017; 0: none). The rules between them are ``options.check_rules``'s
+        (ValueError). Packing (PacGAN) is the discriminator's: see ``packed``.
         Optimizers default to ``default_optimizer()``. ``jit_compile``: the train step
         compiled with XLA; "auto" is ``runtime.xla_by_default()``, gan_lab's choice for this
         device and CPU kind (Keras' own "auto" never uses XLA on a CPU). Other keywords
         (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
-        check_rules(loss, update, d_steps, g_steps, real_label)
+        check_rules(loss, update, d_steps, g_steps, real_label, unroll)
         super().compile(jit_compile=runtime.xla_by_default() if jit_compile == "auto"
                         else jit_compile, **kwargs)
         self.objective = objective(loss)
@@ -102,9 +108,11 @@ class GAN(keras.Model):
         self.real_label = float(real_label)
         self.update = update
         self.gp_weight = float(gp_weight)
+        self.unroll = int(unroll)
         self._compiled_with = {"loss": loss, "d_steps": d_steps, "real_label": float(real_label),
                                "update": update, "jit_compile": jit_compile,
-                               "gp_weight": float(gp_weight), "g_steps": g_steps}
+                               "gp_weight": float(gp_weight), "g_steps": g_steps,
+                               "unroll": self.unroll}
 
     @property
     def loss_kind(self) -> str:
@@ -190,17 +198,46 @@ class GAN(keras.Model):
     def d_loss(self, real, fake, real_outputs, fake_outputs):
         """D's loss under the compiled objective, from its outputs on the real and the fake
         batch; plus ``gp_weight`` times the gradient penalty where the objective takes one."""
-        rules = self.objective.rules
-        smoothing = (self.real_label,) if rules.label_smoothing else ()
-        loss = self.objective.discriminator_loss(real_outputs, fake_outputs, *smoothing)
-        if rules.gradient_penalty:
+        loss = self._objective_d_loss(real_outputs, fake_outputs)
+        if self.objective.rules.gradient_penalty:
             loss = loss + self.gp_weight * self.gradient_penalty(real, fake)
         return loss
 
+    def _objective_d_loss(self, real_outputs, fake_outputs):
+        smoothing = (self.real_label,) if self.objective.rules.label_smoothing else ()
+        return self.objective.discriminator_loss(real_outputs, fake_outputs, *smoothing)
+
     def g_loss(self, real, fake):
         """G's loss under the compiled objective for the fake batch as D judges it now
-        (``real``: the batch the fakes were drawn beside, for variants that need it)."""
+        (``real``: the batch the fakes were drawn beside, for variants that need it);
+        with ``unroll`` k > 0, as D will judge it k steps ahead (``unrolled_g_loss``)."""
+        if self.unroll:
+            return self.unrolled_g_loss(real, fake)
         return self.objective.generator_loss(self.judge(fake))
+
+    def unrolled_g_loss(self, real, fake):
+        """The Unrolled GAN's G loss (Metz et al. 2017, eq. 5-7): G is judged by a copy of
+        D moved ``unroll`` Adam steps ahead on this real batch and these fakes, from D's
+        weights and Adam state as they are, and G's gradient flows through those steps (how
+        D would answer G's move). The copy is a pure function (``Layer.stateless_call`` on
+        weight tensors, ``adam_look_ahead``): the real D and its optimizer are untouched."""
+        network, optimizer = self.discriminator, _unscaled(self.d_optimizer)
+        weights = [tf.convert_to_tensor(v.value) for v in network.trainable_variables]
+        state = [tf.convert_to_tensor(v.value) for v in network.non_trainable_variables]
+        moments = adam_moments(optimizer, network.trainable_variables)
+        real_pack, fake_pack = self.packed(real), self.packed(fake)
+        for step in range(1, self.unroll + 1):
+            with tf.GradientTape() as look_ahead:
+                look_ahead.watch(weights)
+                real_outputs, state = network.stateless_call(weights, state, real_pack,
+                                                             training=True)
+                fake_outputs, state = network.stateless_call(weights, state, fake_pack,
+                                                             training=True)
+                loss = self._objective_d_loss(real_outputs, fake_outputs)
+            gradients = look_ahead.gradient(loss, weights)
+            weights, moments = adam_look_ahead(optimizer, weights, gradients, moments, step)
+        outputs, _ = network.stateless_call(weights, state, fake_pack, training=True)
+        return self.objective.generator_loss(outputs)
 
     def gradient_penalty(self, real, fake):
         """``losses.gradient_penalty`` at random points between the real and fake images
@@ -224,8 +261,22 @@ class GAN(keras.Model):
         return self.generator(z, training=True)
 
     def judge(self, batch):
-        """D's outputs (N, 1) for a batch, in training mode."""
-        return self.discriminator(batch, training=True)
+        """D's outputs for a batch, in training mode: (N, 1), or (N // m, 1) when D judges
+        packs of m (``packed``)."""
+        return self.discriminator(self.packed(batch), training=True)
+
+    def packed(self, samples):
+        """PacGAN's packing (Lin et al. 2018): samples (N, ..., C) -> (N // m, ..., m * C),
+        each m consecutive samples side by side on the last axis, for a D that judges m at
+        once (m = ``pack``, read from D's input; 1: returned as they are). Real and fake
+        batches are packed apart, so a pack never mixes them; N mod m rows sit out."""
+        if self.pack == 1:
+            return samples
+        shape = tuple(samples.shape[1:])
+        whole = ops.shape(samples)[0] // self.pack * self.pack
+        grouped = ops.reshape(samples[:whole], (-1, self.pack, *shape))
+        side_by_side = ops.moveaxis(grouped, 1, -2)  # (N // m, ..., m, C)
+        return ops.reshape(side_by_side, (-1, *shape[:-1], self.pack * shape[-1]))
 
     def images_of(self, batch):
         return batch
@@ -378,6 +429,39 @@ def _minimise(optimizer, tape, loss, network):
     if replicas > 1:
         gradients = [None if g is None else g / replicas for g in gradients]
     optimizer.apply_gradients(zip(gradients, variables))
+
+
+def adam_moments(optimizer, variables):
+    """Adam's first and second moment estimates for ``variables``, as tensors (zeros
+    before its first step): where an unrolled look-ahead starts. ValueError, saying what
+    to change, for an optimizer other than Adam."""
+    if not isinstance(optimizer, keras.optimizers.Adam) or optimizer.amsgrad:
+        raise ValueError("unroll looks ahead with D's own optimizer, which must be "
+                         f"keras.optimizers.Adam (without amsgrad); got "
+                         f"{type(optimizer).__name__}")
+    if not optimizer.built:
+        optimizer.build(variables)
+    slots = {id(v): (m, s) for v, m, s in zip(optimizer._trainable_variables,
+                                             optimizer._momentums, optimizer._velocities)}
+    return [tuple(tf.convert_to_tensor(slot.value) for slot in slots[id(v)])
+            for v in variables]
+
+
+def adam_look_ahead(optimizer, weights, gradients, moments, step):
+    """One Adam step (Kingma & Ba 2015, Algorithm 1) as a pure function of tensors, with
+    ``optimizer``'s learning rate, betas and epsilon, ``step`` steps after its own count:
+    returns (new weights, new moments). Differentiable, so G's gradient can pass through."""
+    t = ops.cast(optimizer.iterations + step, "float32")
+    rate = ops.cast(optimizer.learning_rate, "float32")
+    beta_1, beta_2 = optimizer.beta_1, optimizer.beta_2
+    rate = rate * ops.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+    new_weights, new_moments = [], []
+    for weight, gradient, (m, v) in zip(weights, gradients, moments):
+        m = beta_1 * m + (1 - beta_1) * gradient
+        v = beta_2 * v + (1 - beta_2) * ops.square(gradient)
+        new_weights.append(weight - rate * m / (ops.sqrt(v) + optimizer.epsilon))
+        new_moments.append((m, v))
+    return new_weights, new_moments
 
 
 def _unscaled(optimizer):

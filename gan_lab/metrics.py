@@ -199,20 +199,30 @@ MEASURES = ("modes", "kl_uniform", "classifier_score", "frechet_distance", "conf
             "precision", "recall")
 
 
-def table(rows) -> str:
-    """{name: evaluate() result} as aligned text (tabulate's "plain" format), with each
-    class's share in percent (and the share drawn as asked, for a conditional generator's
-    rows)."""
+# Column headings of the measures, as ``table`` prints them.
+HEADINGS = {"modes": "modes", "high_quality": "high quality", "kl_uniform": "KL",
+            "classifier_score": "score", "frechet_distance": "Frechet",
+            "confident": "confident", "precision": "precision", "recall": "recall",
+            "label_accuracy": "as asked"}
+FORMATS = {"modes": "{}", "high_quality": "{:.2f}", "kl_uniform": "{:.3f}",
+           "classifier_score": "{:.2f}", "frechet_distance": "{:.2f}"}
+SHARES_SHOWN = 25  # histograms of up to this many classes or modes are printed in full
+
+
+def table(rows, measures=MEASURES) -> str:
+    """{name: evaluate() result} as aligned text (tabulate's "plain" format): the
+    ``measures`` (a judge's: the classifier's by default), the share drawn as asked where
+    a conditional generator's rows have it, and each class's (or mode's) share in percent
+    when there are at most SHARES_SHOWN."""
     from tabulate import tabulate
 
-    asked = any("label_accuracy" in m for m in rows.values())
-    headers = ["", "modes", "KL", "score", "Frechet", "confident", "precision", "recall",
-               *(["as asked"] if asked else []), "class shares %"]
-    body = [[str(name), m["modes"], f"{m['kl_uniform']:.3f}", f"{m['classifier_score']:.2f}",
-             f"{m['frechet_distance']:.2f}", f"{m['confident']:.2f}",
-             f"{m['precision']:.2f}", f"{m['recall']:.2f}",
-             *([f"{m['label_accuracy']:.2f}" if "label_accuracy" in m else ""] if asked else []),
-             " ".join(f"{100 * v:3.0f}" for v in m["histogram"])]
+    asked = ("label_accuracy",) if any("label_accuracy" in m for m in rows.values()) else ()
+    columns = (*measures, *asked)
+    shares = all(len(m["histogram"]) <= SHARES_SHOWN for m in rows.values())
+    headers = ["", *(HEADINGS[key] for key in columns), *(["shares %"] if shares else [])]
+    body = [[str(name), *(FORMATS.get(key, "{:.2f}").format(m[key]) if key in m else ""
+                          for key in columns),
+             *([" ".join(f"{100 * v:3.0f}" for v in m["histogram"])] if shares else [])]
             for name, m in rows.items()]
     return tabulate(body, headers, tablefmt="plain", disable_numparse=True,
-                    colalign=("left", *["right"] * (len(headers) - 2), "left"))
+                    colalign=("left", *["right"] * len(columns), *(["left"] if shares else [])))

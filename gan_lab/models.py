@@ -31,7 +31,7 @@ import keras
 from keras import layers
 
 from . import runtime
-from .options import LATENT_DIM
+from .options import LATENT_DIM, positive_int
 
 INIT_STD = 0.02  # Radford et al., Section 4: all weights from N(0, 0.02)
 LEAKY_SLOPE = 0.2
@@ -62,6 +62,24 @@ def _check_shape(image_shape):
     if len(image_shape) != 3 or min(image_shape) < 1:
         raise ValueError(f"image_shape must be (height, width, channels), got {image_shape}")
     return image_shape
+
+
+def packed_shape(sample_shape, pack: int) -> tuple:
+    """The shape a PacGAN discriminator judges (Lin et al. 2018): ``pack`` samples of
+    ``sample_shape`` side by side on the last axis, e.g. (28, 28, 1) packed by 2 ->
+    (28, 28, 2), a point (2,) -> (4,). ValueError unless ``pack`` is an integer >= 1."""
+    pack = positive_int(pack, "pack")
+    return (*sample_shape[:-1], sample_shape[-1] * pack)
+
+
+def pack_of(sample_shape, judged) -> int | None:
+    """How many samples of ``sample_shape`` a discriminator that takes ``judged`` packs
+    together: 1 for a plain D, m for a PacGAN D, None when the shapes do not fit."""
+    sample_shape, judged = tuple(sample_shape), tuple(judged)
+    if len(judged) != len(sample_shape) or judged[:-1] != sample_shape[:-1] \
+            or judged[-1] % sample_shape[-1]:
+        return None
+    return judged[-1] // sample_shape[-1]
 
 
 # --- dense GAN (Goodfellow et al. 2014) ----------------------------------------------
@@ -134,16 +152,17 @@ def _normalization(kind):
 
 @_after_setup
 def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropout=0.3,
-                        minibatch_std=False, spectral_norm=False):
+                        minibatch_std=False, spectral_norm=False, pack=1):
     """Dense D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
 
     LeakyReLU(0.2) and dropout as in Goodfellow et al.; ``hidden=(128,)`` is the
     course-skeleton variant. ``minibatch_std``: a ``MinibatchStdDev`` feature before the
     logit (measured in the 04 lab's notes); ``spectral_norm``: every Dense layer
-    spectrally normalised.
+    spectrally normalised. ``pack``: a PacGAN D that judges that many images at once,
+    stacked on the channel axis (``packed_shape``; ``GAN.judge`` packs them).
     """
     image_shape = _check_shape(image_shape)
-    images = keras.Input(image_shape, name="images")
+    images = keras.Input(packed_shape(image_shape, pack), name="images")
     x = layers.Flatten()(images)
     for units in hidden:
         x = _spectral(layers.Dense(units), spectral_norm)(x)
@@ -154,6 +173,53 @@ def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropou
         x = MinibatchStdDev()(x)
     logits = _spectral(layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(x)
     return keras.Model(images, logits, name="dense_discriminator")
+
+
+# --- networks of points (the 2-D mixtures of mixtures.py) ----------------------------
+
+
+def _check_points(image_shape):
+    image_shape = tuple(int(d) for d in image_shape)
+    if len(image_shape) != 1 or image_shape[0] < 1:
+        raise ValueError(f"a point's shape must be (dimensions,), got {image_shape}")
+    return image_shape
+
+
+@_after_setup
+def point_generator(image_shape=(2,), latent_dim=LATENT_DIM, hidden=(128, 128),
+                    activation="relu", bound=None):
+    """MLP G of the 2-D mixtures: z (N, latent_dim) -> points (N, *image_shape). Two hidden
+    layers of 128 units as in VEEGAN's and Unrolled GAN's 2-D experiments, and a linear
+    output layer; with ``bound`` b, a tanh scaled by b keeps every point in [-b, b] (as the
+    images' tanh keeps them in [-1, 1]: G cannot run off beyond the data's frame)."""
+    image_shape = _check_points(image_shape)
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for units in hidden:
+        x = layers.Dense(units, activation=activation)(x)
+    if bound is None:
+        points = layers.Dense(image_shape[0], dtype="float32", name="points")(x)
+    else:
+        x = layers.Dense(image_shape[0], activation="tanh", dtype="float32")(x)
+        points = layers.Rescaling(float(bound), dtype="float32", name="points")(x)
+    return keras.Model(z, points, name="point_generator")
+
+
+@_after_setup
+def point_discriminator(image_shape=(2,), hidden=(128, 128), activation="relu",
+                        minibatch_std=False, spectral_norm=False, pack=1):
+    """MLP D of the 2-D mixtures: points (N, *image_shape) -> logits (N, 1). ``pack``: a
+    PacGAN D judging that many points side by side (N/pack, pack * dimensions);
+    ``minibatch_std`` and ``spectral_norm`` as in ``dense_discriminator``."""
+    image_shape = _check_points(image_shape)
+    points = keras.Input(packed_shape(image_shape, pack), name="points")
+    x = points
+    for units in hidden:
+        x = _spectral(layers.Dense(units, activation=activation), spectral_norm)(x)
+    if minibatch_std:
+        x = MinibatchStdDev()(x)
+    logits = _spectral(layers.Dense(1, dtype="float32", name="logit"), spectral_norm)(x)
+    return keras.Model(points, logits, name="point_discriminator")
 
 
 # --- DCGAN (Radford et al. 2015) -----------------------------------------------------
@@ -240,7 +306,7 @@ def course_cifar_generator(image_shape=(32, 32, 3), latent_dim=LATENT_DIM):
 
 @_after_setup
 def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4, minibatch_std=False,
-                        normalization="batch", spectral_norm=False):
+                        normalization="batch", spectral_norm=False, pack=1):
     """DCGAN D: images in [-1, 1], (N, *image_shape) -> logits (N, 1).
 
     k strided convolutions (stride 2, no pooling) doubling the channels, LeakyReLU(0.2),
@@ -249,10 +315,11 @@ def dcgan_discriminator(image_shape=(28, 28, 1), widths=None, kernel=4, minibatc
     ``MinibatchStdDev`` feature beside the flattened map (measured in the 04 lab's notes).
     ``normalization``: "batch" (Radford), "layer" (a WGAN-GP critic, whose penalty is per
     image, so batch statistics must not mix images) or None. ``spectral_norm``: every
-    convolution and the logit layer spectrally normalised (Miyato et al. 2018).
+    convolution and the logit layer spectrally normalised (Miyato et al. 2018). ``pack``:
+    a PacGAN D (Lin et al. 2018) judging that many images stacked on the channel axis.
     """
     image_shape = _check_shape(image_shape)
-    images = keras.Input(image_shape, name="images")
+    images = keras.Input(packed_shape(image_shape, pack), name="images")
     logits = _dcgan_downsample(images, image_shape, widths, kernel, minibatch_std=minibatch_std,
                                normalization=normalization, spectral_norm=spectral_norm)
     return keras.Model(images, logits, name="dcgan_discriminator")
@@ -342,6 +409,8 @@ ARCHITECTURES = {
     "dcgan": (dcgan_generator, dcgan_discriminator),
     "cgan": (conditional_generator, conditional_discriminator),
 }
+# The dense GAN of points (N, dimensions) rather than images: an MLP pair.
+POINT_ARCHITECTURES = {"gan": (point_generator, point_discriminator)}
 # Named alternative generators (--arch): name -> (model it replaces G of, builder).
 GENERATOR_ARCHS = {"course_cifar": ("dcgan", course_cifar_generator)}
 
@@ -351,7 +420,7 @@ def build_generator(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, 
     """The built-in generator of ``model`` in ARCHITECTURES ("gan", "dcgan", "cgan"), with
     the builder's keyword ``options`` (e.g. {"batch_norm": False}); ``arch``: a named
     alternative from GENERATOR_ARCHS (e.g. "course_cifar", a dcgan generator)."""
-    make_generator = _builders(model)[0]
+    make_generator = _builders(model, image_shape)[0]
     if arch is not None:
         if arch not in GENERATOR_ARCHS:
             raise ValueError(f"unknown arch {arch!r}; choose one of {', '.join(GENERATOR_ARCHS)}")
@@ -363,7 +432,7 @@ def build_generator(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, 
 
 def build_discriminator(model: str, image_shape=(28, 28, 1), options=None):
     """The built-in discriminator of ``model``, with the builder's keyword ``options``."""
-    return _built(_builders(model)[1], options, image_shape)
+    return _built(_builders(model, image_shape)[1], options, image_shape)
 
 
 def build_pair(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM,
@@ -387,9 +456,13 @@ def _built(builder, options, *args, **kwargs):
     return builder(*args, **kwargs, **(options or {}))
 
 
-def _builders(model):
+def _builders(model, image_shape=(28, 28, 1)):
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if len(tuple(image_shape)) == 1:  # points, not images
+        if model not in POINT_ARCHITECTURES:
+            raise ValueError(f"{model} draws images; train the dense GAN (gan) on points")
+        return POINT_ARCHITECTURES[model]
     return ARCHITECTURES[model]
 
 
@@ -414,7 +487,8 @@ def latent_size(generator) -> int:
 
 
 def judged_shape(discriminator) -> tuple:
-    """The image shape (H, W, C) a discriminator takes: its first input's shape."""
+    """The shape a discriminator takes (H, W, C), or (dimensions,) for points; a PacGAN
+    D's has the packed samples on the last axis: its first input's shape."""
     return tuple(int(d) for d in _inputs(discriminator, "discriminator")[0].shape[1:])
 
 

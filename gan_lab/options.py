@@ -56,6 +56,8 @@ UPDATE = "alternating"
 D_STEPS = 1      # D updates per G update (Algorithm 1's k)
 G_STEPS = 1      # G updates per training step
 REAL_LABEL = 1.0  # the real images' target; below 1: one-sided label smoothing
+UNROLL = 0       # look-ahead D steps G's loss is taken through (Unrolled GAN's k; 0: none)
+PACK = 1         # samples D judges together (PacGAN's m; 1: one at a time)
 # Defaults of the optimisation, for TrainConfig and GAN.compile alike. Adam with beta_1 0.5
 # as in Radford et al. 2015, at a learning rate of 1e-3 for the short first runs (the course's
 # full run, the "radford" preset, takes the paper's 2e-4).
@@ -68,6 +70,11 @@ GP_WEIGHT = 10.0  # lambda of the gradient penalty (Gulrajani et al. 2017)
 
 # Without --epochs a run makes about this many training steps, whatever the data's size.
 DEFAULT_STEPS = {"gan": 2_000, "dcgan": 2_500, "cgan": 1_000}
+# The 2-D mixtures (data.POINT_DATASETS) train the MLP pair of points (models.py) for about
+# POINT_STEPS steps (VEEGAN's and Unrolled GAN's 25,000), with these settings where the
+# user and the preset name none; an epoch of the default training set is 500 steps.
+POINT_STEPS = 25_000
+POINT_SETTINGS = {"batch_size": 256, "latent_dim": 64}
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)  # the generator is also saved at the last epoch
 LAST = "last"  # in compare's epochs: each run's last saved snapshot
 COMPARE_EPOCHS = (1, 10, LAST)  # snapshots every run of 10 epochs or more keeps
@@ -79,16 +86,25 @@ COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
                  "discriminator_options": {"widths": (32, 64)}}
 
 # Named settings. "radford": the course's full run of either model, with Radford et al.
-# 2015's batch 128 and Adam(2e-4, beta_1 0.5), 100 epochs. The mode-collapse lab's (04),
-# "collapse" and "remedy", train 20 epochs at batch 64 with per-epoch metrics.
+# 2015's batch 128 and Adam(2e-4, beta_1 0.5), 100 epochs. "remedy": the DCGAN for 20 epochs
+# at batch 64 with per-epoch metrics (Lab 4's digits). The mode-collapse lab's 2-D games on
+# the ring (docs/mode-collapse.md has the search that found them and their 5-seed tables):
+# "collapse", the plain game whose G collapses onto a mode and hops between modes, and
+# "frozen_d", G against a D that never learns (learning rate 0), which piles every point on
+# D's favourite place. The remedies are settings beside "collapse": --unroll 5, --pack 2,
+# --loss wgan_gp, --minibatch-std.
 PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
-    "collapse": {"model": "gan", "epochs": 20, "batch_size": 64, "learning_rate": 2e-3,
-                 "generator_options": {"batch_norm": False}, "epoch_metrics": True},
     "remedy": {"model": "dcgan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
                "epoch_metrics": True},
+    "collapse": {"model": "gan", "dataset": "ring", "epochs": 50, "learning_rate": 1e-4,
+                 "g_learning_rate": 1e-3},
+    # G's points kept in the ring's frame (a tanh scaled by 1.35): a piecewise-linear D's
+    # logit grows without end in some direction, and an unbounded G would chase it there.
+    "frozen_d": {"model": "gan", "dataset": "ring", "epochs": 4, "learning_rate": 1e-4,
+                 "g_learning_rate": 1e-3, "d_learning_rate": 0.0,
+                 "generator_options": {"bound": 1.35}},
 }
-
 
 def objective_rules(loss: str) -> ObjectiveRules:
     """The rules of objective ``loss``; ValueError naming the choices for an unknown one."""
@@ -96,14 +112,22 @@ def objective_rules(loss: str) -> ObjectiveRules:
     return OBJECTIVE_RULES[loss]
 
 
-def check_rules(loss, update, d_steps, g_steps, real_label):
+def check_rules(loss, update, d_steps, g_steps, real_label, unroll=UNROLL):
     """Raise ValueError, saying what to change, unless the objective ``loss``, the
-    ``update``, the D and G steps per training step and the real images' target
-    ``real_label`` go together. The one place each rule is checked."""
+    ``update``, the D and G steps per training step, the real images' target
+    ``real_label`` and the look-ahead steps ``unroll`` go together. The one place each
+    rule is checked."""
     rules = objective_rules(loss)
     choice(update, UPDATES, "update")
     positive_int(d_steps, "d_steps")
     positive_int(g_steps, "g_steps")
+    if isinstance(unroll, bool) or not isinstance(unroll, numbers.Integral) or unroll < 0:
+        raise ValueError(f"unroll must be an integer >= 0 (look-ahead D steps), got {unroll!r}")
+    if unroll and update != "alternating":
+        raise ValueError("an unrolled G looks ahead from D's update: use update='alternating'")
+    if unroll and rules.gradient_penalty:
+        raise ValueError(f"unroll looks ahead with D's plain loss; {loss}'s gradient penalty "
+                         "is not unrolled: use another loss, or unroll=0")
     if update == "simultaneous":
         if not rules.simultaneous:
             raise ValueError(f"{loss} takes several critic steps per G step, which the "

@@ -63,6 +63,37 @@ def plot_grid(images, title=None, columns=None, size_inches=4.0) -> Figure:
     return figure
 
 
+def plot_points(points, mixture, title=None, size_inches=4.0) -> Figure:
+    """G's points (N, 2) over a 2-D mixture (``mixtures.Mixture``): the samples as dots,
+    each mode's mean as a cross inside its high-quality circle (3 standard deviations), on
+    fixed axes so that frames of different epochs line up."""
+    from .mixtures import QUALITY_SIGMAS, coverage
+
+    points = np.asarray(points, np.float32)
+    figure = Figure(figsize=(size_inches, size_inches + (0.35 if title else 0)), dpi=100)
+    axis = figure.add_axes((0.02, 0.02, 0.96, 0.96 if not title else 0.88))
+    extent = mixture.extent
+    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.35, color="tab:blue", lw=0)
+    axis.scatter(mixture.means[:, 0], mixture.means[:, 1], marker="x", s=30, color="tab:red")
+    for mean in mixture.means:
+        axis.add_patch(_circle(mean, max(QUALITY_SIGMAS * mixture.std, extent / 60)))
+    axis.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal",
+             xticks=[], yticks=[])
+    measured = coverage(points, mixture) if np.isfinite(points).all() else None
+    if measured:
+        axis.text(0.02, 0.02, f"modes {measured['modes']}/{mixture.modes} · high quality "
+                  f"{measured['high_quality']:.0%}", transform=axis.transAxes, fontsize=9)
+    if title:
+        figure.suptitle(title, fontsize=12, y=0.98)
+    return figure
+
+
+def _circle(centre, radius):
+    from matplotlib.patches import Circle
+
+    return Circle(centre, radius, fill=False, color="tab:red", lw=0.6, alpha=0.6)
+
+
 def plot_losses(history, probabilities=True) -> Figure:
     """Loss curves and mean D outputs per epoch from history rows (dicts or a DataFrame-like).
 
@@ -118,12 +149,14 @@ def plot_comparison(grids, epochs, title=None, notes=None) -> Figure:
     return figure
 
 
-def plot_class_shares(histories, classes=10) -> Figure:
+def plot_class_shares(histories, classes=10, what="class") -> Figure:
     """Which classes a generator draws, epoch by epoch: one heat map per run.
 
     ``histories``: {run label: history rows with ``share_0`` .. ``share_{K-1}``} (from
     ``runs.train(..., epoch_metrics=True)``). Rows of a map are classes, columns epochs,
-    colour the share of samples the classifier puts in the class (uniform = 1/K)."""
+    colour the share of samples the classifier puts in the class (uniform = 1/K). For a
+    2-D mixture (``what="mode"``): the share of points of high quality at each mode, the
+    mode-share map in which a collapsed G's hopping shows as a moving bright cell."""
     figure = Figure(figsize=(4.2 * len(histories), 3.2), layout="constrained")
     axes = figure.subplots(1, len(histories), squeeze=False)[0]
     for axis, (label, history) in zip(axes, histories.items()):
@@ -132,8 +165,8 @@ def plot_class_shares(histories, classes=10) -> Figure:
         image = axis.imshow(shares.T, aspect="auto", origin="lower", cmap="magma", vmin=0,
                             vmax=max(0.5, float(shares.max())),
                             extent=(epochs[0] - 0.5, epochs[-1] + 0.5, -0.5, classes - 0.5))
-        axis.set_yticks(range(classes))
-        axis.set(xlabel="epoch", ylabel="class", title=str(label))
+        axis.set_yticks(range(0, classes, max(1, classes // 10)))
+        axis.set(xlabel="epoch", ylabel=what, title=str(label))
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     figure.colorbar(image, ax=list(axes), label="share of samples")
     return figure

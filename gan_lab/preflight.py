@@ -33,6 +33,10 @@ def check_networks(gan, samples=64):
     for scale in (1.0, 10.0):
         images = gan.generate(z=(z * scale).astype(np.float32), labels=labels)
         lo, hi = float(np.min(images)), float(np.max(images))
+        if len(gan.image_shape) == 1:  # points: any finite values
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ModelError("the generator's points are not finite (NaN or Inf)")
+            continue
         if not (np.isfinite(lo) and np.isfinite(hi)) or lo < -1.001 or hi > 1.001 \
                 or lo >= 0:
             raise ModelError(
@@ -41,16 +45,19 @@ def check_networks(gan, samples=64):
                 "sigmoid), e.g. layers.Dense(784, activation=\"tanh\") before the Reshape")
     # Inference mode: a training-mode call would draw from dropout's seed stream,
     # which a resumed run must find as the interrupted one left it.
-    judged = gan.discriminator(images if labels is None else [images, labels],
+    judged = gan.discriminator(gan.packed(images) if labels is None else [images, labels],
                                 training=False)
-    if tuple(judged.shape) != (samples, 1):
-        raise ModelError(f"the discriminator must give one logit per image, shape "
-                         f"(N, 1); it gives {tuple(judged.shape)} for {samples} images")
+    packs = samples // gan.pack
+    if tuple(judged.shape) != (packs, 1):
+        what = "image" if gan.pack == 1 else f"pack of {gan.pack} images"
+        raise ModelError(f"the discriminator must give one logit per {what}, shape "
+                         f"(N, 1); it gives {tuple(judged.shape)} for {packs}")
     # A sigmoid, wherever it sits, keeps every output in [0, 1], even for inputs far
     # outside the data's range; logits of a (piecewise) linear D grow with them.
     noise = np.random.default_rng(1).uniform(-1, 1, images.shape).astype(np.float32)
     outputs = np.concatenate([np.asarray(judged, np.float32)] + [np.asarray(
-        gan.discriminator(probe if labels is None else [probe, labels], training=False),
+        gan.discriminator(gan.packed(probe) if labels is None else [probe, labels],
+                          training=False),
         np.float32) for probe in (noise, 100.0 * images, 100.0 * noise)])
     if _ends_in_probability(gan.discriminator) or (outputs.min() >= 0 and outputs.max() <= 1):
         raise ModelError(

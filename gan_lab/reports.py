@@ -64,26 +64,40 @@ def _distinct_labels(models, folders) -> list[str]:
     return labels
 
 
-def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
-    """The measures of ``gan_lab.metrics`` for each saved snapshot of ``run_dir`` (or the
-    ``epochs`` given), written to its metrics.csv with one class-share column per class.
-    Returns ({epoch: measures}, {reference name: measures}, the classifier)."""
-    from . import metrics
+def judge_for(dataset, source="auto", data_dir=None, log=print):
+    """What measures a generator of ``dataset``: the ``mixtures.Mixture`` of a 2-D mixture,
+    the ``stacked_mnist.StackedCounter`` of Stacked MNIST, else the dataset's digit (or
+    object) classifier, trained the first time (``classifier.trained``). Each has
+    ``evaluate``, ``measures``, ``samples``, ``describe`` and ``reference_points``."""
     from .classifier import trained
+    from .data import POINT_DATASETS
+    from .mixtures import mixture
+
+    if dataset in POINT_DATASETS:
+        return mixture(dataset)
+    return trained(dataset, source, data_dir, log=log)
+
+
+def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
+    """The measures of each saved snapshot of ``run_dir`` (or the ``epochs`` given) by the
+    judge of its dataset (``judge_for``: ``gan_lab.metrics``' for digits, coverage for a
+    2-D mixture, modes of 1,000 for Stacked MNIST) on ``samples`` draws (default: the
+    judge's), written to its metrics.csv with one share column per class or mode.
+    Returns ({epoch: measures}, {reference name: measures}, the judge)."""
     from .files import write_csv
 
     folder = RunFolder(run_dir)
     config = folder.read_config()
-    samples = samples or metrics.DEFAULT_SAMPLES
     epochs = list(epochs or folder.saved_epochs())
     if not epochs:
         raise RunError(f"{folder} holds no generator snapshots to evaluate")
     source = config.get("run", {}).get("source_used", config["source"])
     if source == "array":  # trained on the caller's array: judge it by the named dataset
         source = config["source"]
-    if samples < 100:
+    if samples is not None and samples < 100:
         raise ValueError(f"evaluate needs at least 100 samples a snapshot, got {samples}")
-    judge = trained(config["dataset"], source, data_dir, log=log)
+    judge = judge_for(config["dataset"], source, data_dir, log=log)
+    samples = samples or judge.samples
     results = {}
     for epoch in epochs:
         generator = folder.load_snapshot(epoch)
@@ -91,7 +105,7 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
                                         asked_labels(generator, samples))
     classes = len(next(iter(results.values()))["histogram"])
     asked = ("label_accuracy",) if "label_accuracy" in results[epochs[0]] else ()
-    fields = ["epoch", "samples", *metrics.MEASURES, *asked,
+    fields = ["epoch", "samples", *judge.measures, *asked,
               *(f"share_{k}" for k in range(classes))]
     rows = [{"epoch": epoch, **m, **{f"share_{k}": share for k, share in enumerate(m["histogram"])}}
             for epoch, m in results.items()]

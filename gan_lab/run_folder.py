@@ -27,7 +27,7 @@ from . import files
 
 HISTORY_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
 # Added when training tracks them (epoch_metrics=True), with share_0 .. share_{K-1}.
-TRACKED_FIELDS = ("modes", "kl_uniform", "confident", "frechet_distance", "precision", "recall",
+TRACKED_FIELDS = ("modes", "high_quality", "kl_uniform", "confident", "frechet_distance", "precision", "recall",
                   "label_accuracy")
 
 

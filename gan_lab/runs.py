@@ -13,13 +13,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import __version__, checkpoint, runtime
+from . import __version__, checkpoint, mixtures, runtime
 from .callbacks import EpochArtifacts
 from .config import TrainConfig
-from .data import DataError, ImageSet, as_image_set, load_images, make_dataset, subset
+from .data import (POINT_DATASETS, DataError, ImageSet, as_image_set, load_images,
+                   make_dataset, subset)
 from .files import save_array, write_json
 from .gan import GAN, default_optimizer, latents, make_gan
-from .models import build_generator, build_discriminator, judged_shape, latent_size
+from .models import (build_discriminator, build_generator, judged_shape, latent_size,
+                     packed_shape)
 from .reports import compare, evaluate  # noqa: F401  (runs.compare, as the labs call it)
 from .run_folder import RunError, RunFolder
 
@@ -182,7 +184,8 @@ def _open_folder(planned: Plan, data, gan, overwrite) -> _Opened:
         raise DataError("a conditional GAN trains on labelled images: pass data=(images, "
                         "labels) or an ImageSet from gan_lab.data.load_images")
     judge = None
-    if config.epoch_metrics:  # trained (or loaded) before the folder is touched
+    if config.epoch_metrics and data.name not in POINT_DATASETS:  # points: measured anyway
+        # trained (or loaded) before the folder is touched
         from .classifier import trained
 
         source = config.source if data.source == "array" else data.source
@@ -194,8 +197,7 @@ def _open_folder(planned: Plan, data, gan, overwrite) -> _Opened:
             facts["precision"] = _precision_since(folder, planned.done, facts["precision"])
             checkpoint.restore(gan, folder)
             # The learning rates may be lower than before, after a divergence.
-            gan.d_optimizer.learning_rate = config.learning_rate
-            gan.g_optimizer.learning_rate = config.g_learning_rate or config.learning_rate
+            gan.d_optimizer.learning_rate, gan.g_optimizer.learning_rate = config.rates()
         history = folder.rewind(planned.done)
     else:
         folder.prepare(overwrite=overwrite)
@@ -213,7 +215,9 @@ def _fit(gan, data, opened: _Opened, strategy, verbose) -> EpochArtifacts:
     config = opened.config
     callback = EpochArtifacts(opened.folder, opened.fixed_z, config.snapshot_epochs,
                               last_epoch=config.epochs, history=opened.history,
-                              classifier=opened.judge, tensorboard=config.tensorboard)
+                              classifier=opened.judge, tensorboard=config.tensorboard,
+                              mixture=mixtures.mixture(data.name)
+                              if data.name in POINT_DATASETS else None)
     if opened.done < config.epochs:
         replicas = strategy.num_replicas_in_sync
         batches = make_dataset(data.images, config.batch_rows(replicas), seed=config.seed,
@@ -304,18 +308,31 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
         options = dict(config.discriminator_options)
         if config.spectral_norm:
             options["spectral_norm"] = True
+        if config.pack > 1:
+            options["pack"] = config.pack
         discriminator = settle_batch_norm(
             build_discriminator(config.model, image_shape, options), updates)
-    elif judged_shape(discriminator) != tuple(image_shape):
+    elif judged_shape(discriminator) != packed_shape(image_shape, config.pack):
         raise ValueError(f"the discriminator takes images of shape "
-                         f"{judged_shape(discriminator)} but the data is {tuple(image_shape)}")
+                         f"{judged_shape(discriminator)} but the data is {tuple(image_shape)}"
+                         + (f", packed by {config.pack}: "
+                            f"{packed_shape(image_shape, config.pack)}" if config.pack > 1
+                            else ""))
     gan = make_gan(generator, discriminator, seed=config.seed)
-    gan.compile(d_optimizer=default_optimizer(config.learning_rate, config.beta_1, config.beta_2),
-                g_optimizer=default_optimizer(config.g_learning_rate or config.learning_rate,
-                                              config.beta_1, config.beta_2),
+    points = len(image_shape) == 1
+    if points:
+        # The MLP step is small: one call runs a whole epoch of steps, and XLA is left off
+        # (docs/performance.md, "The 2-D mixtures").
+        kwargs = {"steps_per_execution": config.steps_per_epoch(len(data.images))}
+        jit_compile = False if jit_compile == "auto" else jit_compile
+    else:
+        kwargs = {}
+    d_rate, g_rate = config.rates()
+    gan.compile(d_optimizer=default_optimizer(d_rate, config.beta_1, config.beta_2),
+                g_optimizer=default_optimizer(g_rate, config.beta_1, config.beta_2),
                 loss=config.loss, d_steps=config.d_steps, real_label=config.real_label,
                 update=config.update, gp_weight=config.gp_weight, g_steps=config.g_steps,
-                jit_compile=jit_compile)
+                unroll=config.unroll, jit_compile=jit_compile, **kwargs)
     gan.check_networks()
     return gan
 
@@ -383,6 +400,8 @@ def _check_same_data(folder, facts):
 def _fixed_latents(gan, seed) -> np.ndarray:
     """The latent batch every epoch's frame is drawn from: 64 points, or for a conditional
     GAN 10 points each repeated for every class (row r: one point drawn as 0, 1, ...)."""
+    if len(gan.image_shape) == 1:  # points: VEEGAN's 2,500, measured and drawn each epoch
+        return latents(mixtures.SAMPLES, gan.latent_dim, seed)
     if gan.classes is None:
         return latents(FIXED_Z_COUNT, gan.latent_dim, seed)
     return np.repeat(latents(FIXED_Z_CONDITIONAL, gan.latent_dim, seed), gan.classes, axis=0)

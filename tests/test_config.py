@@ -14,10 +14,11 @@ from helpers import TINY
 
 
 def test_config_applies_the_preset_then_the_users_settings():
-    config = TrainConfig.create(preset="collapse", batch_size=32)
+    config = TrainConfig.create(preset="frozen_d", batch_size=32)
     assert config.model == "gan" and config.batch_size == 32  # the user's setting wins
-    assert config.learning_rate == 2e-3 and config.epochs == 20 and config.epoch_metrics
-    assert dict(config.generator_options) == {"batch_norm": False}
+    assert config.dataset == "ring" and config.latent_dim == 64  # the points' settings
+    assert config.rates() == (0.0, 1e-3) and config.epochs == 4
+    assert dict(config.generator_options) == {"bound": 1.35}
     with pytest.raises(ValueError, match="preset collapse trains the gan model"):
         TrainConfig.create("dcgan", preset="collapse")
     assert TrainConfig.create("gan").run_dir.as_posix() == "runs/gan-mnist"
@@ -124,11 +125,14 @@ def test_cli_maps_its_arguments_onto_the_config(tmp_path, capsys):
     from gan_lab.cli import main
 
     out = tmp_path / "run"
+    assert main(["train", "dcgan", "--preset", "collapse", "--epochs", "1"]) == 2
+    assert "preset collapse trains the gan model" in capsys.readouterr().err
     assert main(["train", "gan", "--preset", "collapse", "--batch-size", "64", "--epochs", "1",
-                 "--limit", "128", "--source", "sample", "--out", str(out)]) == 0
+                 "--limit", "128", "--out", str(out)]) == 0
     saved = json.loads((out / "config.json").read_text())
     assert saved["batch_size"] == 64 and saved["preset"] == "collapse"  # not dropped
-    assert saved["learning_rate"] == 2e-3 and saved["epochs"] == 1
+    assert saved["dataset"] == "ring" and saved["epochs"] == 1
+    assert (saved["learning_rate"], saved["g_learning_rate"]) == (1e-4, 1e-3)
     capsys.readouterr()
     assert main(["train", "gan", "--source", "sample", "--limit", "128", "--epochs", "1",
                  "--out", str(out)]) == 2

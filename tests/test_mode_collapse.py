@@ -1,15 +1,282 @@
-"""The mode-collapse presets on 5 seeds each: about 24 minutes, so marked slow."""
+"""The mode-collapse benchmarks: the 2-D mixtures' measures, PacGAN's packing, the Unrolled
+GAN's look-ahead, Stacked MNIST's triples, and a short collapse against a frozen D. The
+5-seed tables are benchmarks/mode_collapse.py's (the slow test at the end)."""
 
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from gan_lab import mixtures
+from gan_lab.data import DataError, ImageSet
+
+RING, GRID = mixtures.ring(), mixtures.grid()
+
+
+# --- the mixtures and their measures ---------------------------------------------------
+
+
+def test_the_ring_has_eight_distinct_means_on_the_unit_circle():
+    distances = np.linalg.norm(RING.means[:, None] - RING.means[None], axis=-1)
+    assert RING.modes == 8 and np.allclose(np.linalg.norm(RING.means, axis=1), 1.0)
+    # The copied slip linspace(0, 2 pi, 8) would put two means 0 apart.
+    assert distances[~np.eye(8, dtype=bool)].min() == pytest.approx(2 * np.sin(np.pi / 8))
+    assert GRID.modes == 25 and sorted(set(GRID.means[:, 0])) == [-4, -2, 0, 2, 4]
+
+
+def test_real_points_cover_every_mode_with_high_quality():
+    for mixture in (RING, GRID):
+        points, _ = mixture.sample(2_500)
+        measured = mixture.evaluate(points)
+        assert measured["modes"] == mixture.modes
+        assert measured["high_quality"] > 0.98  # 3 sigma of a 2-D Gaussian holds 98.9%
+        assert measured["kl_uniform"] < 0.02
+
+
+def test_points_on_one_mean_cover_one_mode_with_kl_log_k():
+    points = np.repeat(RING.means[3:4], 100, axis=0)
+    measured = mixtures.coverage(points, RING)
+    assert measured == {"modes": 1, "high_quality": 1.0,
+                        "kl_uniform": pytest.approx(np.log(8))}
+    assert mixtures.concentration(points, 0.01) == 1.0
+
+
+def test_points_between_modes_cover_nothing():
+    between = (RING.means + np.roll(RING.means, 1, axis=0)) / 2
+    measured = mixtures.coverage(between, RING)
+    assert measured["modes"] == 0 and measured["high_quality"] == 0.0
+    assert measured["kl_uniform"] == float("inf")
+
+
+def test_high_quality_ends_at_three_standard_deviations():
+    # The grid's corner mean, just inside and just outside 3 sigma (0.15), outwards.
+    corner = GRID.means[np.argmax(GRID.means.sum(1))]
+    inside, outside = corner + [0.149, 0], corner + [0.151, 0]
+    assert mixtures.coverage([inside], GRID)["modes"] == 1
+    assert mixtures.coverage([outside], GRID)["modes"] == 0
+    # Half the points at two edge modes, half far outside: 2 modes, half of high quality.
+    points = np.concatenate([GRID.means[:2], [[9.0, 9.0], [-9.0, 9.0]]])
+    assert mixtures.coverage(points, GRID) == {"modes": 2, "high_quality": 0.5,
+                                               "kl_uniform": pytest.approx(np.log(25 / 2))}
+
+
+def test_bad_points_are_refused_with_what_to_fix():
+    with pytest.raises(DataError, match=r"shape \(N, 2\)"):
+        mixtures.coverage(np.zeros((5, 3)), RING)
+    with pytest.raises(DataError, match="NaN or Inf"):
+        mixtures.coverage([[np.nan, 0.0]], RING)
+    with pytest.raises(ValueError, match="choose one of ring, grid"):
+        mixtures.mixture("spiral")
+
+
+# --- packing (PacGAN) ----------------------------------------------------------------
+
+
+def _point_gan(pack=1, latent_dim=4, **discriminator):
+    from gan_lab.gan import GAN
+    from gan_lab.models import point_discriminator, point_generator
+
+    return GAN(point_generator(latent_dim=latent_dim, hidden=(8,)),
+               point_discriminator(hidden=(8,), pack=pack, **discriminator), seed=0)
+
+
+def test_packing_puts_consecutive_samples_side_by_side():
+    gan = _point_gan(pack=2)
+    assert gan.pack == 2 and gan.discriminator.input_shape == (None, 4)
+    samples = np.arange(10, dtype=np.float32).reshape(5, 2)  # 5 rows: the 5th sits out
+    np.testing.assert_array_equal(gan.packed(samples), [[0, 1, 2, 3], [4, 5, 6, 7]])
+    images = np.arange(4 * 2 * 2 * 1, dtype=np.float32).reshape(4, 2, 2, 1)
+    from gan_lab.gan import GAN
+    from gan_lab.models import dense_discriminator, dense_generator
+
+    image_gan = GAN(dense_generator((2, 2, 1), latent_dim=4, hidden=(8,)),
+                    dense_discriminator((2, 2, 1), hidden=(8,), pack=2), seed=0)
+    packed = np.asarray(image_gan.packed(images))
+    assert packed.shape == (2, 2, 2, 2)
+    np.testing.assert_array_equal(packed[1, ..., 0], images[2, ..., 0])
+    np.testing.assert_array_equal(packed[1, ..., 1], images[3, ..., 0])
+
+
+def test_a_pack_of_one_is_the_plain_discriminator():
+    gan = _point_gan(pack=1)
+    samples = np.random.default_rng(0).standard_normal((6, 2)).astype(np.float32)
+    assert gan.packed(samples) is samples
+    np.testing.assert_allclose(gan.judge(samples), gan.discriminator(samples, training=True))
+
+
+def test_real_packs_never_hold_fakes():
+    """D's step judges the real batch and the fake batch packed apart: each output of D on
+    the real side depends on real rows only (its gradient on the fakes is zero)."""
+    import tensorflow as tf
+
+    gan = _point_gan(pack=2)
+    real = tf.constant(np.random.default_rng(1).standard_normal((8, 2)), tf.float32)
+    fake = tf.constant(np.random.default_rng(2).standard_normal((8, 2)), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([real, fake])
+        real_outputs, fake_outputs = gan.judge(real), gan.judge(fake)
+    assert tape.gradient(real_outputs, fake) is None
+    assert tape.gradient(fake_outputs, real) is None
+    assert real_outputs.shape == (4, 1)
+
+
+def test_a_discriminator_of_another_packing_is_refused():
+    from gan_lab.gan import GAN
+    from gan_lab.models import point_discriminator, point_generator
+
+    with pytest.raises(ValueError, match=r"takes \(5,\)"):
+        GAN(point_generator(latent_dim=4, hidden=(8,)),
+            point_discriminator((5,), hidden=(8,)), seed=0)
+
+
+# --- unrolling (Metz et al. 2017) --------------------------------------------------------
+
+
+def _unrolled_setup(unroll):
+    """A tiny GAN of points compiled with ``unroll``, its D's optimizer built by one step."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    gan = _point_gan()
+    gan.compile(unroll=unroll, jit_compile=False)
+    real = tf.constant(RING.sample(16)[0])
+    z = tf.constant(np.random.default_rng(3).standard_normal((16, 4)), tf.float32)
+    gan.discriminator_step(real, gan.generator(z))  # the real D has taken one Adam step
+    return gan, real, z
+
+
+def _g_gradient(gan, real, z):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = gan.g_loss(real, gan.generator(z, training=True))
+    return loss, tape.gradient(loss, gan.generator.trainable_variables)
+
+
+def test_unrolling_zero_steps_is_the_plain_generator_loss():
+    gan, real, z = _unrolled_setup(unroll=0)
+    plain = gan.objective.generator_loss(gan.judge(gan.generator(z, training=True)))
+    assert float(_g_gradient(gan, real, z)[0]) == pytest.approx(float(plain))
+    gan.unroll = 1
+    unrolled = gan.unrolled_g_loss(real, gan.generator(z, training=True))
+    assert float(unrolled) != pytest.approx(float(plain), abs=1e-7)
+
+
+def test_the_look_ahead_leaves_the_real_discriminator_and_its_optimizer_alone():
+    gan, real, z = _unrolled_setup(unroll=5)
+    before = [np.array(v) for v in gan.discriminator.variables + gan.d_optimizer.variables]
+    _g_gradient(gan, real, z)
+    after = [np.array(v) for v in gan.discriminator.variables + gan.d_optimizer.variables]
+    for old, new in zip(before, after):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_the_look_ahead_is_adam_as_keras_steps_it():
+    """One look-ahead step by hand equals the real D's next Adam step (Keras' own), so the
+    copy G is judged by is where D would really go."""
+    import tensorflow as tf
+
+    from gan_lab.gan import adam_look_ahead, adam_moments
+
+    gan, real, z = _unrolled_setup(unroll=1)
+    fake = gan.generator(z)
+    d = gan.discriminator
+    weights = [tf.convert_to_tensor(v.value) for v in d.trainable_variables]
+    with tf.GradientTape() as tape:
+        tape.watch(weights)
+        real_out, _ = d.stateless_call(weights, [], real, training=True)
+        fake_out, _ = d.stateless_call(weights, [], fake, training=True)
+        loss = gan._objective_d_loss(real_out, fake_out)
+    ahead, _ = adam_look_ahead(gan.d_optimizer, weights, tape.gradient(loss, weights),
+                               adam_moments(gan.d_optimizer, d.trainable_variables), 1)
+    gan.discriminator_step(real, fake)  # the real step, on the same batches
+    for mine, keras_step in zip(ahead, d.trainable_variables):
+        np.testing.assert_allclose(mine, keras_step, rtol=1e-5, atol=1e-7)
+
+
+def test_unrolling_changes_the_generator_gradient_it_passes_through():
+    gan, real, z = _unrolled_setup(unroll=0)
+    plain = _g_gradient(gan, real, z)[1]
+    gan.unroll = 3
+    unrolled = _g_gradient(gan, real, z)[1]
+    assert all(g is not None and np.isfinite(g).all() for g in unrolled)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(plain, unrolled)) > 1e-6
+
+
+def test_unroll_settings_are_checked():
+    gan = _point_gan()
+    with pytest.raises(ValueError, match="alternating"):
+        gan.compile(unroll=5, update="simultaneous")
+    with pytest.raises(ValueError, match="integer >= 0"):
+        gan.compile(unroll=-1)
+    with pytest.raises(ValueError, match="gradient penalty"):
+        gan.compile(unroll=5, loss="wgan_gp")
+
+
+# --- Stacked MNIST --------------------------------------------------------------------
+
+
+def test_stacked_mnist_puts_three_digits_in_the_channels_and_labels_the_triple():
+    from gan_lab.stacked_mnist import stacked_pixels
+
+    pixels = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 28, 28, 1),
+                                                                           np.uint8)
+    digits = ImageSet(pixels, np.arange(10), "mnist", "train", "sample")
+    stacked = stacked_pixels(digits, 50, seed=1)
+    assert stacked.images.shape == (50, 28, 28, 3) and stacked.name == "stacked_mnist"
+    # Each channel's image is the digit whose pixels all equal its label here.
+    red, green, blue = (stacked.images[:, 0, 0, c].astype(int) for c in range(3))
+    np.testing.assert_array_equal(stacked.labels, 100 * red + 10 * green + blue)
+    again = stacked_pixels(digits, 50, seed=1)
+    np.testing.assert_array_equal(again.images, stacked.images)
+    with pytest.raises(DataError, match="single-channel"):
+        stacked_pixels(ImageSet(np.zeros((2, 28, 28, 3)), np.zeros(2), "x", "train", "y"))
+
+
+def test_stacked_counter_reads_known_triples(sample_digits):
+    from gan_lab.stacked_mnist import StackedCounter
+
+    class Oracle:
+        """A 'classifier' reading the digit from the first pixel, as planted below."""
+
+        classes, test_accuracy, source = 10, 1.0, "sample"
+
+        def predict(self, images):
+            digit = np.rint((images[:, 0, 0, 0] + 1) * 4.5).astype(int)
+            return np.eye(10)[digit], None
+
+    triples = np.array([[1, 2, 3], [1, 2, 3], [9, 0, 7], [0, 0, 0]])
+    images = np.full((4, 28, 28, 3), -1.0, np.float32)
+    images[:, 0, 0, :] = triples / 4.5 - 1
+    measured = StackedCounter(Oracle()).evaluate(images)
+    assert measured["modes"] == 3 and measured["samples"] == 4
+    histogram = measured["histogram"]
+    assert histogram[123] == 0.5 and histogram[907] == 0.25 and histogram[0] == 0.25
+
+
+# --- the mechanism, on a short run --------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_g_against_a_frozen_d_piles_its_points_in_one_place(tmp_path):
+    from gan_lab import runs
+
+    run = runs.train("gan", dataset="ring", preset="frozen_d", seed=0, epochs=4,
+                     out=tmp_path / "frozen", verbose=0, tensorboard=False)
+    last = run.history[-1]
+    assert last["modes"] <= 1
+    points = np.asarray(run.gan.generate(n=1_000, seed=0))
+    assert mixtures.concentration(points, FROZEN_RADIUS) > 0.9
+
+
+FROZEN_RADIUS = 0.1
 
 
 @pytest.mark.slow
-def test_collapse_preset_collapses_and_remedy_keeps_the_modes(tmp_path, monkeypatch):
+def test_the_five_seed_tables_meet_the_issue_targets(tmp_path, monkeypatch):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     import mode_collapse
 
     monkeypatch.chdir(tmp_path)
