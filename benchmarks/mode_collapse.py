@@ -36,7 +36,7 @@ VARIANTS = {
     "unrolled": {"unroll": 5},
     "pacgan": {"pack": 2},
     "wgan_gp": {"loss": "wgan_gp"},
-    "minibatch_std": {"discriminator_options": {"minibatch_std": True}},
+    "minibatch_std": {"discriminator_options": {"hidden": (128,), "minibatch_std": True}},
 }
 REMEDIES = ("unrolled", "pacgan", "wgan_gp", "minibatch_std")
 # (dataset, variant): the published row it sits beside (modes covered, mean of 5 runs).

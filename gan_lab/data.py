@@ -38,7 +38,7 @@ DATASETS = {
     "stacked_mnist": ((28, 28, 3), 1_000),
 }
 POINT_DATASETS = ("ring", "grid")
-POINTS = 128_000  # points drawn for a training set of a 2-D mixture (500 batches of 256)
+POINTS = 256_000  # points drawn for a training set of a 2-D mixture (1,000 batches of 256)
 SOURCES = ("auto", "tfds", "idx", "sample")
 SPLITS = ("train", "test")
 DATA_DIR_ENV = "GAN_LAB_DATA_DIR"

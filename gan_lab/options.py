@@ -72,7 +72,7 @@ GP_WEIGHT = 10.0  # lambda of the gradient penalty (Gulrajani et al. 2017)
 DEFAULT_STEPS = {"gan": 2_000, "dcgan": 2_500, "cgan": 1_000}
 # The 2-D mixtures (data.POINT_DATASETS) train the MLP pair of points (models.py) for about
 # POINT_STEPS steps (VEEGAN's and Unrolled GAN's 25,000), with these settings where the
-# user and the preset name none; an epoch of the default training set is 500 steps.
+# user and the preset name none; an epoch of the default training set is 1,000 steps.
 POINT_STEPS = 25_000
 POINT_SETTINGS = {"batch_size": 256, "latent_dim": 64}
 DEFAULT_SNAPSHOTS = (1, 10, 50, 100)  # the generator is also saved at the last epoch
@@ -97,11 +97,13 @@ PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
     "remedy": {"model": "dcgan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
                "epoch_metrics": True},
-    "collapse": {"model": "gan", "dataset": "ring", "epochs": 50, "learning_rate": 1e-4,
-                 "g_learning_rate": 1e-3},
+    # D with one hidden layer of 128 units against G's two (Metz et al. 2017's 2-D
+    # networks), G's learning rate ten times D's (the reference notebook's).
+    "collapse": {"model": "gan", "dataset": "ring", "epochs": 25, "learning_rate": 1e-4,
+                 "g_learning_rate": 1e-3, "discriminator_options": {"hidden": (128,)}},
     # G's points kept in the ring's frame (a tanh scaled by 1.35): a piecewise-linear D's
     # logit grows without end in some direction, and an unbounded G would chase it there.
-    "frozen_d": {"model": "gan", "dataset": "ring", "epochs": 4, "learning_rate": 1e-4,
+    "frozen_d": {"model": "gan", "dataset": "ring", "epochs": 2, "learning_rate": 1e-4,
                  "g_learning_rate": 1e-3, "d_learning_rate": 0.0,
                  "generator_options": {"bound": 1.35}},
 }

@@ -17,7 +17,7 @@ def test_config_applies_the_preset_then_the_users_settings():
     config = TrainConfig.create(preset="frozen_d", batch_size=32)
     assert config.model == "gan" and config.batch_size == 32  # the user's setting wins
     assert config.dataset == "ring" and config.latent_dim == 64  # the points' settings
-    assert config.rates() == (0.0, 1e-3) and config.epochs == 4
+    assert config.rates() == (0.0, 1e-3) and config.epochs == 2
     assert dict(config.generator_options) == {"bound": 1.35}
     with pytest.raises(ValueError, match="preset collapse trains the gan model"):
         TrainConfig.create("dcgan", preset="collapse")

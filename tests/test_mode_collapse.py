@@ -263,7 +263,7 @@ def test_stacked_counter_reads_known_triples(sample_digits):
 def test_g_against_a_frozen_d_piles_its_points_in_one_place(tmp_path):
     from gan_lab import runs
 
-    run = runs.train("gan", dataset="ring", preset="frozen_d", seed=0, epochs=4,
+    run = runs.train("gan", dataset="ring", preset="frozen_d", seed=0, epochs=2,
                      out=tmp_path / "frozen", verbose=0, tensorboard=False)
     last = run.history[-1]
     assert last["modes"] <= 1
