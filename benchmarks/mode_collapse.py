@@ -6,8 +6,8 @@
 
 2-D rows: ``runs.train(preset="collapse", dataset=D, seed=s, **variant)`` (the plain game's
 collapsing setting; ``frozen_d`` is its own preset), measured on the last epoch's 2,500
-points (VEEGAN's protocol: ``gan_lab.mixtures``); ``frozen_d`` on the ring only. ``hops``: how often the mode holding the
-most high-quality points changed between epochs. The targets (the lab's claims):
+points (VEEGAN's protocol: ``gan_lab.mixtures``); ``frozen_d`` on the ring only.
+``hops``: how often the mode nearest to most points changed between epochs. The targets (the lab's claims):
 plain: at most 2 modes with at least 50% high-quality points, in at least 4 of 5 seeds;
 frozen_d: at most 1 mode and 90% of the points within 0.1 of one point, in every seed;
 remedies: at least 7 of 8 ring modes (20 of 25 grid modes) with at least 50% high-quality
@@ -75,8 +75,7 @@ def met(dataset, variant, row) -> bool:
 
 
 def hops(history) -> int:
-    """Changes of the mode holding the most high-quality points, epoch to epoch (epochs
-    with no such point skipped)."""
+    """Changes of the mode holding the largest share of the points, epoch to epoch."""
     shares = [[value for key, value in row.items() if key.startswith("share_")]
               for row in history]
     leaders = [int(np.argmax(s)) for s in shares if max(s) > 0]

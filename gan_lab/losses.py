@@ -93,8 +93,8 @@ def gradient_penalty(critic, real, fake, alpha):
     """E[(||grad_x D(x_hat)||_2 - 1)^2] at x_hat = alpha x + (1 - alpha) G(z) (Gulrajani et
     al. 2017, Algorithm 1, line 8, without lambda).
 
-    ``critic``: images -> scores (N, 1); ``real``, ``fake``: images (N, H, W, C);
-    ``alpha``: (N, 1, 1, 1) in [0, 1]. Computed with a tape of its own, so that called
+    ``critic``: images -> scores (N, 1); ``real``, ``fake``: images (N, H, W, C) (or points
+    (N, D)); ``alpha``: (N, 1, 1, 1) (or (N, 1)) in [0, 1]. Computed with a tape of its own, so that called
     inside the critic's tape the penalty's gradient (a second derivative) reaches the
     critic's weights.
     """
@@ -106,7 +106,9 @@ def gradient_penalty(critic, real, fake, alpha):
         tape.watch(mixed)
         scores = ops.cast(critic(mixed), "float32")
     gradients = tape.gradient(scores, mixed)
-    norms = ops.sqrt(ops.sum(ops.square(gradients), axis=[1, 2, 3]) + 1e-12)
+    # Per sample, over all its axes: images (N, H, W, C) or points (N, D).
+    norms = ops.sqrt(ops.sum(ops.square(gradients), axis=tuple(range(1, gradients.ndim)))
+                     + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
 
 

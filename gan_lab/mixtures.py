@@ -64,11 +64,13 @@ class Mixture:
     def evaluate(self, points, asked=None) -> dict:
         """The measures of a training run's points (N, 2), by the name the run's history
         uses: ``coverage``'s modes, high_quality and kl_uniform, samples, and ``histogram``
-        (K,): the share of all N points that are high-quality points of each mode (the
-        mode-share map over epochs). ``asked``: unused (a classifier's conditional labels)."""
-        counts = mode_histogram(points, self)
-        return {"samples": len(_points(points)), **coverage(points, self),
-                "histogram": counts / len(_points(points))}
+        (K,): the share of all N points whose nearest mean is each mode, high quality or
+        not (where G puts its mass: the mode-share map over epochs, in which a collapsed
+        G's hopping shows). ``asked``: unused (a classifier's conditional labels)."""
+        points = _points(points)
+        nearest, _ = nearest_modes(points, self)
+        return {"samples": len(points), **coverage(points, self),
+                "histogram": np.bincount(nearest, minlength=self.modes) / len(points)}
 
     def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """``n`` points, float32 (n, 2), and the index of the mode each came from (n,)."""

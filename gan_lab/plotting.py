@@ -155,8 +155,8 @@ def plot_class_shares(histories, classes=10, what="class") -> Figure:
     ``histories``: {run label: history rows with ``share_0`` .. ``share_{K-1}``} (from
     ``runs.train(..., epoch_metrics=True)``). Rows of a map are classes, columns epochs,
     colour the share of samples the classifier puts in the class (uniform = 1/K). For a
-    2-D mixture (``what="mode"``): the share of points of high quality at each mode, the
-    mode-share map in which a collapsed G's hopping shows as a moving bright cell."""
+    2-D mixture (``what="mode"``): the share of points nearest each mode, the mode-share map
+    in which a collapsed G's hopping shows as a moving bright cell."""
     figure = Figure(figsize=(4.2 * len(histories), 3.2), layout="constrained")
     axes = figure.subplots(1, len(histories), squeeze=False)[0]
     for axis, (label, history) in zip(axes, histories.items()):

@@ -61,6 +61,14 @@ def test_high_quality_ends_at_three_standard_deviations():
                                                "kl_uniform": pytest.approx(np.log(25 / 2))}
 
 
+def test_the_mode_share_map_counts_every_point_at_its_nearest_mode():
+    # A collapsed G near mode 2 but outside 3 sigma: no high quality, yet its mass is seen.
+    near = RING.means[2] + [0.1, 0.0]
+    measured = RING.evaluate(np.repeat([near], 10, axis=0))
+    assert measured["modes"] == 0 and measured["histogram"][2] == 1.0
+    assert measured["histogram"].sum() == pytest.approx(1.0)
+
+
 def test_bad_points_are_refused_with_what_to_fix():
     with pytest.raises(DataError, match=r"shape \(N, 2\)"):
         mixtures.coverage(np.zeros((5, 3)), RING)
@@ -203,6 +211,18 @@ def test_unrolling_changes_the_generator_gradient_it_passes_through():
     unrolled = _g_gradient(gan, real, z)[1]
     assert all(g is not None and np.isfinite(g).all() for g in unrolled)
     assert max(float(np.abs(a - b).max()) for a, b in zip(plain, unrolled)) > 1e-6
+
+
+def test_the_gradient_penalty_takes_points():
+    import tensorflow as tf
+
+    from gan_lab.losses import gradient_penalty
+
+    # A linear critic w . x has gradient w everywhere: the penalty is (|w| - 1)^2.
+    critic = lambda x: tf.reduce_sum(x * [[3.0, 4.0]], axis=1, keepdims=True)  # noqa: E731
+    real, fake = RING.sample(6)[0], RING.sample(6, seed=1)[0]
+    alpha = np.full((6, 1), 0.3, np.float32)
+    assert float(gradient_penalty(critic, real, fake, alpha)) == pytest.approx(16.0)
 
 
 def test_unroll_settings_are_checked():
