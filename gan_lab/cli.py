@@ -263,11 +263,16 @@ def _default(name):
 TRAIN_ACTIONS = ("command", "verbose", "resume", "overwrite")
 
 
-def run_train(args) -> int:
+def train_config(args) -> TrainConfig:
+    """The checked TrainConfig of ``train``'s parsed arguments."""
     settings = {key: value for key, value in vars(args).items() if key not in TRAIN_ACTIONS}
-    if settings.pop("minibatch_std"):  # an option of D's builder
+    if settings.pop("minibatch_std", None):  # an option of D's builder
         settings["discriminator_options"] = {"minibatch_std": True}
-    config = TrainConfig.create(**settings)
+    return TrainConfig.create(**settings)
+
+
+def run_train(args) -> int:
+    config = train_config(args)
     chosen = setup()  # TensorFlow loads here, after the settings are checked
     from . import runs
 

@@ -89,6 +89,9 @@ class TrainConfig:
                 raise ValueError(f"preset {preset} trains the {wanted} model: "
                                  f"python -m gan_lab train {wanted} --preset {preset}")
             model = model or wanted
+            for key in ("generator_options", "discriminator_options"):
+                if key in settings_of_preset and key in chosen:  # the user's options on top
+                    chosen[key] = {**dict(settings_of_preset[key]), **dict(chosen[key])}
             chosen = {**settings_of_preset, **chosen, "preset": preset}
         if model is not None:
             chosen["model"] = model

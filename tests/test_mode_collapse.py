@@ -301,3 +301,19 @@ def test_the_five_seed_tables_meet_the_issue_targets(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     assert mode_collapse.main(["--seeds", "0", "1", "2", "3", "4"]) == 0
+
+
+def test_the_command_line_names_the_remedies():
+    from gan_lab.cli import build_parser, train_config
+
+    def config(*flags):
+        return train_config(build_parser().parse_args(["train", "gan", *flags]))
+
+    remedy = config("--preset", "collapse", "--pack", "2", "--unroll", "5", "--minibatch-std")
+    assert (remedy.pack, remedy.unroll, remedy.dataset) == (2, 5, "ring")
+    # The feature joins the preset's D (one hidden layer), not a D of its own.
+    assert dict(remedy.discriminator_options) == {"hidden": (128,), "minibatch_std": True}
+    frozen = config("--dataset", "grid", "--d-learning-rate", "0")
+    assert frozen.rates() == (0.0, frozen.learning_rate) and frozen.batch_size == 256
+    with pytest.raises(ValueError, match="dense GAN"):
+        train_config(build_parser().parse_args(["train", "dcgan", "--dataset", "ring"]))

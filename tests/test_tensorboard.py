@@ -65,11 +65,9 @@ def test_tracked_measures_become_scalars(tmp_path):
 
 
 def test_tensorboard_is_on_unless_turned_off():
-    from gan_lab.cli import TRAIN_ACTIONS, build_parser
-    from gan_lab.config import TrainConfig
+    from gan_lab.cli import build_parser, train_config
 
     def config(*flags):
-        args = vars(build_parser().parse_args(["train", "gan", *flags]))
-        return TrainConfig.create(**{k: v for k, v in args.items() if k not in TRAIN_ACTIONS})
+        return train_config(build_parser().parse_args(["train", "gan", *flags]))
 
     assert config().tensorboard and not config("--no-tensorboard").tensorboard
