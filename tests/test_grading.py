@@ -668,6 +668,34 @@ def test_a_penalty_that_assumes_the_image_size_loses():
         assert not passed, (seed, reason)
 
 
+# --- Lab 4's 2-D measures: the solutions against the library ----------------------------------
+
+
+def test_the_coverage_and_packing_solutions_agree_with_the_library():
+    """The reference the grader compares students with is the solution: on every case of a
+    self-check and of graded runs it equals ``mixtures.coverage`` and ``GAN.packed``."""
+    from types import SimpleNamespace
+
+    from gan_lab import mixtures
+    from gan_lab.gan import GAN
+
+    namespace = solution_namespace()
+    tf = namespace["tf"]
+    for seed in (inputs.SELF_CHECK_SEED, 3, 12345):
+        for label, (points, means, std) in inputs.make("mode_coverage", seed)["cases"].items():
+            modes, quality = namespace["mode_coverage"](points, means, std)
+            library = mixtures.coverage(points, mixtures.Mixture("case", means, std))
+            assert (modes, quality) == (library["modes"], pytest.approx(library["high_quality"])), label
+        for label, (samples, m) in inputs.make("pack_samples", seed)["cases"].items():
+            packed = np.asarray(GAN.packed(SimpleNamespace(pack=m), tf.constant(samples)))
+            assert np.array_equal(namespace["pack_samples"](samples, m), packed), label
+    cases = inputs.make("mode_coverage", 3)["cases"]  # each case aimed at its rule
+    measured = {label: namespace["mode_coverage"](*case) for label, case in cases.items()}
+    assert [m for label, m in measured.items() if "all within 1 std" in label] == [(1, 1.0)]
+    assert [m for label, m in measured.items() if "between ring modes" in label] == [(0, 0.0)]
+    assert [m for label, m in measured.items() if "grid's edges" in label] == [(16, 0.5)]
+
+
 # --- inputs and comparison ------------------------------------------------------------------------
 
 

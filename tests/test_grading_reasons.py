@@ -90,9 +90,26 @@ PLANTED = {
                          "np.asarray(pixels) / 255"),
         "output dtype for random digits (5, 28, 28) uint8: expected 'float32', got 'float64' "
         "(the pixels are scaled to [0, 1]"),
-    "counts for shares": (
-        "class_histogram", ("counts / counts.sum()", "counts.astype(float)"),
-        "histogram for 200 varied samples: differs, e.g. value "),
+    "modes counted from every point, not only the high-quality ones": (
+        "mode_coverage", ("nearest[good]", "nearest"),
+        "modes covered (means nearest to at least one point within 3 std) for "),
+    "a share in percent": (
+        "mode_coverage", ("float(good.mean())", "float(100 * good.mean())"),
+        "high-quality share (points within 3 std of their nearest mean, of all N) for "),
+    "high quality within 1 std": (
+        "mode_coverage", ("<= 3 * std", "<= std"), "high-quality share (points within 3 std"),
+    "channels interleaved in a pack": (
+        "pack_samples", ("np.concatenate([grouped[:, j] for j in range(m)], axis=-1)",
+                         "np.moveaxis(grouped, 1, -1).reshape(packs, *samples.shape[1:-1], -1)"),
+        "packed values for images ("),
+    "a pack of strided samples": (
+        "pack_samples", ("np.concatenate([grouped[:, j] for j in range(m)], axis=-1)",
+                         "np.concatenate([samples[j:packs * m:m] for j in range(m)][::-1], axis=-1)"),
+        "packed values for images"),
+    "every sample packed, N mod m padded": (
+        "pack_samples", ("packs = len(samples) // m", "packs = -(-len(samples) // m)\n"
+                         "    samples = np.concatenate([samples, samples[:packs * m - len(samples)]])"),
+        "packed shape for images"),
 }
 HOLDS = {
     "a ReLU where the generator's LeakyReLU goes":
@@ -100,7 +117,12 @@ HOLDS = {
     "pixels scaled to [0, 1]": "(the values are in [0, 1] where [-1, 1] is expected) "
                                "(the pixels are scaled to [0, 1]: the generator's tanh makes "
                                "[-1, 1], so scale to [-1, 1] (x / 127.5 - 1))",
-    "counts for shares": "times the expected one: off by a constant factor)",
+    "modes counted from every point, not only the high-quality ones":
+        "(a mode is covered only by a high-quality point",
+    "a share in percent": "not a percentage",
+    "high quality within 1 std": "at most 3 standard deviations (3 * std)",
+    "channels interleaved in a pack": "in another order",
+    "every sample packed, N mod m padded": "the last N mod m samples sit out",
 }
 
 

@@ -325,6 +325,55 @@ def _scale_hint(student, reference):
     return None
 
 
+def _coverage_hint(student, reference):
+    """The usual mistakes in VEEGAN's coverage, told apart by the cases each aims at."""
+    def pair(word, measure):
+        key = next((k for k in reference if word in k and k.endswith(measure)), None)
+        got = student.get(key) if key else None
+        return ((got.get("value") if isinstance(got, dict) else None),
+                reference[key]["value"]) if key else (None, None)
+
+    def right(word, measure):
+        got, want = pair(word, measure)
+        return _is_number(got) and math.isclose(got, want, rel_tol=1e-4, abs_tol=1e-6)
+
+    qualities = [(value, want["value"]) for key, want in reference.items()
+                 if key.endswith(": high quality")
+                 for value in [(student.get(key) or {}).get("value")
+                               if isinstance(student.get(key), dict) else None]]
+    if qualities and any(w > 0 for _, w in qualities) and all(
+            _is_number(g) and math.isclose(g, 100 * w, rel_tol=1e-4, abs_tol=1e-6)
+            for g, w in qualities):
+        return "the high-quality share is a fraction of all N points, in [0, 1], not a percentage"
+    if not right("between ring modes", ": modes"):
+        return ("a mode is covered only by a high-quality point (within 3 std of its nearest "
+                "mean): points far from every mean cover nothing")
+    if not right("just inside 3 std", ": high quality") or not right("just inside 3 std",
+                                                                      ": modes"):
+        return ("a point is of high quality when its distance to its nearest mean is at most "
+                "3 standard deviations (3 * std)")
+    if not right("wide Gaussians", ": modes") and right("grid's edges", ": modes"):
+        return "each high-quality point covers its nearest mean only, not every mean near it"
+    return None
+
+
+def _pack_hint(student, reference):
+    """Packs that drop the wrong samples, or none, when m does not divide N."""
+    def same(key):
+        return first_difference(student.get(key), reference[key]) is None
+
+    shapes = [key for key in reference if key.endswith(": shape")]
+    uneven = [key for key in shapes if "not divisible" in key or "(N odd)" in key]
+    if uneven and not all(same(key) for key in uneven) and all(
+            same(key) for key in shapes if key not in uneven):
+        return ("when m does not divide N the last N mod m samples sit out: pack the first "
+                "N // m * m")
+    single = [key for key in reference if "m = 1" in key]
+    if single and not all(same(key) for key in single):
+        return "with m = 1 each pack is one sample: the samples come back as they are"
+    return None
+
+
 HINTS = {
     "scale_images": _scale_hint,
     "discriminator_loss": _loss_hint,
@@ -333,6 +382,8 @@ HINTS = {
     "train_step": _train_step_hint,
     "gradient_penalty": _penalty_hint,
     "hinge_discriminator_loss": _loss_hint,
+    "mode_coverage": _coverage_hint,
+    "pack_samples": _pack_hint,
     "build_discriminator": _discriminator_hint,
     "build_dcgan_discriminator": _discriminator_hint,
 }

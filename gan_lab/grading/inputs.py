@@ -107,64 +107,86 @@ def _sizes(name, transpose):
     return make
 
 
-def _softmax(logits):
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
+def _ring(k=8, radius=1.0):
+    angles = np.linspace(0.0, 2.0 * np.pi, k, endpoint=False)
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
-def _class_histogram(seed):
-    rng = _rng(seed, 7)
-    one = int(rng.integers(0, 10))
-    n = int(rng.integers(30, 50))
-    collapsed = np.full((n, 10), 1.0)
-    collapsed[:, one] = 8.0
-    three_classes = rng.choice(10, 3, replace=False)
-    three = rng.normal(0, 0.3, (90, 10))
-    three[np.arange(90), np.repeat(three_classes, 30)] += 5
-    return {"probe": "class_histogram", "cases": {
-        "200 varied samples": _softmax(rng.normal(0, 3, (200, 10))),
-        f"{n} samples all of class {one}": _softmax(collapsed),
-        f"90 samples of classes {sorted(three_classes.tolist())}": _softmax(three),
-        "60 varied samples of 5 classes": _softmax(rng.normal(0, 2, (60, 5))),
+def _grid(side=5, spacing=2.0):
+    axis = spacing * (np.arange(side) - (side - 1) / 2)
+    return np.stack(np.meshgrid(axis, axis), axis=-1).reshape(-1, 2)
+
+
+def _around(rng, means, std, n, low, high):
+    """``n`` points at ``low`` to ``high`` standard deviations from the given means (one
+    each, in turn), in random directions."""
+    angles = rng.uniform(0, 2 * np.pi, n)
+    distances = rng.uniform(low, high, n) * std
+    centres = means[np.arange(n) % len(means)]
+    return centres + distances[:, None] * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def _mode_coverage(seed):
+    """(points (N, 2), means (K, 2), std) cases, VEEGAN's protocol: the ring (std 0.01) and
+    the grid (std 0.05) at seed-dependent scales, each case aimed at one rule: all points on
+    one mean, points between modes (none of high quality), points just inside and just
+    outside 3 std, the grid's edges (points beyond its outer means), Gaussians so wide that
+    a point lies within 3 std of two means (it covers its nearest only), and a mix."""
+    rng = _rng(seed, 16)
+    scale = 1.0 if seed == SELF_CHECK_SEED else float(rng.uniform(0.5, 3.0))
+    ring, grid = scale * _ring(), scale * _grid()
+    ring_std, grid_std = 0.01 * scale, 0.05 * scale
+    n = 40 if seed == SELF_CHECK_SEED else int(rng.integers(30, 60))
+    one = int(rng.integers(0, 8))
+    covered = np.sort(rng.choice(8, 3, replace=False))
+    mixed = np.concatenate([
+        _around(rng, ring[covered], ring_std, 3 * n, 0, 2.5),            # 3 modes, good
+        rng.uniform(-1.3 * scale, 1.3 * scale, (n, 2))])                  # scattered
+    between = (ring + np.roll(ring, -1, axis=0)) / 2                      # midpoints
+    inside = _around(rng, ring, ring_std, n // 2, 2.5, 2.9)
+    outside = _around(rng, ring, ring_std, n - n // 2, 3.1, 4.0)
+    threshold = np.concatenate([inside, outside])[rng.permutation(n)]
+    edge = grid[[i for i in range(25) if i // 5 in (0, 4) or i % 5 in (0, 4)]]  # 16 means
+    outward = edge / np.linalg.norm(edge, axis=1, keepdims=True)
+    beyond = np.concatenate([edge + outward * rng.uniform(0.5, 2.9, (16, 1)) * grid_std,
+                             edge + outward * rng.uniform(3.2, 40.0, (16, 1)) * grid_std])
+    wide_std = 0.4 * scale  # 3 std = 1.2 > the 0.77 between neighbouring ring means
+    wide = _around(rng, ring[:2], wide_std, n, 0, 1.5)
+    return {"probe": "mode_coverage", "cases": {
+        f"{3 * n + n} points: 3 ring modes ({', '.join(map(str, covered))}) and scattered "
+        "points": (mixed, ring, ring_std),
+        f"{n} points all within 1 std of ring mean {one}":
+            (_around(rng, ring[[one]], ring_std, n, 0, 1), ring, ring_std),
+        "points between ring modes (midpoints, none within 3 std of a mean)":
+            (between + rng.normal(0, ring_std, between.shape), ring, ring_std),
+        f"{n} ring points, half just inside 3 std (2.5-2.9), half just outside (3.1-4)":
+            (threshold, ring, ring_std),
+        "the grid's edges: 16 points within 3 std beyond its outer means, 16 further out":
+            (beyond, grid, grid_std),
+        f"wide Gaussians (std {wide_std:.3g}): {n} points near ring means 0 and 1, many within"
+        " 3 std of two means": (wide, ring, wide_std),
     }}
 
 
-def _histograms(seed, near_threshold):
-    """Histograms (K,) summing to 1: varied, collapsed, with empty classes, and (for
-    modes_covered) shares on both sides of the threshold 0.5 / K and between 0 and it."""
-    rng = _rng(seed, 8)
-    one = int(rng.integers(0, 10))
-    collapsed = np.zeros(10)
-    collapsed[one] = 1.0
-    some = np.zeros(10)
-    some[rng.choice(10, 4, replace=False)] = rng.dirichlet(np.ones(4))
-    cases = {}
-    if near_threshold:  # first, so a reason names the threshold
-        for k in (10, 5):
-            threshold = 0.5 / k
-            shares = rng.uniform(1.5, 3, k) * threshold
-            shares[0] = threshold * (1 + rng.uniform(0.01, 0.05))   # just above
-            shares[1] = threshold * (1 - rng.uniform(0.01, 0.05))   # just below
-            shares[2] = threshold * rng.uniform(0.05, 0.5)          # present, far below
-            rest = 1 - shares[:3].sum()
-            shares[3:] = shares[3:] / shares[3:].sum() * rest
-            shares = shares[rng.permutation(k)]
-            cases[f"{k} classes, shares just above, just below and well below 0.5/{k}"] = shares
-    cases.update({
-        "a varied histogram of 10 classes": rng.dirichlet(np.ones(10)),
-        f"all samples in class {one}": collapsed,
-        "4 of 10 classes present": some,
-        "a near-uniform histogram of 5 classes": rng.dirichlet(np.full(5, 50.0)),
-    })
-    return cases
+def _pack_samples(seed):
+    """(samples, m) cases: images of several channels (a packing that interleaves the
+    channels, or groups samples that are not consecutive, shows), N not divisible by m
+    (the last N mod m sit out), m = 1 (unchanged), points (N, 2), and one pack of all N."""
+    rng = _rng(seed, 17)
+    extra = 0 if seed == SELF_CHECK_SEED else int(rng.integers(1, 3))
 
+    def samples(*shape):
+        return rng.normal(0, 1, shape).astype(np.float32)
 
-def _of_histogram(name, cast, near_threshold=False):
-    def make(seed):
-        return {"probe": "of_histogram", "function": name, "cast": cast,
-                "cases": {label: h for label, h in _histograms(seed, near_threshold).items()}}
-
-    return make
+    return {"probe": "pack_samples", "cases": {
+        f"images ({6 + 2 * extra}, 4, 4, 3), m = 2": (samples(6 + 2 * extra, 4, 4, 3), 2),
+        f"images ({7 + 3 * extra}, 3, 5, 2), m = 3 (N not divisible by m)":
+            (samples(7 + 3 * extra, 3, 5, 2), 3),
+        f"images ({5 + extra}, 4, 4, 2), m = 1": (samples(5 + extra, 4, 4, 2), 1),
+        f"points ({9 + 2 * extra}, 2), m = 2 (N odd)": (samples(9 + 2 * extra, 2), 2),
+        f"points ({4 + extra}, 2), m = {4 + extra} (one pack)": (samples(4 + extra, 2), 4 + extra),
+        f"grey images ({8 + 4 * extra}, 2, 2, 1), m = 4": (samples(8 + 4 * extra, 2, 2, 1), 4),
+    }}
 
 
 def _slerp(seed):
@@ -276,9 +298,8 @@ MAKERS = {
                                                  radford=True, init_std=True),
     "build_dcgan_discriminator": lambda seed: _model("build_dcgan_discriminator", seed, False,
                                                      radford=True, init_std=True),
-    "class_histogram": _class_histogram,
-    "kl_to_uniform": _of_histogram("kl_to_uniform", "float"),
-    "modes_covered": _of_histogram("modes_covered", "int", near_threshold=True),
+    "mode_coverage": _mode_coverage,
+    "pack_samples": _pack_samples,
     "gradient_penalty": _gradient_penalty,
     "hinge_discriminator_loss": _hinge_scores,
     "slerp": _slerp,

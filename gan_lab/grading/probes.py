@@ -688,21 +688,51 @@ def probe_sizes(function, inputs):
     return observations
 
 
-def probe_class_histogram(class_histogram, inputs):
+def probe_mode_coverage(mode_coverage, inputs):
+    """VEEGAN's measures on each (points, means, std) case: the modes covered (an integer)
+    and the high-quality share (a float), each named with the rule it rests on."""
     observations = {}
-    for label, probabilities in inputs["cases"].items():
-        out = np.asarray(class_histogram(probabilities.copy()), float)
-        observations[f"{label}: shape"] = observe(f"histogram shape for {label}", out.shape)
-        observations[f"{label}: values"] = observe(f"histogram for {label}", out)
+    for label, (points, means, std) in inputs["cases"].items():
+        result = mode_coverage(points.copy(), means.copy(), float(std))
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise TypeError("mode_coverage must return two numbers: (modes covered, "
+                            f"high-quality share), got {type(result).__name__}")
+        modes, quality = result
+        observations[f"{label}: modes"] = observe(
+            f"modes covered (means nearest to at least one point within 3 std) for {label}",
+            _number(modes, int, "modes covered"))
+        observations[f"{label}: high quality"] = observe(
+            f"high-quality share (points within 3 std of their nearest mean, of all N) for "
+            f"{label}", _number(quality, float, "the high-quality share"))
     return observations
 
 
-def probe_of_histogram(function, inputs):
-    cast = {"float": float, "int": int}[inputs["cast"]]
+def _number(value, kind, what):
+    """``value`` as one ``kind`` (a 0-d array or tensor counts); TypeError naming ``what``."""
+    array = np.asarray(value)
+    if array.size != 1 or array.dtype.kind not in "iufb":
+        raise TypeError(f"{what} must be one number, got {_briefly(value)}")
+    number = array.item()
+    if kind is int and float(number) != int(number):
+        raise TypeError(f"{what} must be a whole number, got {number!r}")
+    return kind(number)
+
+
+def _briefly(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def probe_pack_samples(pack_samples, inputs):
+    """PacGAN's packing on each (samples, m) case: the shape and the values."""
     observations = {}
-    for label, histogram in inputs["cases"].items():
-        observations[label] = observe(f"{inputs['function']} of {label}",
-                                      cast(function(histogram.copy())))
+    for label, (samples, m) in inputs["cases"].items():
+        out = np.asarray(pack_samples(samples.copy(), int(m)), np.float64)
+        observations[f"{label}: shape"] = observe(f"packed shape for {label}", out.shape)
+        observations[f"{label}: values"] = observe(
+            f"packed values for {label} (each m consecutive samples side by side on the "
+            "last axis)", out.ravel()[:600])
+        observations[f"{label}: values"]["m"] = int(m)
     return observations
 
 
@@ -732,8 +762,8 @@ PROBES = {
     "train_step": probe_train_step,
     "gradient_penalty": probe_gradient_penalty,
     "sizes": probe_sizes,
-    "class_histogram": probe_class_histogram,
-    "of_histogram": probe_of_histogram,
+    "mode_coverage": probe_mode_coverage,
+    "pack_samples": probe_pack_samples,
     "slerp": probe_slerp,
     "pool_to_grid": probe_pool_to_grid,
 }

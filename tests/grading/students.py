@@ -25,7 +25,7 @@ SELF_CHECK = ROOT / "gan_lab" / "grading" / "self_check.json"
 ALL = ("scale_images", "build_generator", "build_discriminator", "discriminator_loss",
        "generator_loss_minimax", "generator_loss_non_saturating", "train_step",
        "conv_output_size", "conv_transpose_output_size", "build_dcgan_generator",
-       "build_dcgan_discriminator", "class_histogram", "kl_to_uniform", "modes_covered",
+       "build_dcgan_discriminator", "mode_coverage", "pack_samples",
        "gradient_penalty", "hinge_discriminator_loss", "slerp", "pool_to_grid")
 
 # --- correct answers in other styles -----------------------------------------------------------
@@ -115,21 +115,21 @@ def build_dcgan_discriminator():
     h = layers.LeakyReLU(0.2)(layers.BatchNormalization()(h))
     return keras.Model(x, layers.Dense(1, kernel_initializer=init)(layers.Flatten()(h)))
 ''',
-    "class_histogram": '''
-def class_histogram(probabilities):
-    winners = np.argmax(probabilities, axis=-1)
-    k = np.shape(probabilities)[1]
-    return np.array([np.mean(winners == c) for c in range(k)])
+    "mode_coverage": '''
+def mode_coverage(points, means, std):
+    covered, good = set(), 0
+    for point in np.asarray(points):
+        distances = [float(np.hypot(*(point - mean))) for mean in np.asarray(means)]
+        if min(distances) <= 3 * std:
+            good += 1
+            covered.add(int(np.argmin(distances)))
+    return len(covered), good / len(points)
 ''',
-    "kl_to_uniform": '''
-def kl_to_uniform(histogram):
-    p = np.asarray(histogram, float)
-    k = len(p)
-    return float(sum(x * np.log(x / (1 / k)) for x in p if x > 0))
-''',
-    "modes_covered": '''
-def modes_covered(histogram, share=0.5):
-    return sum(1 for h in histogram if h * len(histogram) >= share)
+    "pack_samples": '''
+def pack_samples(samples, m):
+    x = tf.convert_to_tensor(samples)
+    n = (x.shape[0] // m) * m
+    return tf.concat([x[j:n:m] for j in range(m)], axis=-1).numpy()
 ''',
     "gradient_penalty": '''
 def gradient_penalty(critic, real, fake, alpha):
@@ -414,14 +414,17 @@ def build_dcgan_generator(latent_dim=100):
         layers.BatchNormalization(), layers.Activation("tanh"),
     ])
 '''),
-    "any_sample_is_a_mode": ("modes_covered", "shares just above, just below and well below", '''
-def modes_covered(histogram, share=0.5):
-    return int(np.sum(np.asarray(histogram) > 0))
+    "every_point_covers": ("mode_coverage", "a mode is covered only by a high-quality point", '''
+def mode_coverage(points, means, std):
+    distances = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    return len(np.unique(distances.argmin(1))), float(np.mean(distances.min(1) <= 3 * std))
 '''),
-    "strict_threshold": ("modes_covered", "well below", '''
-def modes_covered(histogram, share=0.5):
-    h = np.asarray(histogram, float)
-    return int(np.sum(h >= 0.25 / len(h)))
+    "channels_interleaved": ("pack_samples", "packed values for images", '''
+def pack_samples(samples, m):
+    x = np.asarray(samples)
+    n = len(x) // m
+    grouped = x[:n * m].reshape(n, m, *x.shape[1:])
+    return np.moveaxis(grouped, 1, -1).reshape(n, *x.shape[1:-1], -1)
 '''),
     "no_parallel_fallback": ("slerp", "exactly parallel codes", '''
 def slerp(z0, z1, t):
@@ -435,11 +438,11 @@ def generator_loss_non_saturating(fake_logits):
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
     return -cross_entropy(ops.ones_like(fake_logits), fake_logits)
 '''),
-    "kl_in_bits": ("kl_to_uniform", "kl_to_uniform of", '''
-def kl_to_uniform(histogram):
-    h = np.asarray(histogram, float)
-    h = h[h > 0]
-    return float(np.sum(h * np.log2(h * len(histogram))))
+    "too_strict": ("mode_coverage", "just inside 3 std", '''
+def mode_coverage(points, means, std):
+    distances = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    good = distances.min(1) <= 2.5 * std
+    return len(np.unique(distances.argmin(1)[good])), float(np.mean(good))
 '''),
     "penalty_norm_per_batch": ("gradient_penalty", "a linear critic", '''
 def gradient_penalty(critic, real, fake, alpha):
@@ -479,14 +482,14 @@ def build_generator(latent_dim=100):
 '''),
     "misnamed": ("scale_images", "does not define `scale_images`",
                  "def scale(pixels):\n    return pixels / 127.5 - 1\n"),
-    "segfault": ("class_histogram", "the code ended the grading process", '''
+    "segfault": ("mode_coverage", "the code ended the grading process", '''
 import ctypes
-def class_histogram(probabilities):
+def mode_coverage(points, means, std):
     return ctypes.string_at(0)
 '''),
-    "null_bytes": ("kl_to_uniform", "null bytes", "def kl_to_uniform(h):\n    return 0.0\x00\n"),
-    "nested_parens": ("modes_covered", "syntax error",
-                      "modes_covered = " + "(" * 5000 + "1" + ")" * 5000 + "\n"),
+    "null_bytes": ("pack_samples", "null bytes", "def pack_samples(x, m):\n    return x\x00\n"),
+    "nested_parens": ("hinge_discriminator_loss", "syntax error",
+                      "hinge_discriminator_loss = " + "(" * 5000 + "1" + ")" * 5000 + "\n"),
     "endless": ("conv_output_size", "still running after", '''
 def conv_output_size(size, kernel, stride, padding):
     while True:
@@ -571,9 +574,9 @@ def scale_images(pixels):
         frame = frame.f_back
     raise RuntimeError("no answers in memory")
 '''),
-    "network": ("kl_to_uniform", "no network", '''
+    "network": ("pack_samples", "no network", '''
 import socket, urllib.request
-def kl_to_uniform(histogram):
+def pack_samples(samples, m):
     # fetch the answers from the course's repository, or any address at all
     for address in [("140.82.112.3", 443), ("1.1.1.1", 53), ("10.0.2.2", 80), ("127.0.0.1", 80)]:
         try:
@@ -629,9 +632,9 @@ discriminator_loss = sys.modules["probes"].probe_losses([1.0, 1.0, 1.0])["discri
 def slerp(z0, z1, t):  # a reply for another exercise
     _spray(json.dumps({"name": "pool_to_grid", "observations": {}}).encode())
 '''),
-    "junk_on_every_fd": ("class_histogram", "not readable", '''
+    "junk_on_every_fd": ("hinge_discriminator_loss", "not readable", '''
 import os
-def class_histogram(probabilities):
+def hinge_discriminator_loss(real_scores, fake_scores):
     for fd in range(0, 256):
         try:
             os.write(fd, b"\\x00\\x00\\x00\\x05{]]]" * 10)
@@ -639,10 +642,10 @@ def class_histogram(probabilities):
             pass
     return np.ones(10) / 10
 '''),
-    "runner_fds_through_proc": ("modes_covered", "ValueError", '''
+    "runner_fds_through_proc": ("pack_samples", "ValueError", '''
 import os, json, struct
-def modes_covered(histogram, share=0.5):
-    reply = json.dumps({"name": "modes_covered", "observations": {}}).encode()
+def pack_samples(samples, m):
+    reply = json.dumps({"name": "pack_samples", "observations": {}}).encode()
     for pid in (os.getppid(), 1):
         for fd in range(0, 16):
             try:
@@ -717,9 +720,9 @@ def train_step(*args):
     os.kill(1, signal.SIGKILL)
     return 0.0, 0.0
 '''),
-    "pid_namespace_walk": ("class_histogram", "no grader", '''
+    "pid_namespace_walk": ("mode_coverage", "no grader", '''
 import os, signal
-def class_histogram(probabilities):
+def mode_coverage(points, means, std):
     mine = {os.getpid(), os.getppid()}
     others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine]
     for pid in others:  # anything else running here (the grader is not: other namespace)
@@ -729,7 +732,7 @@ def class_histogram(probabilities):
             continue
         if b"pytest" in cmdline or b"-m\\x00gan_lab\\x00grade" in cmdline:
             os.kill(pid, signal.SIGKILL)
-            return np.ones(10) / 10
+            return 8, 1.0
     raise RuntimeError("no grader in sight")
 '''),
 }
@@ -777,28 +780,29 @@ def pool_to_grid(feature_maps, grid=4):
         hoard.append(np.zeros(2 ** 27))
     return hoard
 '''),
-        "fork_swarm": ("class_histogram", "BlockingIOError", '''
+        "fork_swarm": ("mode_coverage", "BlockingIOError", '''
 import subprocess
-def class_histogram(probabilities):
+def mode_coverage(points, means, std):
     return [subprocess.Popen(["sleep", "30"]) for _ in range(600)]
 '''),
-        "output_flood": ("kl_to_uniform", None, '''
+        "output_flood": ("pack_samples", None, '''
 import os, sys
-def kl_to_uniform(histogram):
+def pack_samples(samples, m):
     for _ in range(20000):
         print("x" * 1000)
         sys.stderr.write("y" * 1000)
     os.write(1, b"z" * (1 << 22))
-    histogram = np.asarray(histogram, dtype=np.float64)
-    present = histogram[histogram > 0]
-    return float(np.sum(present * np.log(present * len(histogram))))
+    x = np.asarray(samples)
+    n = len(x) // m
+    grouped = x[:n * m].reshape(n, m, *x.shape[1:])
+    return np.concatenate([grouped[:, j] for j in range(m)], axis=-1)
 '''),
-        "huge_error": ("modes_covered", "ValueError: xxx", '''
-def modes_covered(histogram, share=0.5):
+        "huge_error": ("hinge_discriminator_loss", "ValueError: xxx", '''
+def hinge_discriminator_loss(real_scores, fake_scores):
     raise ValueError("x" * (1 << 22))
 '''),
-        "huge_histogram": ("class_histogram", "returned more than", '''
-def class_histogram(probabilities):
+        "huge_histogram": ("slerp", "returned more than", '''
+def slerp(z0, z1, t):
     return np.full(10 ** 6, 0.1)
 '''),
     }
@@ -855,10 +859,10 @@ def conv_output_size(size, kernel, stride, padding):
 '''
     forged = f'''
 import sys
-STORED = {stored["kl_to_uniform"]!r}
+STORED = {stored["mode_coverage"]!r}
 sys.modules["probes"].run_probe = lambda obj, inputs: STORED
-def kl_to_uniform(histogram):
-    return 0.0
+def mode_coverage(points, means, std):
+    return 0, 0.0
 '''
     return lookup, forged
 
@@ -888,11 +892,11 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
     # planted bugs, two students (one exercise holds one bug)
     for name, bugs in {
         "frank_missed_bugs": ("no_dropout", "training_false", "glorot_init",
-                              "any_sample_is_a_mode", "no_parallel_fallback",
-                              "batch_norm_on_output", "sign_flipped", "kl_in_bits",
+                              "every_point_covers", "no_parallel_fallback",
+                              "batch_norm_on_output", "sign_flipped",
                               "fixed_window", "penalty_norm_per_batch"),
-        "grace_missed_bugs": ("slope_0_3", "g_first", "strict_threshold", "lerp_for_slerp",
-                              "hinge_without_relu"),
+        "grace_missed_bugs": ("slope_0_3", "g_first", "too_strict", "lerp_for_slerp",
+                              "hinge_without_relu", "channels_interleaved"),
         "gus_mistakes": ("probabilities",),
     }.items():
         student(name, [BUGS[bug] for bug in bugs])
@@ -901,7 +905,7 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
     reading = dict(READING, self_check_table=("conv_output_size", "conv_output_size(", lookup))
     # (the self-check data lookups are made from self_check.json here, not stored above)
     student("eve_reads_answers", list(reading.values()))
-    forging = dict(FORGING, patched_probe_runner=("kl_to_uniform", "kl_to_uniform of", forged))
+    forging = dict(FORGING, patched_probe_runner=("mode_coverage", "modes covered (means nearest", forged))
     student("faythe_forges", list(forging.values()))
     student("faythe2_blank_errors", list(BLANK_ERRORS.values()))
     student("mallet_tampers", list(TAMPERING.values()))
@@ -951,7 +955,7 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
 
 
 ODD_NAME = '=HYPERLINK("x","y"), "quoted"\tname'
-_BOOKS = {"01": ALL[:7], "02": ALL[7:11], "04": ALL[11:16], "05": ALL[16:]}
+_BOOKS = {"01": ALL[:7], "02": ALL[7:11], "04": ALL[11:15], "05": ALL[15:]}
 
 
 def _names(books):
