@@ -146,6 +146,9 @@ class TrainConfig:
         check_rules(self.loss, self.update, self.d_steps, self.g_steps, self.real_label,
                     self.unroll)
         positive_int(self.pack, "pack")
+        if self.unroll and self.rates()[0] == 0:
+            raise ValueError("unroll looks ahead along D's updates, and a D learning rate of "
+                             "0 makes none: use unroll=0 with a frozen D")
         if self.dataset in POINT_DATASETS and self.model != "gan":
             raise ValueError(f"{self.dataset} is a mixture of 2-D points, which the dense GAN "
                              f"learns: python -m gan_lab train gan --dataset {self.dataset}")

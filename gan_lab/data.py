@@ -219,7 +219,8 @@ def check_points(points, dimensions=2, what: str = "points") -> np.ndarray:
         raise DataError(f"{what} must be real numbers, got dtype {points.dtype}")
     points = points.astype(np.float32)
     if not np.isfinite(points).all():
-        raise DataError(f"{what} contain NaN or Inf values (a generator that diverged?)")
+        hint = "" if what.startswith("training") else " (a generator that diverged?)"
+        raise DataError(f"{what} contain NaN or Inf values{hint}")
     return points
 
 
@@ -269,6 +270,10 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
                         f"images (N, H, W, C) in [-1, 1] or (images, labels); got "
                         f"{type(data).__name__}")
     images = np.asarray(images)
+    if images.ndim == 2 and name not in POINT_DATASETS:
+        raise DataError(f"these are points {images.shape}, not images: name the 2-D mixture "
+                        "they are measured against, e.g. runs.train('gan', dataset='ring', "
+                        "data=points) (or 'grid')")
     check_training_images(images, images.shape[1:] if images.ndim == 2 else None)
     if labels is None:
         labels = np.full(len(images), -1, np.int64)  # unknown classes

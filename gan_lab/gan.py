@@ -57,10 +57,12 @@ class GAN(keras.Model):
         judged = judged_shape(discriminator)
         self.pack = pack_of(self.image_shape, judged)  # PacGAN: D judges packs of m samples
         if self.pack is None:
+            kind = "points" if len(self.image_shape) == 1 else "images"
             raise ValueError(
-                f"generator makes images of shape {self.image_shape} but the discriminator "
-                f"takes {judged}"
-            )
+                f"generator makes {kind} of shape {self.image_shape} but the discriminator "
+                f"takes {judged}; a D must take one sample of that shape, or m of them side "
+                f"by side on the last axis (a PacGAN D: {self.image_shape[:-1] + (2 * self.image_shape[-1],)} "
+                "for m = 2)")
         self.classes = label_classes(generator)
         if label_classes(discriminator) != self.classes:
             raise ValueError(
@@ -269,12 +271,14 @@ class GAN(keras.Model):
         """PacGAN's packing (Lin et al. 2018): samples (N, ..., C) -> (N // m, ..., m * C),
         each m consecutive samples side by side on the last axis, for a D that judges m at
         once (m = ``pack``, read from D's input; 1: returned as they are). Real and fake
-        batches are packed apart, so a pack never mixes them; N mod m rows sit out."""
+        batches are packed apart, so a pack never mixes them; N mod m rows sit out, and a
+        batch of fewer than m samples (an epoch's last) wraps round into one pack."""
         if self.pack == 1:
             return samples
         shape = tuple(samples.shape[1:])
-        whole = ops.shape(samples)[0] // self.pack * self.pack
-        grouped = ops.reshape(samples[:whole], (-1, self.pack, *shape))
+        rows = ops.shape(samples)[0]
+        taken = ops.arange(ops.maximum(rows // self.pack, 1) * self.pack) % rows
+        grouped = ops.reshape(ops.take(samples, taken, axis=0), (-1, self.pack, *shape))
         side_by_side = ops.moveaxis(grouped, 1, -2)  # (N // m, ..., m, C)
         return ops.reshape(side_by_side, (-1, *shape[:-1], self.pack * shape[-1]))
 

@@ -143,9 +143,12 @@ def coverage(points, mixture: Mixture, sigmas: float = QUALITY_SIGMAS) -> dict:
 def concentration(points, radius: float) -> float:
     """The largest share of points (N, 2) within ``radius`` of any one of them (0..1): 1.0
     when G has put all its mass on one point (a collapse onto a point, wherever it is)."""
+    from scipy.spatial import cKDTree
+
     points = _points(points)
-    distances = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
-    return float((distances <= radius).mean(axis=1).max())
+    # A KD tree, not the N x N distances: memory grows with N, not N squared.
+    neighbours = cKDTree(points).query_ball_point(points, radius, return_length=True)
+    return float(np.max(neighbours) / len(points))
 
 
 def _points(points) -> np.ndarray:

@@ -86,6 +86,10 @@ def check_training_data(gan, x):
         first = tuple(np.asarray(part) for part in first) \
             if isinstance(first, (tuple, list)) else np.asarray(first)
     else:
+        if isinstance(x, list) and not (len(x) == 2 and np.ndim(x[0]) >= 2):
+            raise DataError("pass the training data as a NumPy array (np.asarray(data, "
+                            "'float32')), not a Python list: Keras reads a list as one input "
+                            "per item")
         first = x
     images, labels = (first[0], first[1]) if isinstance(first, (tuple, list)) \
         else (first, None)

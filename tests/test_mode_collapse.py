@@ -317,3 +317,56 @@ def test_the_command_line_names_the_remedies():
     assert frozen.rates() == (0.0, frozen.learning_rate) and frozen.batch_size == 256
     with pytest.raises(ValueError, match="dense GAN"):
         train_config(build_parser().parse_args(["train", "dcgan", "--dataset", "ring"]))
+
+
+# --- what students feed it (a breaker's findings, each a test) ----------------------------
+
+
+def test_a_batch_smaller_than_the_pack_still_makes_a_pack():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    gan = _point_gan(pack=2)
+    gan.compile(jit_compile=False)
+    np.testing.assert_array_equal(gan.packed(np.array([[1.0, 2.0]], np.float32)),
+                                  [[1.0, 2.0, 1.0, 2.0]])
+    # 97 rows at batch 32: the last batch holds one row; no NaN in the epoch's means.
+    history = gan.fit(RING.sample(97)[0], batch_size=32, epochs=1, verbose=0).history
+    assert all(np.isfinite(values[-1]) for values in history.values())
+
+
+def test_points_without_their_mixture_are_refused_with_the_fix():
+    from gan_lab import runs
+
+    with pytest.raises(DataError, match="dataset='ring'"):
+        runs.train("gan", data=RING.sample(256)[0], epochs=1, out="unused")
+
+
+def test_a_list_of_points_is_refused_with_the_fix():
+    gan = _point_gan()
+    gan.compile(jit_compile=False)
+    with pytest.raises(DataError, match="NumPy array"):
+        gan.fit(RING.sample(100)[0].tolist(), epochs=1, verbose=0)
+    with pytest.raises(DataError, match="NaN or Inf values$"):
+        gan.fit(np.full((64, 2), np.nan, np.float32), epochs=1, verbose=0)
+
+
+def test_a_discriminator_of_no_packing_says_what_a_packed_one_takes():
+    from gan_lab.gan import GAN
+    from gan_lab.models import point_discriminator, point_generator
+
+    with pytest.raises(ValueError, match=r"makes points .* \(4,\) for m = 2"):
+        GAN(point_generator(latent_dim=4, hidden=(8,)),
+            point_discriminator((5,), hidden=(8,)), seed=0)
+
+
+def test_unrolling_a_frozen_discriminator_is_refused():
+    from gan_lab.config import TrainConfig
+
+    with pytest.raises(ValueError, match="unroll=0 with a frozen D"):
+        TrainConfig.create("gan", dataset="ring", unroll=2, d_learning_rate=0.0)
+
+
+def test_concentration_of_many_points_fits_in_memory():
+    points = np.random.default_rng(0).standard_normal((40_000, 2))
+    assert 0 < mixtures.concentration(points, 0.05) < 0.01
