@@ -77,7 +77,9 @@ def plot_points(points, mixture, title=None, size_inches=4.0) -> Figure:
     axis.scatter(mixture.means[:, 0], mixture.means[:, 1], marker="x", s=30, color="tab:red")
     for mean in mixture.means:
         axis.add_patch(_circle(mean, max(QUALITY_SIGMAS * mixture.std, extent / 60)))
-    axis.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal",
+    # 5% beyond the extent: a G bounded at it (frozen_d's) piles its points on the edge
+    edge = 1.05 * extent
+    axis.set(xlim=(-edge, edge), ylim=(-edge, edge), aspect="equal",
              xticks=[], yticks=[])
     measured = coverage(points, mixture) if np.isfinite(points).all() else None
     if measured:
