@@ -12,12 +12,11 @@ import numpy as np
 from . import checkpoint
 from .config import DEFAULT_SNAPSHOTS
 from .files import save_figure, save_model, write_gif
-from .gan import asked_labels, generate
-from .plotting import plot_grid, plot_losses, plot_points, tile
+from .gan import generate
+from .plotting import plot_grid, plot_losses
 from .run_folder import HISTORY_FIELDS, TRACKED_FIELDS, RunFolder
 
 LOGGED = HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
-METRIC_SAMPLES = 1_000  # per-epoch measures: cheap beside an epoch, enough for 10 classes
 
 
 class EpochArtifacts(keras.callbacks.Callback):
@@ -31,29 +30,27 @@ class EpochArtifacts(keras.callbacks.Callback):
     An epoch whose losses are NaN or Inf stops training and writes nothing: the last good
     epoch's files stay as they were, and ``diverged`` holds the bad epoch's row.
 
-    With a ``mixture`` (``mixtures.Mixture``: a GAN of 2-D points), ``fixed_z`` is the
-    2,500-point batch of VEEGAN's protocol, each frame plots it over the mixture, and each
-    row gets its ``modes``, ``high_quality``, ``kl_uniform`` and ``share_0`` ...
+    ``draw(samples, title) -> Figure`` draws an epoch's frame from the fixed latent batch's
+    samples: ``plot_grid`` for images, ``Mixture.plot`` for a GAN of 2-D points.
 
-    With a ``classifier`` (``gan_lab.classifier.Classifier``), each row also gets ``modes``
-    and ``kl_uniform`` of METRIC_SAMPLES images from one fixed latent batch, and each
-    class's share of them (``share_0`` ...); for a conditional GAN also ``label_accuracy``.
+    With a ``judge`` (``reports.judge_for``: a digit classifier, Stacked MNIST's counter or
+    a 2-D mixture), each row also gets ``judge.epoch_measures(generator, frame samples)``
+    that the history tracks (``modes``, ``kl_uniform``, ``high_quality``,
+    ``label_accuracy``...) and each class's or mode's share (``share_0`` ...).
 
     With ``tensorboard=True`` every number of the row (but the epoch) becomes a TensorBoard
-    scalar and the frame an image, at step = epoch, in ``folder.tensorboard_dir``.
+    scalar and the frame's PNG an image, at step = epoch, in ``folder.tensorboard_dir``.
     """
 
     def __init__(self, folder, fixed_z, snapshot_epochs=DEFAULT_SNAPSHOTS, last_epoch=None,
-                 history=(), classifier=None, tensorboard=False, mixture=None):
+                 history=(), judge=None, draw=plot_grid, tensorboard=False):
         super().__init__()
         self.folder = RunFolder(folder) if not isinstance(folder, RunFolder) else folder
         self.fixed_z = np.asarray(fixed_z, np.float32)
         self.snapshot_epochs = set(snapshot_epochs) | ({last_epoch} if last_epoch else set())
         self.history = list(history)  # rows of earlier epochs when a run is resumed
         self.diverged = None
-        self.mixture = mixture
-        # A GAN of points is measured by its mixture, every epoch, on the frame's points.
-        self.classifier = mixture if mixture is not None else classifier
+        self.judge, self.draw = judge, draw
         self.tensorboard = tensorboard
         self._writer = None
         self._started = None
@@ -77,15 +74,11 @@ class EpochArtifacts(keras.callbacks.Callback):
             self.model.stop_training = True
             return
         self.history = [r for r in self.history if r["epoch"] < epoch] + [row]
-        if self.classifier is not None:
-            samples = images if self.mixture is not None else \
-                generate(generator, n=METRIC_SAMPLES, seed=0)
-            measured = self.classifier.evaluate(samples, asked_labels(generator, len(samples)))
+        if self.judge is not None:
+            measured = self.judge.epoch_measures(generator, images)
             row.update({key: float(measured[key]) for key in TRACKED_FIELDS if key in measured})
             row.update({f"share_{k}": float(v) for k, v in enumerate(measured["histogram"])})
-        frame = plot_grid(images, title=f"epoch {epoch}") if self.mixture is None else \
-            plot_points(images, self.mixture, title=f"epoch {epoch}")
-        save_figure(frame, folder.frame(epoch))
+        save_figure(self.draw(images, title=f"epoch {epoch}"), folder.frame(epoch))
         if epoch in self.snapshot_epochs:
             save_model(generator, folder.snapshot(epoch))
         folder.write_history(self.history)
@@ -95,11 +88,12 @@ class EpochArtifacts(keras.callbacks.Callback):
         write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history
                                     if folder.frame(r["epoch"]).exists()])  # some deleted?
         if self.tensorboard:
-            self._write_summaries(row, images)
+            self._write_summaries(row, folder.frame(epoch))
         checkpoint.save(self.model, folder, epoch)
 
-    def _write_summaries(self, row, images):
-        """The row's numbers as scalars and the frame's images as one mosaic, at step epoch."""
+    def _write_summaries(self, row, frame_file):
+        """The row's numbers as scalars and the frame as an image, at step epoch."""
+        import imageio.v3 as iio
         import tensorflow as tf
 
         if self._writer is None:
@@ -108,8 +102,7 @@ class EpochArtifacts(keras.callbacks.Callback):
             for key, value in row.items():
                 if key != "epoch" and value is not None:
                     tf.summary.scalar(key, value)
-            if self.mixture is None:  # a point cloud's frame is a plot, kept as a PNG
-                tf.summary.image("frame", tile(images)[None])
+            tf.summary.image("frame", iio.imread(frame_file)[None])
         self._writer.flush()
 
     def on_train_end(self, logs=None):

@@ -20,11 +20,13 @@ from .files import exclusive, save_model, write_json
 from .metrics import (CONFIDENT, DEFAULT_SAMPLES, MEASURES, MODE_SHARE, blur, class_histogram,
                       classifier_score, frechet_distance, kl_to_uniform, modes_covered,
                       precision_recall)
+from .sampling import measure
 
 CACHE_ENV = "GAN_LAB_CACHE"
 # Raise it whenever build_classifier, _train_classifier or _training_epochs change: cached
 # classifiers of another version are not used.
 VERSION = 2
+EPOCH_SAMPLES = 1_000  # a history row's measures: cheap beside an epoch, enough for 10 classes
 
 
 def build_classifier(image_shape=(28, 28, 1), classes=10):
@@ -70,6 +72,11 @@ class Classifier:
     # What a run's evaluation reports, and on how many images by default.
     measures = MEASURES
     samples = DEFAULT_SAMPLES
+
+    def epoch_measures(self, generator, frame) -> dict:
+        """The measures of a training run's epoch (its history row): ``evaluate`` of
+        EPOCH_SAMPLES draws of latent seed 0 (the frame's 64 images are too few)."""
+        return measure(self, generator, EPOCH_SAMPLES)
 
     def describe(self) -> str:
         return (f"Classifier: {self.dataset} ({self.source}), test accuracy "

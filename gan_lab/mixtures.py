@@ -61,6 +61,17 @@ class Mixture:
         return {"real": self.evaluate(points), "one mode only": self.evaluate(
             points[modes == 0]), "spread too wide": self.evaluate(wide)}
 
+    def epoch_measures(self, generator, frame) -> dict:
+        """A training run's per-epoch measures: ``evaluate`` of the epoch's frame, the
+        2,500 points of the run's fixed latent batch (VEEGAN's protocol)."""
+        return self.evaluate(frame)
+
+    def plot(self, points, title=None):
+        """``plotting.plot_points``: the points over this mixture (a run's frame)."""
+        from .plotting import plot_points
+
+        return plot_points(points, self, title=title)
+
     def evaluate(self, points, asked=None) -> dict:
         """The measures of a training run's points (N, 2), by the name the run's history
         uses: ``coverage``'s modes, high_quality and kl_uniform, samples, and ``histogram``

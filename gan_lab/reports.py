@@ -9,7 +9,7 @@ import numpy as np
 from .options import COMPARE_EPOCHS, LAST
 from .plotting import plot_comparison
 from .run_folder import RunError, RunFolder
-from .sampling import asked_labels, generate
+from .sampling import generate, measure
 
 
 def compare(run_dirs, epochs=COMPARE_EPOCHS, per_cell=16):
@@ -101,8 +101,7 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     results = {}
     for epoch in epochs:
         generator = folder.load_snapshot(epoch)
-        results[epoch] = judge.evaluate(generate(generator, n=samples, seed=0),
-                                        asked_labels(generator, samples))
+        results[epoch] = measure(judge, generator, samples)
     classes = len(next(iter(results.values()))["histogram"])
     asked = ("label_accuracy",) if "label_accuracy" in results[epochs[0]] else ()
     fields = ["epoch", "samples", *judge.measures, *asked,

@@ -22,7 +22,8 @@ from .files import save_array, write_json
 from .gan import GAN, default_optimizer, latents, make_gan
 from .models import (build_discriminator, build_generator, judged_shape, latent_size,
                      packed_shape)
-from .reports import compare, evaluate  # noqa: F401  (runs.compare, as the labs call it)
+from .plotting import plot_grid
+from .reports import compare, evaluate, judge_for  # noqa: F401  (runs.compare, as labs call it)
 from .run_folder import RunError, RunFolder
 
 FIXED_Z_COUNT = 64  # images per epoch frame: an 8x8 grid
@@ -171,7 +172,7 @@ class _Opened:
     done: int             # epochs already trained (a resume)
     history: list         # their history rows
     fixed_z: np.ndarray   # the latent batch every frame is drawn from
-    judge: object         # the classifier of per-epoch metrics, or None
+    judge: object         # the per-epoch measures' judge (reports.judge_for), or None
 
 
 def _open_folder(planned: Plan, data, gan, overwrite) -> _Opened:
@@ -184,12 +185,10 @@ def _open_folder(planned: Plan, data, gan, overwrite) -> _Opened:
         raise DataError("a conditional GAN trains on labelled images: pass data=(images, "
                         "labels) or an ImageSet from gan_lab.data.load_images")
     judge = None
-    if config.epoch_metrics and data.name not in POINT_DATASETS:  # points: measured anyway
-        # trained (or loaded) before the folder is touched
-        from .classifier import trained
-
+    if config.epoch_metrics or data.name in POINT_DATASETS:  # points: measured anyway
+        # a classifier is trained (or loaded) before the folder is touched
         source = config.source if data.source == "array" else data.source
-        judge = trained(data.name, source, config.data_dir, log=print)
+        judge = judge_for(data.name, source, config.data_dir, log=print)
     history = []
     if planned.resume:
         _check_same_data(folder, facts)
@@ -215,9 +214,9 @@ def _fit(gan, data, opened: _Opened, strategy, verbose) -> EpochArtifacts:
     config = opened.config
     callback = EpochArtifacts(opened.folder, opened.fixed_z, config.snapshot_epochs,
                               last_epoch=config.epochs, history=opened.history,
-                              classifier=opened.judge, tensorboard=config.tensorboard,
-                              mixture=mixtures.mixture(data.name)
-                              if data.name in POINT_DATASETS else None)
+                              judge=opened.judge, tensorboard=config.tensorboard,
+                              draw=mixtures.mixture(data.name).plot
+                              if data.name in POINT_DATASETS else plot_grid)
     if opened.done < config.epochs:
         replicas = strategy.num_replicas_in_sync
         batches = make_dataset(data.images, config.batch_rows(replicas), seed=config.seed,

@@ -49,3 +49,10 @@ def generate(generator, n=None, z=None, seed=None, labels=None, batch_size=1_000
         inputs = z[rows] if classes is None else [z[rows], labels[rows]]
         parts.append(np.asarray(generator(inputs, training=False), np.float32))
     return np.concatenate(parts)
+
+
+def measure(judge, generator, n, seed=0) -> dict:
+    """``judge.evaluate`` (a classifier's, a mixture's or Stacked MNIST's counter's) of ``n``
+    draws of ``generator`` from ``latents(n, latent_dim, seed)``, a conditional generator's
+    each drawn for its asked label (``asked_labels``)."""
+    return judge.evaluate(generate(generator, n=n, seed=seed), asked_labels(generator, n))

@@ -89,6 +89,14 @@ class StackedCounter:
                   for c in range(CHANNELS)]
         return digits[0] * 100 + digits[1] * 10 + digits[2]
 
+    def epoch_measures(self, generator, frame) -> dict:
+        """A training run's per-epoch measures: as the digit classifier's
+        (``Classifier.epoch_measures``), by triples."""
+        from .classifier import EPOCH_SAMPLES
+        from .sampling import measure
+
+        return measure(self, generator, EPOCH_SAMPLES)
+
     def evaluate(self, images, asked=None) -> dict:
         """samples, ``modes`` (triples drawn at least once, 0..1000), ``kl_uniform`` (KL of
         the triple histogram to the uniform one, nats: 0 to ln 1000 = 6.9) and
