@@ -82,7 +82,19 @@ class Classifier:
         return (f"Classifier: {self.dataset} ({self.source}), test accuracy "
                 f"{self.test_accuracy:.2%} on {len(self.held_out):,} held-out images. Frechet "
                 f"distance to those images; a mode holds >= {MODE_SHARE:.0%} of a uniform "
-                f"share; confident = top probability >= {CONFIDENT}.")
+                f"share; confident = top probability >= {CONFIDENT}." + self.caveat)
+
+    @property
+    def caveat(self) -> str:
+        """A warning to print beside the measures when the classifier is too weak (test
+        accuracy under 3 times chance) for its class shares to mean anything; else ""."""
+        chance = 1 / self.classes
+        if self.test_accuracy >= 3 * chance:
+            return ""
+        return (f"\nWarning: the classifier is right on only {self.test_accuracy:.0%} of "
+                f"held-out images (chance is {chance:.0%}): the class shares, modes and KL "
+                "below say little about this run. Train on more data (e.g. --source idx) for "
+                "measures that mean something.")
 
     @functools.cached_property
     def _outputs(self):

@@ -50,7 +50,8 @@ class StackedCounter:
     def describe(self) -> str:
         return (f"Stacked MNIST: the {self.digits.dataset} digit classifier ({self.source}, "
                 f"test accuracy {self.test_accuracy:.2%}) read on each channel; modes = digit "
-                f"triples drawn at least once, of {MODES:,}; KL of their histogram to uniform.")
+                f"triples drawn at least once, of {MODES:,}; KL of their histogram to uniform."
+                + self.digits.caveat)
 
     def reference_points(self, samples=SAMPLES, seed=0, data_dir=None) -> dict:
         """The measures of real Stacked MNIST images made from the held-out digits, and of

@@ -152,3 +152,20 @@ def test_one_process_at_a_time_trains_a_classifier(tmp_path):
     with exclusive(lock):
         assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 3
     assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0
+
+
+def test_a_weak_classifier_says_its_measures_mean_little():
+    from gan_lab.classifier import Classifier
+    from gan_lab.stacked_mnist import StackedCounter
+
+    from gan_lab.classifier import build_classifier
+
+    model = build_classifier()  # untrained: only its 10 classes are read
+
+    def judge(accuracy):
+        labels = np.arange(10)
+        return Classifier(model, "mnist", "sample", accuracy, np.zeros((10, 28, 28, 1)), labels)
+
+    assert judge(0.25).caveat.strip().startswith("Warning: the classifier is right on only 25%")
+    assert "Warning" in judge(0.25).describe() and "Warning" in StackedCounter(judge(0.25)).describe()
+    assert judge(0.95).caveat == "" and "Warning" not in judge(0.95).describe()
