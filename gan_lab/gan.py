@@ -19,7 +19,7 @@ from . import runtime
 from .preflight import ModelError, check_networks, check_training_data
 from .sampling import asked_labels, generate, latents  # noqa: F401  (gan_lab.gan.generate)
 from .losses import gradient_penalty, objective
-from .models import judged_shape, label_classes, latent_size, pack_of
+from .models import judged_shape, label_classes, latent_size, pack_of, packed_shape
 from .options import (BETA_1, BETA_2, D_STEPS, G_STEPS, GP_WEIGHT, LEARNING_RATE, LOSS,
                       REAL_LABEL, UNROLL, UPDATE, check_rules)
 
@@ -61,8 +61,8 @@ class GAN(keras.Model):
             raise ValueError(
                 f"generator makes {kind} of shape {self.image_shape} but the discriminator "
                 f"takes {judged}; a D must take one sample of that shape, or m of them side "
-                f"by side on the last axis (a PacGAN D: {self.image_shape[:-1] + (2 * self.image_shape[-1],)} "
-                "for m = 2)")
+                f"by side on the last axis (PacGAN; for m = 2: "
+                f"{packed_shape(self.image_shape, 2)})")
         self.classes = label_classes(generator)
         if label_classes(discriminator) != self.classes:
             raise ValueError(

@@ -355,7 +355,7 @@ def test_a_discriminator_of_no_packing_says_what_a_packed_one_takes():
     from gan_lab.gan import GAN
     from gan_lab.models import point_discriminator, point_generator
 
-    with pytest.raises(ValueError, match=r"makes points .* \(4,\) for m = 2"):
+    with pytest.raises(ValueError, match=r"makes points .* for m = 2: \(4,\)"):
         GAN(point_generator(latent_dim=4, hidden=(8,)),
             point_discriminator((5,), hidden=(8,)), seed=0)
 
