@@ -78,8 +78,8 @@ class TrainConfig:
         chosen = {key: value for key, value in settings.items() if value is not None}
         chosen["named"] = tuple(sorted(chosen if named is None else named))
         loss = chosen.get("loss", PRESETS.get(preset, {}).get("loss"))
-        if loss is not None:  # the objective's paper settings, under the preset's and ours
-            chosen = {**objective_rules(loss).paper_settings, **chosen}
+        # The objective's paper settings, under the preset's and the caller's.
+        paper = {} if loss is None else dict(objective_rules(loss).paper_settings)
         if preset is not None:
             if preset not in PRESETS:
                 raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -93,15 +93,23 @@ class TrainConfig:
                 if key in settings_of_preset and key in chosen:  # the user's options on top
                     chosen[key] = {**dict(settings_of_preset[key]), **dict(chosen[key])}
             chosen = {**settings_of_preset, **chosen, "preset": preset}
+        chosen = {**paper, **chosen}
         if model is not None:
             chosen["model"] = model
         if chosen.get("dataset") in POINT_DATASETS:
             chosen = {**POINT_SETTINGS, **chosen}
-        networks_given = {"arch", "generator_options", "discriminator_options"} & set(chosen)
         image_shape = DATASETS.get(chosen.get("dataset", cls.dataset), (None,))[0]
-        if preset is None and not networks_given and chosen.get("model", cls.model) == "dcgan" \
-                and image_shape == (28, 28, 1):
-            chosen.update(COMPACT_DCGAN)
+        if preset is None and "arch" not in chosen and chosen.get("model", cls.model) == "dcgan" \
+                and image_shape == (28, 28, 1):  # the compact widths, under the caller's options
+            for key, compact in COMPACT_DCGAN.items():
+                chosen[key] = {**compact, **dict(chosen.get(key, {}))}
+        return cls.checked(**chosen)
+
+    @classmethod
+    def checked(cls, **values) -> "TrainConfig":
+        """The config of exactly ``values`` (no defaults of a preset, loss or model applied:
+        a saved run's config), each value checked as ``create``'s."""
+        chosen = dict(values)
         for key in ("generator_options", "discriminator_options"):
             if isinstance(chosen.get(key), dict):
                 # Lists (as config.json gives them back) as tuples: one value compares equal.
@@ -224,7 +232,10 @@ class TrainConfig:
     def from_json(cls, data: dict) -> "TrainConfig":
         """The config of a config.json; keys of newer or older versions are ignored."""
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls.create(**{key: value for key, value in data.items() if key in known})
+        chosen = {key: value for key, value in data.items() if key in known}
+        # As it was saved: today's presets and defaults would rebuild other networks.
+        return cls.checked(**chosen, named=tuple(sorted(key for key, value in chosen.items()
+                                                        if value is not None)))
 
     def continuing(self, saved: "TrainConfig") -> "TrainConfig":
         """This config, for a resume of the run ``saved`` describes, with the saved run's

@@ -16,7 +16,7 @@ import numpy as np
 from . import __version__, checkpoint, mixtures, runtime
 from .callbacks import EpochArtifacts
 from .config import TrainConfig
-from .data import (POINT_DATASETS, DataError, ImageSet, as_image_set, load_images,
+from .data import (DATASETS, POINT_DATASETS, DataError, ImageSet, as_image_set, load_images,
                    make_dataset, subset)
 from .files import save_array, write_json
 from .gan import GAN, default_optimizer, latents, make_gan
@@ -160,6 +160,16 @@ def _given_data(data, config) -> ImageSet | None:
     if data is None:
         return None
     data = as_image_set(data, config.dataset)
+    named = "dataset" in config.named
+    if named and data.name != config.dataset:
+        raise DataError(f"the data is {data.name}'s but dataset={config.dataset!r} was asked: "
+                        "leave dataset out, or pass that dataset's data")
+    # A dataset's measures (its classifier, its mixture) take its own shape; an array of
+    # other images under the default name trains, unmeasured.
+    shape = DATASETS[data.name][0]
+    if data.images.shape[1:] != shape and (named or data.name in POINT_DATASETS):
+        raise DataError(f"{data.name} is of samples {shape}; this data's are "
+                        f"{data.images.shape[1:]}: name the dataset it is, or pass {shape}")
     return data if config.limit is None else subset(data, config.limit, config.seed)
 
 

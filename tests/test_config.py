@@ -62,9 +62,14 @@ def test_the_dcgan_without_a_preset_is_the_compact_one_and_only_then():
                    TrainConfig.create("dcgan", dataset="cifar10", arch="course_cifar"),
                    TrainConfig.create("gan"), TrainConfig.create("cgan")):
         assert config.generator_options == config.discriminator_options == ()
-    # Options of the caller's own replace both defaults; config.json round-trips them.
+    # Options of the caller's own go on top of the compact ones (--minibatch-std keeps the
+    # compact widths); config.json round-trips them.
     own = TrainConfig.create("dcgan", generator_options={"widths": [64, 32]})
-    assert own.generator_options == (("widths", (64, 32)),) and own.discriminator_options == ()
+    assert own.generator_options == (("kernel", 3), ("widths", (64, 32)))
+    assert own.discriminator_options == compact["discriminator_options"]
+    mbstd = TrainConfig.create("dcgan", discriminator_options={"minibatch_std": True})
+    assert dict(mbstd.discriminator_options) == {"widths": (32, 64), "minibatch_std": True}
+    assert mbstd.generator_options == compact["generator_options"]
     for config in (TrainConfig.create("dcgan"), own):
         again = TrainConfig.from_json(json.loads(json.dumps(config.to_json())))
         assert again == config and again.resume_differences(config) == []
@@ -76,8 +81,9 @@ def test_a_resume_takes_the_saved_runs_epochs_and_networks_where_none_are_named(
     # even where they are today's defaults; a preset's epochs do not extend a run.
     from gan_lab.config import COMPACT_DCGAN
 
-    full_size = TrainConfig.from_json(json.loads(json.dumps(TrainConfig.create(
-        "dcgan", generator_options={}, discriminator_options={}, epochs=3).to_json())))
+    saved = {**TrainConfig.create("dcgan", epochs=3).to_json(), "generator_options": {},
+             "discriminator_options": {}}
+    full_size = TrainConfig.from_json(json.loads(json.dumps(saved)))
     assert full_size.generator_options == full_size.discriminator_options == ()
     resumed = TrainConfig.create("dcgan").continuing(full_size)
     assert (resumed.generator_options, resumed.discriminator_options, resumed.epochs) == \
@@ -92,7 +98,7 @@ def test_a_resume_takes_the_saved_runs_epochs_and_networks_where_none_are_named(
     # Only G named: the saved run's D is kept, and only G is compared.
     compact = TrainConfig.create("dcgan")
     only_g = TrainConfig.create("dcgan", generator_options=dict(compact.generator_options))
-    assert only_g.discriminator_options == ()
+    assert only_g.continuing(full_size).discriminator_options == ()  # the saved run's D
     assert only_g.continuing(compact).resume_differences(compact) == []
     remedy = TrainConfig.create("dcgan", preset="remedy", epochs=1)
     assert TrainConfig.create("dcgan", preset="remedy").continuing(remedy).epochs == 1
@@ -151,3 +157,15 @@ def test_cli_maps_its_arguments_onto_the_config(tmp_path, capsys):
 def test_config_refuses_wrong_types_with_the_setting_named(settings, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig.create("gan", **settings)
+
+
+def test_a_saved_config_is_read_as_saved_and_the_loss_settings_sit_under_the_presets():
+    # Reloading a run never re-applies today's preset or defaults: its networks are its own.
+    saved = {**TrainConfig.create("gan", preset="collapse").to_json(),
+             "discriminator_options": {}}
+    assert TrainConfig.from_json(saved).discriminator_options == ()
+    # A loss's paper settings fill what the preset leaves; the preset's and the caller's win.
+    radford = TrainConfig.create("dcgan", preset="radford", loss="wgan_gp")
+    assert radford.learning_rate == 2e-4 and radford.d_steps == 5
+    assert TrainConfig.create("dcgan", preset="radford", loss="wgan_gp",
+                              learning_rate=3e-4).learning_rate == 3e-4

@@ -342,6 +342,25 @@ def test_points_without_their_mixture_are_refused_with_the_fix():
         runs.train("gan", data=RING.sample(256)[0], epochs=1, out="unused")
 
 
+DIGITS = np.where(np.arange(28 * 28).reshape(1, 28, 28, 1) % 3, -1.0, 1.0).repeat(64, 0)
+
+
+@pytest.mark.parametrize("dataset, data, message", [
+    ("ring", DIGITS, r"ring is of samples \(2,\)"),
+    ("grid", np.zeros((64, 3), np.float32), r"grid is of samples \(2,\)"),
+    ("stacked_mnist", DIGITS, r"stacked_mnist is of samples \(28, 28, 3\)"),
+    ("ring", ImageSet(DIGITS.astype(np.float32), np.zeros(64, np.int64), "mnist", "train",
+                      "sample"), "the data is mnist's but dataset='ring'"),
+])
+def test_data_that_is_not_its_named_dataset_is_refused_before_any_file(tmp_path, dataset,
+                                                                        data, message):
+    from gan_lab import runs
+
+    with pytest.raises(DataError, match=message):
+        runs.train("gan", dataset=dataset, data=data, epochs=1, out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_list_of_points_is_refused_with_the_fix():
     gan = _point_gan()
     gan.compile(jit_compile=False)
