@@ -151,9 +151,9 @@ class TrainConfig:
             _number(self.d_learning_rate, "d_learning_rate", at_least=0)
         _number(self.gp_weight, "gp_weight", at_least=0)
         _number(self.real_label, "real_label")
-        check_rules(self.loss, self.update, self.d_steps, self.g_steps, self.real_label,
-                    self.unroll)
         positive_int(self.pack, "pack")
+        check_rules(self.loss, self.update, self.d_steps, self.g_steps, self.real_label,
+                    self.unroll, self.pack)
         if self.unroll and self.rates()[0] == 0:
             raise ValueError("unroll looks ahead along D's updates, and a D learning rate of "
                              "0 makes none: use unroll=0 with a frozen D")

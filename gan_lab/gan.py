@@ -100,7 +100,9 @@ class GAN(keras.Model):
         compiled with XLA; "auto" is ``runtime.xla_by_default()``, gan_lab's choice for this
         device and CPU kind (Keras' own "auto" never uses XLA on a CPU). Other keywords
         (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
-        check_rules(loss, update, d_steps, g_steps, real_label, unroll)
+        check_rules(loss, update, d_steps, g_steps, real_label, unroll, self.pack)
+        if unroll:
+            check_look_ahead_optimizer(_unscaled(d_optimizer or default_optimizer()))
         super().compile(jit_compile=runtime.xla_by_default() if jit_compile == "auto"
                         else jit_compile, **kwargs)
         self.objective = objective(loss)
@@ -135,11 +137,14 @@ class GAN(keras.Model):
         # would make the same fakes (Lab 1's step makes two; PyTorch's DCGAN example one).
         with tf.GradientTape() as g_tape:
             fake = self.fakes_like(real)
+        # Unrolled GAN: G looks ahead from D as it is before (1), whose update is the
+        # look-ahead's first step (Metz et al. 2017, sec. 2.2).
+        start = self.look_ahead_start() if self.unroll else None
         # (1) Update D: real images towards 1, these fakes towards 0.
         self.discriminator_step(real, fake)
         # (2) Update G: the same fakes through the updated D, towards "real".
         with g_tape:
-            g_loss = self.g_loss(real, fake)
+            g_loss = self.g_loss(real, fake, look_ahead_from=start)
         _minimise(self.g_optimizer, g_tape, g_loss, self.generator)
         self.g_loss_tracker.update_state(g_loss)
         for _ in range(self.g_steps - 1):  # G updates beyond one a step, on fresh noise
@@ -209,24 +214,34 @@ class GAN(keras.Model):
         smoothing = (self.real_label,) if self.objective.rules.label_smoothing else ()
         return self.objective.discriminator_loss(real_outputs, fake_outputs, *smoothing)
 
-    def g_loss(self, real, fake):
+    def g_loss(self, real, fake, look_ahead_from=None):
         """G's loss under the compiled objective for the fake batch as D judges it now
         (``real``: the batch the fakes were drawn beside, for variants that need it);
-        with ``unroll`` k > 0, as D will judge it k steps ahead (``unrolled_g_loss``)."""
+        with ``unroll`` k > 0, as D will judge it k steps ahead of ``look_ahead_from``
+        (``unrolled_g_loss``)."""
         if self.unroll:
-            return self.unrolled_g_loss(real, fake)
+            return self.unrolled_g_loss(real, fake, look_ahead_from)
         return self.objective.generator_loss(self.judge(fake))
 
-    def unrolled_g_loss(self, real, fake):
-        """The Unrolled GAN's G loss (Metz et al. 2017, eq. 5-7): G is judged by a copy of
-        D moved ``unroll`` Adam steps ahead on this real batch and these fakes, from D's
-        weights and Adam state as they are, and G's gradient flows through those steps (how
-        D would answer G's move). The copy is a pure function (``Layer.stateless_call`` on
-        weight tensors, ``adam_look_ahead``): the real D and its optimizer are untouched."""
+    def look_ahead_start(self):
+        """D as it is now, as tensors: (weights, non-trainable state, Adam moments, Adam's
+        step count), where an unrolled look-ahead starts."""
         network, optimizer = self.discriminator, _unscaled(self.d_optimizer)
-        weights = [tf.convert_to_tensor(v.value) for v in network.trainable_variables]
-        state = [tf.convert_to_tensor(v.value) for v in network.non_trainable_variables]
-        moments = adam_moments(optimizer, network.trainable_variables)
+        return ([tf.convert_to_tensor(v.value) for v in network.trainable_variables],
+                [tf.convert_to_tensor(v.value) for v in network.non_trainable_variables],
+                adam_moments(optimizer, network.trainable_variables),
+                tf.convert_to_tensor(optimizer.iterations.value))
+
+    def unrolled_g_loss(self, real, fake, start=None):
+        """The Unrolled GAN's G loss (Metz et al. 2017, eq. 5-7), a scalar: G's loss for
+        ``fake`` (N, ...) as judged by a copy of D moved ``unroll`` Adam steps ahead on
+        ``real`` (N, ...) and ``fake`` from ``start`` (``look_ahead_start()``; default: D
+        as it is now), with G's gradient flowing through those steps (how D would answer
+        G's move). ``train_step`` starts it from D before D's update, so its first step is
+        that update. The copy is a pure function (``Layer.stateless_call`` on weight
+        tensors, ``adam_look_ahead``): the real D and its optimizer are untouched."""
+        network, optimizer = self.discriminator, _unscaled(self.d_optimizer)
+        weights, state, moments, iterations = start or self.look_ahead_start()
         real_pack, fake_pack = self.packed(real), self.packed(fake)
         for step in range(1, self.unroll + 1):
             with tf.GradientTape() as look_ahead:
@@ -237,7 +252,8 @@ class GAN(keras.Model):
                                                              training=True)
                 loss = self._objective_d_loss(real_outputs, fake_outputs)
             gradients = look_ahead.gradient(loss, weights)
-            weights, moments = adam_look_ahead(optimizer, weights, gradients, moments, step)
+            weights, moments = adam_look_ahead(optimizer, weights, gradients, moments,
+                                               iterations + step)
         outputs, _ = network.stateless_call(weights, state, fake_pack, training=True)
         return self.objective.generator_loss(outputs)
 
@@ -435,14 +451,24 @@ def _minimise(optimizer, tape, loss, network):
     optimizer.apply_gradients(zip(gradients, variables))
 
 
+def check_look_ahead_optimizer(optimizer):
+    """ValueError, saying what to change, unless ``adam_look_ahead`` repeats
+    ``optimizer``'s step exactly: keras.optimizers.Adam itself, with no amsgrad, weight
+    decay, clipping, EMA or gradient accumulation."""
+    extras = [name for name in ("amsgrad", "weight_decay", "clipnorm", "clipvalue",
+                                "global_clipnorm", "use_ema", "gradient_accumulation_steps")
+              if getattr(optimizer, name, None)]
+    if type(optimizer) is not keras.optimizers.Adam or extras:
+        raise ValueError("unroll looks ahead with D's own optimizer, which must be plain "
+                         f"keras.optimizers.Adam; got {type(optimizer).__name__}"
+                         + (f" with {', '.join(extras)}" if extras else ""))
+
+
 def adam_moments(optimizer, variables):
     """Adam's first and second moment estimates for ``variables``, as tensors (zeros
-    before its first step): where an unrolled look-ahead starts. ValueError, saying what
-    to change, for an optimizer other than Adam."""
-    if not isinstance(optimizer, keras.optimizers.Adam) or optimizer.amsgrad:
-        raise ValueError("unroll looks ahead with D's own optimizer, which must be "
-                         f"keras.optimizers.Adam (without amsgrad); got "
-                         f"{type(optimizer).__name__}")
+    before its first step): where an unrolled look-ahead starts. ValueError as
+    ``check_look_ahead_optimizer``."""
+    check_look_ahead_optimizer(optimizer)
     if not optimizer.built:
         optimizer.build(variables)
     slots = {id(v): (m, s) for v, m, s in zip(optimizer._trainable_variables,
@@ -453,9 +479,10 @@ def adam_moments(optimizer, variables):
 
 def adam_look_ahead(optimizer, weights, gradients, moments, step):
     """One Adam step (Kingma & Ba 2015, Algorithm 1) as a pure function of tensors, with
-    ``optimizer``'s learning rate, betas and epsilon, ``step`` steps after its own count:
-    returns (new weights, new moments). Differentiable, so G's gradient can pass through."""
-    t = ops.cast(optimizer.iterations + step, "float32")
+    ``optimizer``'s learning rate, betas and epsilon, as its ``step``-th (1 for its first):
+    returns (new weights, new moments), as ``weights`` and ``moments`` ([(m, v)] a weight).
+    Differentiable, so G's gradient can pass through."""
+    t = ops.cast(step, "float32")
     rate = ops.cast(optimizer.learning_rate, "float32")
     beta_1, beta_2 = optimizer.beta_1, optimizer.beta_2
     rate = rate * ops.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)

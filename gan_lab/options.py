@@ -114,11 +114,11 @@ def objective_rules(loss: str) -> ObjectiveRules:
     return OBJECTIVE_RULES[loss]
 
 
-def check_rules(loss, update, d_steps, g_steps, real_label, unroll=UNROLL):
+def check_rules(loss, update, d_steps, g_steps, real_label, unroll=UNROLL, pack=PACK):
     """Raise ValueError, saying what to change, unless the objective ``loss``, the
     ``update``, the D and G steps per training step, the real images' target
-    ``real_label`` and the look-ahead steps ``unroll`` go together. The one place each
-    rule is checked."""
+    ``real_label``, the look-ahead steps ``unroll`` and D's ``pack`` go together. The one
+    place each rule is checked."""
     rules = objective_rules(loss)
     choice(update, UPDATES, "update")
     positive_int(d_steps, "d_steps")
@@ -130,6 +130,9 @@ def check_rules(loss, update, d_steps, g_steps, real_label, unroll=UNROLL):
     if unroll and rules.gradient_penalty:
         raise ValueError(f"unroll looks ahead with D's plain loss; {loss}'s gradient penalty "
                          "is not unrolled: use another loss, or unroll=0")
+    if pack > 1 and rules.gradient_penalty:
+        raise ValueError(f"{loss}'s gradient penalty is taken per sample, not per pack of "
+                         f"{pack}: use pack=1 with it, or another loss")
     if update == "simultaneous":
         if not rules.simultaneous:
             raise ValueError(f"{loss} takes several critic steps per G step, which the "

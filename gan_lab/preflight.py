@@ -47,7 +47,7 @@ def check_networks(gan, samples=64):
     # which a resumed run must find as the interrupted one left it.
     judged = gan.discriminator(gan.packed(images) if labels is None else [images, labels],
                                 training=False)
-    packs = samples // gan.pack
+    packs = max(samples // gan.pack, 1)  # fewer samples than a pack wrap round into one
     if tuple(judged.shape) != (packs, 1):
         what = "image" if gan.pack == 1 else f"pack of {gan.pack} images"
         raise ModelError(f"the discriminator must give one logit per {what}, shape "

@@ -332,7 +332,8 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
     if points:
         # The MLP step is small: one call runs a whole epoch of steps, and XLA is left off
         # (docs/performance.md, "The 2-D mixtures").
-        kwargs = {"steps_per_execution": config.steps_per_epoch(len(data.images))}
+        kwargs = {"steps_per_execution": config.steps_per_epoch(
+            len(data.images), strategy.num_replicas_in_sync)}
         jit_compile = False if jit_compile == "auto" else jit_compile
     else:
         kwargs = {}

@@ -198,10 +198,49 @@ def test_the_look_ahead_is_adam_as_keras_steps_it():
         fake_out, _ = d.stateless_call(weights, [], fake, training=True)
         loss = gan._objective_d_loss(real_out, fake_out)
     ahead, _ = adam_look_ahead(gan.d_optimizer, weights, tape.gradient(loss, weights),
-                               adam_moments(gan.d_optimizer, d.trainable_variables), 1)
+                               adam_moments(gan.d_optimizer, d.trainable_variables),
+                               int(gan.d_optimizer.iterations) + 1)
     gan.discriminator_step(real, fake)  # the real step, on the same batches
     for mine, keras_step in zip(ahead, d.trainable_variables):
         np.testing.assert_allclose(mine, keras_step, rtol=1e-5, atol=1e-7)
+
+
+def test_the_step_looks_ahead_from_d_before_its_update_which_is_the_first_step():
+    """Metz et al.: the look-ahead starts from the D of this step, its first step being
+    D's own update; one step from there judges G as the updated D does."""
+    gan, real, z = _unrolled_setup(unroll=1)
+    fake = gan.generator(z)
+    start = gan.look_ahead_start()
+    gan.discriminator_step(real, fake)
+    ahead = float(gan.unrolled_g_loss(real, fake, start))
+    updated = float(gan.objective.generator_loss(gan.judge(fake)))
+    assert ahead == pytest.approx(updated, rel=1e-5)
+    assert float(gan.unrolled_g_loss(real, fake)) != pytest.approx(updated, rel=1e-5)
+
+
+def test_only_an_optimizer_the_look_ahead_repeats_is_accepted_when_compiling():
+    import keras
+
+    gan = _point_gan()
+    for optimizer, message in ((keras.optimizers.AdamW(1e-4), "got AdamW"),
+                               (keras.optimizers.Adam(1e-4, clipnorm=1.0), "with clipnorm"),
+                               (keras.optimizers.SGD(1e-2), "got SGD")):
+        with pytest.raises(ValueError, match=message):
+            gan.compile(d_optimizer=optimizer, unroll=2)
+    gan.compile(d_optimizer=keras.optimizers.AdamW(1e-4), unroll=0)  # no look-ahead: any
+
+
+def test_the_gradient_penalty_with_packing_is_refused():
+    from gan_lab import models
+    from gan_lab.config import TrainConfig
+    from gan_lab.gan import GAN
+
+    gan = GAN(models.point_generator((2,), 4, (8,)), models.point_discriminator((2,), (8,),
+                                                                                pack=2))
+    with pytest.raises(ValueError, match="per pack of 2"):
+        gan.compile(loss="wgan_gp")
+    with pytest.raises(ValueError, match="per pack of 2"):
+        TrainConfig.create("gan", dataset="ring", loss="wgan_gp", pack=2)
 
 
 def test_unrolling_changes_the_generator_gradient_it_passes_through():
@@ -389,3 +428,12 @@ def test_unrolling_a_frozen_discriminator_is_refused():
 def test_concentration_of_many_points_fits_in_memory():
     points = np.random.default_rng(0).standard_normal((40_000, 2))
     assert 0 < mixtures.concentration(points, 0.05) < 0.01
+
+
+def test_a_pack_larger_than_the_check_batch_passes_the_network_check():
+    from gan_lab import models
+    from gan_lab.gan import GAN
+
+    gan = GAN(models.point_generator((2,), 4, (8,)),
+              models.point_discriminator((2,), (8,), pack=100))
+    gan.check_networks()  # 64 samples wrap round into one pack of 100
