@@ -16,9 +16,9 @@ from pathlib import Path
 
 from . import quiet_start, setup
 from .config import TrainConfig
-from .data import DATASETS, POINT_DATASETS, SOURCES
+from .data import DATASETS, SOURCES
 from .options import (ARCHS, COMPARE_EPOCHS, DEFAULT_SNAPSHOTS, DEFAULT_STEPS, LAST, LOSSES,
-                      MODELS, POINT_STEPS, PRESETS, STRATEGIES, UPDATES, positive_int)
+                      MODELS, PRESETS, STRATEGIES, UPDATES, positive_int)
 
 
 def user_errors() -> tuple:
@@ -249,11 +249,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def default_steps(config) -> int:
-    """The training steps a run of ``config`` without --epochs makes, about."""
-    return POINT_STEPS if config.dataset in POINT_DATASETS else DEFAULT_STEPS[config.model]
-
-
 def _default(name):
     """The TrainConfig default of setting ``name``, for the help texts."""
     return TrainConfig.__dataclass_fields__[name].default
@@ -288,7 +283,7 @@ def run_train(args) -> int:
         networks = ["full-size"]  # models.py's widths (Radford et al.'s for the DCGAN)
     arch = f" ({'; '.join(networks)})" if networks else ""
     until = (f"to epoch {config.epochs}" if config.epochs else
-             f"for about {default_steps(config):,} steps")
+             f"for about {config.default_steps():,} steps")
     print(f"{verb} {config.model}{arch} {until}, batch {config.batch_size} -> {config.run_dir}")
     started = time.perf_counter()
     run = runs.train(planned, overwrite=args.overwrite)

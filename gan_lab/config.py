@@ -199,9 +199,13 @@ class TrainConfig:
         mixture), at least 1 epoch."""
         if self.epochs is not None:
             return self
-        wanted = POINT_STEPS if self.dataset in POINT_DATASETS else DEFAULT_STEPS[self.model]
-        steps = wanted / self.steps_per_epoch(images)
+        steps = self.default_steps() / self.steps_per_epoch(images)
         return self.replace(epochs=max(1, round(steps)))
+
+    def default_steps(self) -> int:
+        """The training steps a run of this config makes when ``epochs`` is left None,
+        about: DEFAULT_STEPS[model], or POINT_STEPS on a 2-D mixture."""
+        return POINT_STEPS if self.dataset in POINT_DATASETS else DEFAULT_STEPS[self.model]
 
     def batch_rows(self, replicas=1) -> int:
         """Rows of one training batch: ``d_steps`` minibatches of ``batch_size`` (one for

@@ -139,14 +139,11 @@ def coverage(points, mixture: Mixture, sigmas: float = QUALITY_SIGMAS) -> dict:
     every mode holds as many, log K when one holds them all; inf when none is of high
     quality). Raises ``data.DataError`` (a ValueError) for points that are not (N, 2)
     finite numbers, N >= 1."""
+    from .metrics import kl_to_uniform
+
     counts = mode_histogram(points, mixture, sigmas)
     total = counts.sum()
-    if total == 0:
-        kl = float("inf")
-    else:
-        shares = counts / total
-        held = shares > 0
-        kl = float(np.sum(shares[held] * np.log(shares[held] * mixture.modes)))
+    kl = kl_to_uniform(counts / total) if total else float("inf")
     return {"modes": int((counts > 0).sum()), "high_quality": float(total / len(_points(points))),
             "kl_uniform": kl}
 

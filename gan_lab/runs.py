@@ -332,8 +332,10 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
     if points:
         # The MLP step is small: one call runs a whole epoch of steps, and XLA is left off
         # (docs/performance.md, "The 2-D mixtures").
+        import tensorflow as tf  # in a strategy's scope: its replicas share each batch
+
         kwargs = {"steps_per_execution": config.steps_per_epoch(
-            len(data.images), strategy.num_replicas_in_sync)}
+            len(data.images), tf.distribute.get_strategy().num_replicas_in_sync)}
         jit_compile = False if jit_compile == "auto" else jit_compile
     else:
         kwargs = {}
