@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gan_lab.cli import main
-from gan_lab.grading import CheckFailed, SELF_CHECK_FILE, check, inputs, notebooks, sandbox
+from gan_lab.grading import CheckFailed, SELF_CHECK_FILE, check, inputs, notebooks, probes, sandbox
 from gan_lab.grading.compare import compare
 from gan_lab.grading import grader
 from gan_lab.grading.grader import (Grading, StudentGrade, _student_cells, discover,
@@ -694,6 +694,66 @@ def test_the_coverage_and_packing_solutions_agree_with_the_library():
     assert [m for label, m in measured.items() if "all within 1 std" in label] == [(1, 1.0)]
     assert [m for label, m in measured.items() if "between ring modes" in label] == [(0, 0.0)]
     assert [m for label, m in measured.items() if "grid's edges" in label] == [(16, 0.5)]
+
+
+# Off by one at a threshold (a comparison that includes or excludes the edge), in the
+# exercises whose answer changes there: each must lose on every seed, with the rule.
+OFF_BY_ONE = {
+    "< for <= at 3 std": ("mode_coverage", """
+    d = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    good = d.min(1) < 3 * std
+    return len(np.unique(d.argmin(1)[good])), float(good.mean())
+""", "one exactly 3 * std away counts (<=, not <)"),
+    "> 1 for >= 1 high-quality point": ("mode_coverage", """
+    d = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    good = d.min(1) <= 3 * std
+    counts = np.bincount(d.argmin(1)[good], minlength=len(means))
+    return int((counts > 1).sum()), float(good.mean())
+""", "at least one: >= 1, not > 1"),
+}
+# The same rules computed other ways (squares, a ratio, float32 tensors): the threshold
+# cases are exact in any of them, so these keep their points.
+AT_THE_THRESHOLD_RIGHT = {
+    "squares": """
+    d2 = ((np.asarray(points)[:, None] - np.asarray(means)[None]) ** 2).sum(-1)
+    good = d2.min(1) <= 9 * std ** 2
+    return len(np.unique(d2.argmin(1)[good])), float(good.mean())
+""",
+    "a ratio": """
+    d = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    good = d.min(1) / std <= 3
+    return len(set(d.argmin(1)[good].tolist())), float(np.sum(good) / len(good))
+""",
+    "float32 tensors": """
+    p, m = tf.constant(points, tf.float32), tf.constant(means, tf.float32)
+    d = tf.norm(p[:, None] - m[None], axis=-1)
+    good = tf.reduce_min(d, 1) <= 3 * tf.constant(std, tf.float32)
+    covered = tf.unique(tf.boolean_mask(tf.argmin(d, 1), good))[0]
+    return int(tf.size(covered)), float(tf.reduce_mean(tf.cast(good, tf.float64)))
+""",
+}
+
+
+@pytest.mark.parametrize("mistake", list(OFF_BY_ONE))
+def test_an_off_by_one_at_a_threshold_loses_the_exercise_on_every_seed(mistake):
+    name, body, hint = OFF_BY_ONE[mistake]
+    source = f"def {name}(points, means, std):{body}"
+    solution = solution_namespace()[name]
+    for seed in (inputs.SELF_CHECK_SEED, 1, 3, 12345, 2**31 - 2):
+        made = inputs.make(name, seed)
+        passed, reason = _judged(name, source, made, probes.run_probe(solution, made))
+        assert not passed, (seed, mistake)
+        assert hint in reason, reason
+
+
+@pytest.mark.parametrize("way", list(AT_THE_THRESHOLD_RIGHT))
+def test_the_threshold_cases_are_exact_however_the_distance_is_computed(way):
+    source = f"def mode_coverage(points, means, std):{AT_THE_THRESHOLD_RIGHT[way]}"
+    solution = solution_namespace()["mode_coverage"]
+    for seed in (inputs.SELF_CHECK_SEED, 1, 3, 12345, 2**31 - 2):
+        made = inputs.make("mode_coverage", seed)
+        assert _judged("mode_coverage", source, made,
+                       probes.run_probe(solution, made)) == (True, ""), (seed, way)
 
 
 # --- inputs and comparison ------------------------------------------------------------------------

@@ -348,8 +348,16 @@ def _coverage_hint(student, reference):
     if not right("between ring modes", ": modes"):
         return ("a mode is covered only by a high-quality point (within 3 std of its nearest "
                 "mean): points far from every mean cover nothing")
-    if not right("just inside 3 std", ": high quality") or not right("just inside 3 std",
-                                                                      ": modes"):
+    if not right("just inside 3 std", ": high quality"):
+        return ("a point is of high quality when its distance to its nearest mean is at most "
+                "3 standard deviations (3 * std)")
+    if not right("exactly 3 std", ": high quality"):
+        return ("a point is of high quality when its distance to its nearest mean is at most "
+                "3 standard deviations: one exactly 3 * std away counts (<=, not <)")
+    if not right("grid's edges", ": modes") and right("grid's edges", ": high quality"):
+        return ("one high-quality point is enough to cover its nearest mean (at least one: "
+                ">= 1, not > 1)")
+    if not right("just inside 3 std", ": modes"):
         return ("a point is of high quality when its distance to its nearest mean is at most "
                 "3 standard deviations (3 * std)")
     if not right("wide Gaussians", ": modes") and right("grid's edges", ": modes"):
