@@ -1052,15 +1052,28 @@ def test_release_check_command_fails_on_stale_labs(tmp_path, capsys):
     assert main(["release", "--check"]) == 0
 
 
-def test_a_list_that_differs_names_its_first_differing_item_whole():
-    """A long list cut at 60 characters hid the difference ('t...' against 's...')."""
+def test_a_list_of_rules_that_differs_says_what_is_missing_and_extra_whole():
+    """A long list cut at 60 characters hid the difference ('t...' against 's...'); a
+    position in the sorted list of activations ("item 4 of 4") named no place in the
+    student's code: what is missing and what is extra does."""
     from gan_lab.grading.compare import first_difference
 
     want = ["LeakyReLU(0.2)"] * 3 + ["tanh"]
     reason = first_difference({"value": want[:3] + ["sigmoid"]},
                               {"what": "activations (what each computes)", "value": want})
-    assert reason == ("activations (what each computes): item 4 of 4 differs: expected "
-                      "'tanh', got 'sigmoid'")
+    assert reason == ("activations (what each computes): expected 1 x 'tanh', found "
+                      "1 x 'sigmoid' instead")
+    reason = first_difference({"value": want + ["sigmoid"]},
+                              {"what": "activations (what each computes)", "value": want})
+    assert reason == "activations (what each computes): 1 x 'sigmoid' more than expected"
+    reason = first_difference({"value": [False]}, {"what": "flags", "value": [True]})
+    assert reason == "flags: value 1 of 1 is False, expected True"
+    reason = first_difference({"value": [[0.0, 1.0], [2.0, 3.0]]},
+                              {"what": "points", "value": [[0.0, 1.0], [2.0, 4.0]]})
+    assert reason == "points: differs, e.g. value (2, 2) of (2, 2) is 3, expected 4"
+    reason = first_difference({"value": [0.0, 1.0, 2.5]},
+                              {"what": "values", "value": [0.0, 1.0, 2.0]})
+    assert reason == "values: differs, e.g. value 3 of 3 is 2.5, expected 2"
     reason = first_difference({"value": []}, {"what": "dropout rates", "value": [0.3] * 3})
     assert reason.startswith("dropout rates: expected 3 values")
 
