@@ -164,10 +164,47 @@ def test_the_overview_counts_equal_the_csvs(tmp_path):
     assert by_name["build_generator"].reasons == {"trainable parameters": 2}
     assert by_name["slerp"].reasons == {"no cell defines `slerp`": 1, "slerp points for y": 1}
     page = overview.markdown(summary)
-    assert re.search(r"\| build_generator +\| +3 \| +2 \| +2 \| trainable parameters \(2\)", page)
+    assert re.search(r"\| build_generator +\| +3 \| +2 \| +2 \| 2 students: trainable parameters",
+                     page)
     assert re.search(r"\| +7 \| +1 \|", page) and "median 3.5" in page
     picture = overview.write_overview(path, EXERCISES)[1]
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_overview_counts_reasons_by_rule_whatever_the_place(tmp_path):
+    """A batch norm missing after one layer or another is one rule: the instructor sees
+    "3 students: missing batch normalisation", not a line a layer; a rule with a ': '
+    inside its brackets is kept whole."""
+    import copy
+
+    layers = [["Dense 256", True, ["LeakyReLU(0.2)"]],
+              ["Dense 512", True, ["BatchNormalization", "LeakyReLU(0.2)"]],
+              ["Dense 1024", True, ["BatchNormalization", "LeakyReLU(0.2)"]],
+              ["Dense 784", True, ["tanh"]]]
+    reference = {"layers": {"what": "the layers with weights", "value": layers,
+                            "judged": False},
+                 "trainable parameters": {"what": "trainable parameters", "value": 1489424}}
+
+    def without_batch_norm(index):
+        found = copy.deepcopy(layers)
+        found[index][2].remove("BatchNormalization")
+        return {"layers": {"value": found}, "trainable parameters": {"value": 1489424 - index}}
+
+    reasons = [compare("build_generator", without_batch_norm(i), reference)[1]
+               for i in (1, 2, 1)]
+    assert len({reason.split(" (")[0] for reason in reasons}) == 2  # two places
+    radford = ("std of each kernel as built (Radford: N(0, 0.02)): expected about 0.02 each, "
+               "got 0.0436")
+    grades = [_grade(f"s{i}", {"build_generator": reason}) for i, reason in enumerate(reasons)]
+    grades.append(_grade("s9", {"build_generator": radford}))
+    path = write_csv(_grading(grades), tmp_path / "grades.csv")
+    summary = overview.summarize(overview.read_rows(path), EXERCISES)
+    by_name = {s.name: s for s in summary.exercises}
+    assert by_name["build_generator"].reasons == {
+        "missing batch normalisation": 3,
+        "std of each kernel as built (Radford: N(0, 0.02))": 1}
+    assert "3 students: missing batch normalisation; 1 student: std of each kernel" in \
+        overview.markdown(summary)
 
 
 def test_regrading_one_student_replaces_only_that_row(tmp_path):
