@@ -289,3 +289,37 @@ def test_a_folder_name_that_is_not_utf8_cannot_stop_the_class_being_written(tmp_
     name = os.fsdecode(b"bad\xff\xfe_name")
     written = files.write_text(tmp_path / "grades.csv", f"student\r\n{name}\r\n", newline="")
     assert written.read_bytes() == b"student\r\nbad\\udcff\\udcfe_name\r\n"
+
+
+@pytest.mark.integration
+def test_each_report_says_what_the_check_cell_would_have_said(tmp_path):
+    """Each exercise that ran says what the student's own check cell (the self-check's
+    public inputs, the same rules) would have said: a pass, or its first difference; for a
+    network measured in a fresh process too."""
+    from test_grading import solution_namespace
+
+    from gan_lab.grading.sandbox import Limits
+
+    solution = solution_namespace()
+    names = ("build_discriminator", "slerp", "pool_to_grid")
+    exercises = [e for e in grader.solution_exercises(students.SOLUTIONS, ["01", "05"])
+                 if e.name in names]
+    made = {name: inputs.make(name, 3) for name in names}
+    reference = {name: probes.run_probe(solution[name], made[name]) for name in names}
+    students.write_student(tmp_path, {"slerp": students.BUGS["lerp_for_slerp"][2],
+                                      "build_discriminator": students.BUGS["no_dropout"][2]},
+                           books=("01", "05"))
+    books = sorted(tmp_path.glob("*.ipynb"))
+    grade = grader._grade_student("sam", grader.Submission(books), exercises, reference, 3,
+                                  Limits(exercise_seconds=120, student_seconds=600), False,
+                                  (), made)
+    said = grade.self_checks
+    assert said["pool_to_grid"].startswith("pool_to_grid: all ") and \
+        said["pool_to_grid"].endswith(" checks pass"), said
+    assert said["slerp"].startswith("slerp: slerp points for "), said
+    assert "linear instead of spherical interpolation" in said["slerp"]
+    assert said["build_discriminator"].startswith(
+        "build_discriminator: dropout rates in training mode"), said
+    text = "".join(Page(student_report(exercises, grade)).text)
+    for name in names:
+        assert f"would have said: {said[name]}" in text
