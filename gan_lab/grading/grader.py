@@ -415,15 +415,16 @@ def self_check_line(name, outcome):
     if "error" in outcome:
         return "not run: the cell itself fails (as above), so the check cell would too"
     observed = outcome.get("self_check")
-    if isinstance(observed, dict) and set(observed) == {"error"}:
-        error = _error_text(observed["error"]) or NO_REASON
-        return f"{name}: {NOT_IMPLEMENTED}" if error.startswith("not implemented") else error
-    if not isinstance(observed, dict):
-        return "not measured"
-    try:
+    try:  # untrusted, like every reply: a line in a report is never worth a crash
+        if isinstance(observed, dict) and set(observed) == {"error"}:
+            error = _error_text(observed["error"]) or NO_REASON
+            return (f"{name}: {NOT_IMPLEMENTED}" if error.startswith("not implemented")
+                    else error)
+        if not isinstance(observed, dict):
+            return "not measured"
         reference = _self_check_reference()[name]
         return " ".join(judge_self_check(name, observed, reference)[1].split())
-    except Exception:  # noqa: BLE001  a line in a report is never worth a crash
+    except Exception:  # noqa: BLE001
         return "not measured"
 
 

@@ -34,6 +34,10 @@ PRELUDE = ("import numpy as np\nimport tensorflow as tf\nimport keras\n"
            "from keras import layers, ops\n")
 
 
+# Characters of an error's first line kept in its reason (the grader keeps 1000 at most).
+MESSAGE_CHARS = 600
+
+
 class MissingDefinition(LookupError):
     pass
 
@@ -47,7 +51,8 @@ def _reason(error, filename):
     if isinstance(error, SystemExit):
         return "the code called sys.exit()/exit()"
     if isinstance(error, SyntaxError):
-        return f"syntax error on line {error.lineno}: {error.msg}"
+        where = f" on line {error.lineno}" if error.lineno else ""
+        return f"syntax error{where}: {error.msg}"
     if isinstance(error, MemoryError):
         return "MemoryError: the code asked for more memory than the grader allows"
     try:
@@ -58,7 +63,10 @@ def _reason(error, filename):
         lines, text = [], ""
     where = f" (line {lines[-1]} of the cell)" if lines else ""
     message = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {message[:200]}{where}"
+    if len(message) > MESSAGE_CHARS:  # cut, and saying so
+        message = (f"{message[:MESSAGE_CHARS]} ... ({len(message) - MESSAGE_CHARS} more "
+                   "characters of the error's text)")
+    return f"{type(error).__name__}: {message}{where}"
 
 
 def _one_thread():
