@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gan_lab.cli import main
-from gan_lab.grading import CheckFailed, SELF_CHECK_FILE, check, inputs, notebooks, sandbox
+from gan_lab.grading import CheckFailed, SELF_CHECK_FILE, check, inputs, notebooks, probes, sandbox
 from gan_lab.grading.compare import compare
 from gan_lab.grading import grader
 from gan_lab.grading.grader import (Grading, StudentGrade, _student_cells, discover,
@@ -696,6 +696,66 @@ def test_the_coverage_and_packing_solutions_agree_with_the_library():
     assert [m for label, m in measured.items() if "grid's edges" in label] == [(16, 0.5)]
 
 
+# Off by one at a threshold (a comparison that includes or excludes the edge), in the
+# exercises whose answer changes there: each must lose on every seed, with the rule.
+OFF_BY_ONE = {
+    "< for <= at 3 std": ("mode_coverage", """
+    d = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    good = d.min(1) < 3 * std
+    return len(np.unique(d.argmin(1)[good])), float(good.mean())
+""", "one exactly 3 * std away counts (<=, not <)"),
+    "> 1 for >= 1 high-quality point": ("mode_coverage", """
+    d = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    good = d.min(1) <= 3 * std
+    counts = np.bincount(d.argmin(1)[good], minlength=len(means))
+    return int((counts > 1).sum()), float(good.mean())
+""", "at least one: >= 1, not > 1"),
+}
+# The same rules computed other ways (squares, a ratio, float32 tensors): the threshold
+# cases are exact in any of them, so these keep their points.
+AT_THE_THRESHOLD_RIGHT = {
+    "squares": """
+    d2 = ((np.asarray(points)[:, None] - np.asarray(means)[None]) ** 2).sum(-1)
+    good = d2.min(1) <= 9 * std ** 2
+    return len(np.unique(d2.argmin(1)[good])), float(good.mean())
+""",
+    "a ratio": """
+    d = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(means)[None], axis=-1)
+    good = d.min(1) / std <= 3
+    return len(set(d.argmin(1)[good].tolist())), float(np.sum(good) / len(good))
+""",
+    "float32 tensors": """
+    p, m = tf.constant(points, tf.float32), tf.constant(means, tf.float32)
+    d = tf.norm(p[:, None] - m[None], axis=-1)
+    good = tf.reduce_min(d, 1) <= 3 * tf.constant(std, tf.float32)
+    covered = tf.unique(tf.boolean_mask(tf.argmin(d, 1), good))[0]
+    return int(tf.size(covered)), float(tf.reduce_mean(tf.cast(good, tf.float64)))
+""",
+}
+
+
+@pytest.mark.parametrize("mistake", list(OFF_BY_ONE))
+def test_an_off_by_one_at_a_threshold_loses_the_exercise_on_every_seed(mistake):
+    name, body, hint = OFF_BY_ONE[mistake]
+    source = f"def {name}(points, means, std):{body}"
+    solution = solution_namespace()[name]
+    for seed in (inputs.SELF_CHECK_SEED, 1, 3, 12345, 2**31 - 2):
+        made = inputs.make(name, seed)
+        passed, reason = _judged(name, source, made, probes.run_probe(solution, made))
+        assert not passed, (seed, mistake)
+        assert hint in reason, reason
+
+
+@pytest.mark.parametrize("way", list(AT_THE_THRESHOLD_RIGHT))
+def test_the_threshold_cases_are_exact_however_the_distance_is_computed(way):
+    source = f"def mode_coverage(points, means, std):{AT_THE_THRESHOLD_RIGHT[way]}"
+    solution = solution_namespace()["mode_coverage"]
+    for seed in (inputs.SELF_CHECK_SEED, 1, 3, 12345, 2**31 - 2):
+        made = inputs.make("mode_coverage", seed)
+        assert _judged("mode_coverage", source, made,
+                       probes.run_probe(solution, made)) == (True, ""), (seed, way)
+
+
 # --- inputs and comparison ------------------------------------------------------------------------
 
 
@@ -992,15 +1052,28 @@ def test_release_check_command_fails_on_stale_labs(tmp_path, capsys):
     assert main(["release", "--check"]) == 0
 
 
-def test_a_list_that_differs_names_its_first_differing_item_whole():
-    """A long list cut at 60 characters hid the difference ('t...' against 's...')."""
+def test_a_list_of_rules_that_differs_says_what_is_missing_and_extra_whole():
+    """A long list cut at 60 characters hid the difference ('t...' against 's...'); a
+    position in the sorted list of activations ("item 4 of 4") named no place in the
+    student's code: what is missing and what is extra does."""
     from gan_lab.grading.compare import first_difference
 
     want = ["LeakyReLU(0.2)"] * 3 + ["tanh"]
     reason = first_difference({"value": want[:3] + ["sigmoid"]},
                               {"what": "activations (what each computes)", "value": want})
-    assert reason == ("activations (what each computes): item 4 of 4 differs: expected "
-                      "'tanh', got 'sigmoid'")
+    assert reason == ("activations (what each computes): expected 1 x 'tanh', found "
+                      "1 x 'sigmoid' instead")
+    reason = first_difference({"value": want + ["sigmoid"]},
+                              {"what": "activations (what each computes)", "value": want})
+    assert reason == "activations (what each computes): 1 x 'sigmoid' more than expected"
+    reason = first_difference({"value": [False]}, {"what": "flags", "value": [True]})
+    assert reason == "flags: value 1 of 1 is False, expected True"
+    reason = first_difference({"value": [[0.0, 1.0], [2.0, 3.0]]},
+                              {"what": "points", "value": [[0.0, 1.0], [2.0, 4.0]]})
+    assert reason == "points: differs, e.g. value (2, 2) of (2, 2) is 3, expected 4"
+    reason = first_difference({"value": [0.0, 1.0, 2.5]},
+                              {"what": "values", "value": [0.0, 1.0, 2.0]})
+    assert reason == "values: differs, e.g. value 3 of 3 is 2.5, expected 2"
     reason = first_difference({"value": []}, {"what": "dropout rates", "value": [0.3] * 3})
     assert reason.startswith("dropout rates: expected 3 values")
 

@@ -1,7 +1,9 @@
 """Reasons a student can act on: each planted bug, graded by the probes and the comparison
 (no sandbox), loses its exercise with a reason that names the rule, then the place in the
-student's network or the kind of error, then the numbers."""
+student's network or the kind of error, then the numbers. Places follow one rule, "<thing>
+N of M" counted from 1 (layer 2 of 4 (Dense 512), value 3 of 8)."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -47,49 +49,53 @@ BN = "layers.BatchNormalization(momentum=0.9), "
 PLANTED = {
     "generator without its first batch norm": (
         "build_generator", (BN, ""),
-        "layer 2 (Dense 512): expected BatchNormalization after it, found none "
-        "(trainable parameters: expected "),
+        "missing batch normalisation: layer 2 of 4 (Dense 512): expected BatchNormalization "
+        "after it, found none (trainable parameters: expected "),
     "DCGAN generator without its batch norm after the first transposed convolution": (
         "build_dcgan_generator", ("    model.add(layers.BatchNormalization(momentum=0.9))\n", ""),
-        "layer 2 (Conv2DTranspose 128 (stride 2)): expected BatchNormalization after it, "
-        "found none (trainable parameters: expected "),
+        "missing batch normalisation: layer 2 of 3 (Conv2DTranspose 128 (stride 2)): "
+        "expected BatchNormalization after it, found none (trainable parameters: expected "),
     "DCGAN discriminator without its batch norm": (
         "build_dcgan_discriminator", (BN, ""),
-        "layer 2 (Conv2D 128 (stride 2)): expected BatchNormalization after it, found none "
-        "(outputs differ between training=True and training=False (dropout/batch norm): "
+        "missing batch normalisation: layer 2 of 3 (Conv2D 128 (stride 2)): expected "
+        "BatchNormalization after it, found none (outputs differ between training=True and training=False (dropout/batch norm): "
         "expected True, got False)"),
     "discriminator with a batch norm the lab does not ask for": (
         "build_discriminator", ("layers.Dense(512), ", "layers.Dense(512), " + BN),
-        "layer 2 (Dense 512): BatchNormalization after it, expected none (trainable "
-        "parameters: expected "),
+        "extra batch normalisation: layer 2 of 4 (Dense 512): BatchNormalization after it, "
+        "expected none (trainable parameters: expected "),
     "DCGAN generator with a bias before its batch norm": (
         "build_dcgan_generator", ("layers.Dense(7 * 7 * 256, use_bias=False, ",
                                   "layers.Dense(7 * 7 * 256, "),
-        "layer 1 (Dense 12544): expected no bias (use_bias=False: the batch norm after it has "
-        "its own), found one (trainable parameters: expected "),
+        "a bias before batch normalisation: layer 1 of 3 (Dense 12544): expected no bias "
+        "(use_bias=False: the batch norm after it has its own), found one (trainable "
+        "parameters: expected "),
     "discriminator without dropout": (
         "build_discriminator", (" layers.Dropout(0.3),", "", 3),
-        "dropout rates in training mode (fraction of units zeroed): expected 3 values, got [] "
-        "(where: layers 1 (Dense 1024), 2 (Dense 512) and 3 (Dense 256): expected "
-        "Dropout(0.3) after each, found none)"),
+        "dropout rates in training mode (fraction of units zeroed): layers 1 (Dense 1024), "
+        "2 (Dense 512) and 3 (Dense 256) of 4: expected Dropout(0.3) after each, found none "
+        "(expected 3 values, got [])"),
     "LeakyReLU with Keras' default slope": (
         "build_discriminator", ("layers.LeakyReLU(0.2)", "layers.LeakyReLU()", 3),
-        "activations (what each computes): item 1 of 3 differs: expected 'LeakyReLU(0.2)', "
-        "got 'LeakyReLU(0.3)' (where: layers 1 (Dense 1024), 2 (Dense 512) and 3 (Dense 256): "
-        "expected LeakyReLU(0.2) after each, found LeakyReLU(0.3) (layers.LeakyReLU() slopes "
-        "0.3 unless told: pass negative_slope=0.2))"),
+        "activations (what each computes): layers 1 (Dense 1024), 2 (Dense 512) and "
+        "3 (Dense 256) of 4: expected LeakyReLU(0.2) after each, found LeakyReLU(0.3) "
+        "(layers.LeakyReLU() slopes 0.3 unless told: pass negative_slope=0.2) (expected "
+        "3 x 'LeakyReLU(0.2)', found 3 x 'LeakyReLU(0.3)' instead)"),
     "a ReLU where the generator's LeakyReLU goes": (
         "build_generator", ("layers.Dense(256), layers.LeakyReLU(0.2)",
                             "layers.Dense(256), layers.ReLU()"),
         "activations (what each computes): "),
     "pixels scaled to [0, 1]": (
         "scale_images", ("/ 127.5 - 1.0", "/ 255.0"),
-        "values for random digits (5, 28, 28) uint8: differs, e.g. value "),
+        "values for random digits (5, 28, 28) uint8: the pixels are scaled to [0, 1]: the "
+        "generator's tanh makes [-1, 1], so scale to [-1, 1] (x / 127.5 - 1) (the values are "
+        "in [0, 1] where [-1, 1] is expected (e.g. value "),
     "pixels scaled to [0, 1] in float64": (
         "scale_images", ("np.asarray(pixels, dtype=np.float32) / 127.5 - 1.0",
                          "np.asarray(pixels) / 255"),
-        "output dtype for random digits (5, 28, 28) uint8: expected 'float32', got 'float64' "
-        "(the pixels are scaled to [0, 1]"),
+        "output dtype for random digits (5, 28, 28) uint8: the pixels are scaled to [0, 1]: "
+        "the generator's tanh makes [-1, 1], so scale to [-1, 1] (x / 127.5 - 1) (expected "
+        "'float32', got 'float64')"),
     "modes counted from every point, not only the high-quality ones": (
         "mode_coverage", ("nearest[good]", "nearest"),
         "modes covered (means nearest to at least one point within 3 std) for "),
@@ -110,15 +116,30 @@ PLANTED = {
         "pack_samples", ("packs = len(samples) // m", "packs = -(-len(samples) // m)\n"
                          "    samples = np.concatenate([samples, samples[:packs * m - len(samples)]])"),
         "packed shape for images"),
+    "the two losses returned swapped": (
+        "train_step", ("return d_loss, g_loss", "return g_loss, d_loss"),
+        "d_loss returned by one step: the two losses are swapped: return (d_loss, g_loss), "
+        "D's loss first; both updates are otherwise as expected (expected "),
+    "the hinge loss's arguments swapped": (
+        "hinge_discriminator_loss", ("def hinge_discriminator_loss(real_scores, fake_scores)",
+                                     "def hinge_discriminator_loss(fake_scores, real_scores)"),
+        "hinge_discriminator_loss on scores from N(0, 2) (inside and beyond +-1), batch 8: its "
+        "two arguments are swapped: the first is D's output on the real images, the second "
+        "on the fakes (real, fake), as the signature names them (expected "),
+    "D's loss with its arguments swapped": (
+        "discriminator_loss", ("def discriminator_loss(real_logits, fake_logits)",
+                               "def discriminator_loss(fake_logits, real_logits)"),
+        "discriminator_loss on logits from N(0, 2), batch 8: its two arguments are swapped"),
+    "slerp as lerp": (
+        "slerp", ("    if omega < 1e-4:\n", "    if True:\n"),
+        "slerp points for two random codes, t = 0, 0.25, 0.5, 1: linear instead of spherical "
+        "interpolation: (1 - t) z0 + t z1 cuts through the sphere"),
 }
 HOLDS = {
     "a ReLU where the generator's LeakyReLU goes":
-        "(where: layer 1 (Dense 256): expected LeakyReLU(0.2) after it, found ReLU)",
-    "pixels scaled to [0, 1]": "(the values are in [0, 1] where [-1, 1] is expected) "
-                               "(the pixels are scaled to [0, 1]: the generator's tanh makes "
-                               "[-1, 1], so scale to [-1, 1] (x / 127.5 - 1))",
+        ": layer 1 of 4 (Dense 256): expected LeakyReLU(0.2) after it, found ReLU (",
     "modes counted from every point, not only the high-quality ones":
-        "(a mode is covered only by a high-quality point",
+        ": a mode is covered only by a high-quality point",
     "a share in percent": "not a percentage",
     "high quality within 1 std": "at most 3 standard deviations (3 * std)",
     "channels interleaved in a pack": "in another order",
@@ -132,6 +153,8 @@ def test_a_planted_bug_gets_a_reason_that_says_what_to_fix(solution, bug):
     reason = _reason(solution, name, _planted(name, *change))
     assert reason.startswith(start), reason
     assert HOLDS.get(bug, "") in reason, reason
+    assert not re.match(r"layers? \d", reason), reason  # the rule leads, never a place
+    assert not re.search(r"item \d+ of|#\d|at \[", reason), reason  # "N of M" places only
 
 
 def test_a_transposed_result_is_named_so(solution):
@@ -145,7 +168,7 @@ def test_a_transposed_result_is_named_so(solution):
     reference = {key: value for key, value in reference.items() if "shape" not in key}
     passed, reason = compare("pool_to_grid", transposed, reference)
     assert not passed
-    assert reason.endswith("(the transpose of the expected: two axes or arguments swapped)")
+    assert ": the transpose of the expected: two axes or arguments swapped (expected " in reason
 
 
 def test_networks_written_otherwise_keep_full_marks_and_the_layers_are_not_judged(solution):

@@ -164,10 +164,47 @@ def test_the_overview_counts_equal_the_csvs(tmp_path):
     assert by_name["build_generator"].reasons == {"trainable parameters": 2}
     assert by_name["slerp"].reasons == {"no cell defines `slerp`": 1, "slerp points for y": 1}
     page = overview.markdown(summary)
-    assert re.search(r"\| build_generator +\| +3 \| +2 \| +2 \| trainable parameters \(2\)", page)
+    assert re.search(r"\| build_generator +\| +3 \| +2 \| +2 \| 2 students: trainable parameters",
+                     page)
     assert re.search(r"\| +7 \| +1 \|", page) and "median 3.5" in page
     picture = overview.write_overview(path, EXERCISES)[1]
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_overview_counts_reasons_by_rule_whatever_the_place(tmp_path):
+    """A batch norm missing after one layer or another is one rule: the instructor sees
+    "3 students: missing batch normalisation", not a line a layer; a rule with a ': '
+    inside its brackets is kept whole."""
+    import copy
+
+    layers = [["Dense 256", True, ["LeakyReLU(0.2)"]],
+              ["Dense 512", True, ["BatchNormalization", "LeakyReLU(0.2)"]],
+              ["Dense 1024", True, ["BatchNormalization", "LeakyReLU(0.2)"]],
+              ["Dense 784", True, ["tanh"]]]
+    reference = {"layers": {"what": "the layers with weights", "value": layers,
+                            "judged": False},
+                 "trainable parameters": {"what": "trainable parameters", "value": 1489424}}
+
+    def without_batch_norm(index):
+        found = copy.deepcopy(layers)
+        found[index][2].remove("BatchNormalization")
+        return {"layers": {"value": found}, "trainable parameters": {"value": 1489424 - index}}
+
+    reasons = [compare("build_generator", without_batch_norm(i), reference)[1]
+               for i in (1, 2, 1)]
+    assert len({reason.split(" (")[0] for reason in reasons}) == 2  # two places
+    radford = ("std of each kernel as built (Radford: N(0, 0.02)): expected about 0.02 each, "
+               "got 0.0436")
+    grades = [_grade(f"s{i}", {"build_generator": reason}) for i, reason in enumerate(reasons)]
+    grades.append(_grade("s9", {"build_generator": radford}))
+    path = write_csv(_grading(grades), tmp_path / "grades.csv")
+    summary = overview.summarize(overview.read_rows(path), EXERCISES)
+    by_name = {s.name: s for s in summary.exercises}
+    assert by_name["build_generator"].reasons == {
+        "missing batch normalisation": 3,
+        "std of each kernel as built (Radford: N(0, 0.02))": 1}
+    assert "3 students: missing batch normalisation; 1 student: std of each kernel" in \
+        overview.markdown(summary)
 
 
 def test_regrading_one_student_replaces_only_that_row(tmp_path):
@@ -252,3 +289,37 @@ def test_a_folder_name_that_is_not_utf8_cannot_stop_the_class_being_written(tmp_
     name = os.fsdecode(b"bad\xff\xfe_name")
     written = files.write_text(tmp_path / "grades.csv", f"student\r\n{name}\r\n", newline="")
     assert written.read_bytes() == b"student\r\nbad\\udcff\\udcfe_name\r\n"
+
+
+@pytest.mark.integration
+def test_each_report_says_what_the_check_cell_would_have_said(tmp_path):
+    """Each exercise that ran says what the student's own check cell (the self-check's
+    public inputs, the same rules) would have said: a pass, or its first difference; for a
+    network measured in a fresh process too."""
+    from test_grading import solution_namespace
+
+    from gan_lab.grading.sandbox import Limits
+
+    solution = solution_namespace()
+    names = ("build_discriminator", "slerp", "pool_to_grid")
+    exercises = [e for e in grader.solution_exercises(students.SOLUTIONS, ["01", "05"])
+                 if e.name in names]
+    made = {name: inputs.make(name, 3) for name in names}
+    reference = {name: probes.run_probe(solution[name], made[name]) for name in names}
+    students.write_student(tmp_path, {"slerp": students.BUGS["lerp_for_slerp"][2],
+                                      "build_discriminator": students.BUGS["no_dropout"][2]},
+                           books=("01", "05"))
+    books = sorted(tmp_path.glob("*.ipynb"))
+    grade = grader._grade_student("sam", grader.Submission(books), exercises, reference, 3,
+                                  Limits(exercise_seconds=120, student_seconds=600), False,
+                                  (), made)
+    said = grade.self_checks
+    assert said["pool_to_grid"].startswith("pool_to_grid: all ") and \
+        said["pool_to_grid"].endswith(" checks pass"), said
+    assert said["slerp"].startswith("slerp: slerp points for "), said
+    assert "linear instead of spherical interpolation" in said["slerp"]
+    assert said["build_discriminator"].startswith(
+        "build_discriminator: dropout rates in training mode"), said
+    text = "".join(Page(student_report(exercises, grade)).text)
+    for name in names:
+        assert f"would have said: {said[name]}" in text

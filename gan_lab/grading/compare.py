@@ -9,6 +9,7 @@ cannot read is a difference. Tolerances come from the reference's observation on
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -50,6 +51,39 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+# Places, one rule everywhere: "<thing> N of M", counted from 1 ("layer 2 of 4 (Dense 512)",
+# "value 108 of 300", "value (2, 4) of (4, 8)"). A network's places are its layers with
+# weights, in the order one forward pass calls them; a list of rules (activations, dropout
+# rates) is sorted, so its differences are told as what is missing and what is extra,
+# never by a position that is not one in the student's code.
+
+
+def place(thing, index, total):
+    """``thing`` at 0-based ``index`` (an int, or a tuple for an array) of ``total`` (a
+    length or a shape), counted from 1: "value 3 of 8", "value (2, 4) of (4, 8)"."""
+    if isinstance(index, tuple) and len(index) == 1:
+        index, total = index[0], total[0]
+    if isinstance(index, tuple):
+        return (f"{thing} ({', '.join(str(int(i) + 1) for i in index)}) of "
+                f"({', '.join(map(str, total))})")
+    return f"{thing} {int(index) + 1} of {total}"
+
+
+def _words_differ(got, want):
+    """Two lists of rule words (sorted: activations) as what is missing and what is extra,
+    e.g. "expected 3 x LeakyReLU(0.2), found 3 x LeakyReLU(0.3) instead"."""
+    missing, extra = Counter(want) - Counter(got), Counter(got) - Counter(want)
+
+    def counted(counter):
+        return " and ".join(f"{n} x {_short(word)}" for word, n in counter.items())
+
+    if missing and extra:
+        return f"expected {counted(missing)}, found {counted(extra)} instead"
+    if missing:
+        return f"{counted(missing)} missing"
+    return f"{counted(extra)} more than expected"
+
+
 def first_difference(student, reference):
     """None if the two observations agree, else a one-line description of the difference."""
     what = reference["what"]
@@ -73,31 +107,39 @@ def first_difference(student, reference):
             transposed = (got_array is not None and got_array.ndim == 2
                           and got_array.T.shape == want_array.shape
                           and np.allclose(got_array.T, want_array, rtol=1e-4, atol=1e-5))
-            return (f"{what}: expected {len(want)} values, got {_short(got)}"
-                    + (" (the transpose of the expected: two axes or arguments swapped)"
-                       if transposed else ""))
+            numbers = f"expected {len(want)} values, got {_short(got)}"
+            if transposed:  # the kind of error first, the numbers after
+                return (f"{what}: the transpose of the expected: two axes or arguments "
+                        f"swapped ({numbers})")
+            return f"{what}: {numbers}"
         rtol, atol = reference.get("rtol", RTOL), reference.get("atol", ATOL)
         if not np.allclose(got_array, want_array, rtol=rtol, atol=atol, equal_nan=False):
             error = np.abs(got_array - want_array)
             error[~np.isfinite(error)] = np.inf
             where = np.unravel_index(np.argmax(error), want_array.shape)
-            place = f"#{where[0]}" if len(where) == 1 else f"at {list(map(int, where))}"
             kind = _kind_of_error(got_array, want_array)
-            return (f"{what}: differs, e.g. value {place} is {got_array[where]:.6g}, "
-                    f"expected {want_array[where]:.6g}" + (f" ({kind})" if kind else ""))
+            example = (f"{place('value', where, want_array.shape)} is "
+                       f"{got_array[where]:.6g}, expected {want_array[where]:.6g}")
+            if kind:  # the kind of error first, the numbers after
+                return f"{what}: {kind} (e.g. {example})"
+            return f"{what}: differs, e.g. {example}"
         return None
     if isinstance(want, float):
         if not _is_number(got) or not math.isclose(got, want, rel_tol=RTOL, abs_tol=ATOL):
             return f"{what}: expected {want:.6g}, got {_short(got)}"
         return None
     if type(got) is not type(want) or got != want:
+        words = (isinstance(want, list) and isinstance(got, list) and want
+                 and all(isinstance(w, str) for w in want + got))
+        if words and len(got) + len(want) <= 10_000:
+            return f"{what}: {_words_differ(got, want)}"
         if isinstance(want, list) and isinstance(got, list) and len(got) == len(want):
-            # the first item that differs, whole: a long list shortened would hide it
+            # the first value that differs, whole: a long list shortened would hide it
             index = next((i for i, (g, w) in enumerate(zip(got, want))
                           if type(g) is not type(w) or g != w), None)
             if index is not None:
-                return (f"{what}: item {index + 1} of {len(want)} differs: expected "
-                        f"{_short(want[index])}, got {_short(got[index])}")
+                return (f"{what}: {place('value', index, len(want))} is "
+                        f"{_short(got[index])}, expected {_short(want[index])}")
         return f"{what}: expected {_short(want)}, got {_short(got)}"
     return None
 
@@ -148,69 +190,90 @@ def _following(items, kind):
             and not item.startswith("Dropout")]
 
 
+_NOUNS = {"normalisation": "batch normalisation", "dropout": "dropout",
+          "activation": "activation"}
+
+
+def _noun(kind, items):
+    if kind == "normalisation" and not any(i == "BatchNormalization" for i in items):
+        return "normalisation"
+    return _NOUNS[kind]
+
+
 def _structure_differences(student, reference):
     """Where the student's network differs from the solution's, layer by layer (the
-    ``layers`` observation: [layer, bias, followers] each): a list of sentences, first
-    difference first, e.g. "layer 3 (Dense 512): expected BatchNormalization after it,
-    found none". Empty when they agree or cannot be compared."""
+    ``layers`` observation: [layer, bias, followers] each): a list of (rule, place)
+    pairs, first difference first, e.g. ("missing batch normalisation", "layer 3 of 4
+    (Dense 512): expected BatchNormalization after it, found none"). Empty when they agree
+    or cannot be compared."""
     want = reference.get("layers", {}).get("value")
     got = student.get("layers", {}).get("value") if isinstance(student.get("layers"), dict) \
         else None
     if not (isinstance(want, list) and isinstance(got, list)) or got == want:
         return []
+    total = len(want)
     if len(got) != len(want) or any(g[0] != w[0] for g, w in zip(got, want)):
         names = [str(g[0]) for g in got]
-        for index, (g, w) in enumerate(zip(got, want), 1):
+        for index, (g, w) in enumerate(zip(got, want)):
             if g[0] != w[0]:
-                return [f"layer {index}: expected {w[0]}, found {g[0]} (the layers with "
-                        f"weights: expected {', '.join(w[0] for w in want)}; found "
-                        f"{', '.join(names)})"]
-        return [f"expected {len(want)} layers with weights ({', '.join(w[0] for w in want)}), "
-                f"found {len(got)} ({', '.join(names)})"]
-    found = {}  # what differs -> [(layer number, layer)], in the order first met
-    for index, (g, w) in enumerate(zip(got, want), 1):
-        def differs(text):
-            found.setdefault(text, []).append((index, w[0]))
+                return [("another layer", f"{place('layer', index, total)}: expected "
+                         f"{w[0]}, found {g[0]} (the layers with weights: expected "
+                         f"{', '.join(w[0] for w in want)}; found {', '.join(names)})")]
+        return [("another number of layers", f"expected {len(want)} layers with weights "
+                 f"({', '.join(w[0] for w in want)}), found {len(got)} ({', '.join(names)})")]
+    found = {}  # (rule, what differs) -> [(layer index, layer)], in the order first met
+    for index, (g, w) in enumerate(zip(got, want)):
+        def differs(rule, text):
+            found.setdefault((rule, text), []).append((index, w[0]))
 
         for kind in ("normalisation", "dropout", "activation"):
             expected, actual = _following(w[2], kind), _following(g[2], kind)
             if expected == actual:
                 continue
             if expected and not actual:
-                differs(f"expected {' then '.join(expected)} after it, found none")
+                differs(f"missing {_noun(kind, expected)}",
+                        f"expected {' then '.join(expected)} after it, found none")
             elif actual and not expected:
-                differs(f"{' then '.join(actual)} after it, expected none")
+                differs(f"extra {_noun(kind, actual)}",
+                        f"{' then '.join(actual)} after it, expected none")
             else:
-                differs(f"expected {' then '.join(expected)} after it, found "
+                differs(f"another {_noun(kind, expected)}",
+                        f"expected {' then '.join(expected)} after it, found "
                         f"{' then '.join(actual)}")
         if g[1] != w[1]:
-            differs("expected no bias (use_bias=False: the batch norm after it has its own), "
-                    "found one" if not w[1] else "expected a bias, found none (use_bias=False)")
+            if not w[1]:
+                differs("a bias before batch normalisation", "expected no bias "
+                        "(use_bias=False: the batch norm after it has its own), found one")
+            else:
+                differs("missing bias", "expected a bias, found none (use_bias=False)")
         elif g[2] != w[2] and sorted(g[2]) == sorted(w[2]):
-            differs(f"expected {' then '.join(w[2])} after it, in this order; found "
-                    f"{' then '.join(g[2])}")
-    sentences = []
-    for text, places in found.items():
+            differs("layers in another order", f"expected {' then '.join(w[2])} after it, "
+                    f"in this order; found {' then '.join(g[2])}")
+    pairs = []
+    for (rule, text), places in found.items():
         if len(places) == 1:
             (index, layer), = places
-            sentences.append(f"layer {index} ({layer}): {text}")
+            sentence = f"{place('layer', index, total)} ({layer}): {text}"
         else:
-            named = [f"{index} ({layer})" for index, layer in places]
-            sentences.append(f"layers {', '.join(named[:-1])} and {named[-1]}: "
-                             + text.replace("after it", "after each"))
+            named = [f"{index + 1} ({layer})" for index, layer in places]
+            sentence = (f"layers {', '.join(named[:-1])} and {named[-1]} of {total}: "
+                        + text.replace("after it", "after each"))
         if "found LeakyReLU(0.3)" in text and "expected LeakyReLU(0.2)" in text:
-            sentences[-1] += (" (layers.LeakyReLU() slopes 0.3 unless told: pass "
-                              "negative_slope=0.2)")
-    return sentences
+            sentence += " (layers.LeakyReLU() slopes 0.3 unless told: pass negative_slope=0.2)"
+        pairs.append((rule, sentence))
+    return pairs
 
 
-def structure_hint(student, reference):
-    """The first few places the network differs, in one sentence (or None)."""
+def structure_hint(student, reference, rules=True):
+    """The first few places the network differs, in one sentence (or None), each led by
+    its rule ("missing batch normalisation: layer 2 of 4 (Dense 512): ..."); without
+    ``rules``, the places alone (for a reason whose rule already leads)."""
     found = _structure_differences(student, reference)
     if not found:
         return None
     more = len(found) - 3
-    return "; ".join(found[:3]) + (f"; and {more} more" if more > 0 else "")
+    shown = [f"{rule}: {sentence}" if rules else sentence for rule, sentence in found[:3]]
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
 
@@ -232,13 +295,51 @@ def _loss_hint(student, reference):
     if pairs and all(_is_number(s) and math.isclose(s, -r, rel_tol=1e-3, abs_tol=1e-5)
                      for s, r in pairs):
         return "has the opposite sign: a loss is what its network minimises"
+    if _arguments_swapped(student, reference):
+        return ("its two arguments are swapped: the first is D's output on the real "
+                "images, the second on the fakes (real, fake), as the signature names them")
     return None
+
+
+_SWAPPED = ": arguments swapped"
+
+
+def _arguments_swapped(student, reference):
+    """True when the student's function with its two arguments swapped (the probe's
+    ``... : arguments swapped`` observations, not judged) gives the reference's value in
+    every case, and unswapped it does not in some."""
+    cases = [key for key in reference if key + _SWAPPED in reference]
+    if not cases:
+        return False
+
+    def value(key):
+        got = student.get(key)
+        return got.get("value") if isinstance(got, dict) else None
+
+    def close(a, b):
+        return _is_number(a) and _is_number(b) and math.isclose(a, b, rel_tol=1e-4,
+                                                                abs_tol=1e-5)
+
+    return (all(close(value(key + _SWAPPED), reference[key]["value"]) for key in cases)
+            and not all(close(value(key), reference[key]["value"]) for key in cases))
 
 
 def _train_step_hint(student, reference):
     def same(key):
         return first_difference(student.get(key), reference[key]) is None
 
+    def crossed(mine, theirs):  # the student's ``mine`` is the reference's ``theirs``
+        return first_difference(student.get(mine), reference[theirs]) is None
+
+    if not same("d_loss") and crossed("d_loss", "g_loss") and crossed("g_loss", "d_loss"):
+        return ("the two losses are swapped: return (d_loss, g_loss), D's loss first; both "
+                "updates are otherwise as expected" if same("discriminator weights")
+                and same("generator weights") else "the two losses are swapped: return "
+                "(d_loss, g_loss), D's loss first")
+    flags = [key for key in ("D training flags", "G training flags") if key in reference]
+    if not all(same(key) for key in flags):
+        return ("call both networks with training=True inside the step (batch normalisation "
+                "and dropout behave as in training only then)")
     if not same("d_loss"):
         return ("the losses were the probe's own here, so D saw other inputs: update D "
                 "first, on real_images and G(z) from the generator before its update")
@@ -348,12 +449,47 @@ def _coverage_hint(student, reference):
     if not right("between ring modes", ": modes"):
         return ("a mode is covered only by a high-quality point (within 3 std of its nearest "
                 "mean): points far from every mean cover nothing")
-    if not right("just inside 3 std", ": high quality") or not right("just inside 3 std",
-                                                                      ": modes"):
+    if not right("just inside 3 std", ": high quality"):
+        return ("a point is of high quality when its distance to its nearest mean is at most "
+                "3 standard deviations (3 * std)")
+    if not right("exactly 3 std", ": high quality"):
+        return ("a point is of high quality when its distance to its nearest mean is at most "
+                "3 standard deviations: one exactly 3 * std away counts (<=, not <)")
+    if not right("grid's edges", ": modes") and right("grid's edges", ": high quality"):
+        return ("one high-quality point is enough to cover its nearest mean (at least one: "
+                ">= 1, not > 1)")
+    if not right("just inside 3 std", ": modes"):
         return ("a point is of high quality when its distance to its nearest mean is at most "
                 "3 standard deviations (3 * std)")
     if not right("wide Gaussians", ": modes") and right("grid's edges", ": modes"):
         return "each high-quality point covers its nearest mean only, not every mean near it"
+    return None
+
+
+def _slerp_hint(student, reference):
+    """Linear interpolation where spherical is asked: in every case with codes at an angle
+    the student's points are (1 - t) z0 + t z1 (the reference observation keeps t and the
+    two codes: inputs, not answers)."""
+    linear, curved = [], False
+    for key, want in reference.items():
+        if "t" not in want or "ends" not in want:
+            continue
+        got = student.get(key)
+        got = _as_array(got.get("value")) if isinstance(got, dict) else None
+        t = np.asarray(want["t"], float)[:, None]
+        z0, z1 = (np.asarray(end, float) for end in want["ends"])
+        lerp = (1 - t) * z0 + t * z1
+        expected = np.asarray(want["value"], float)
+        if np.allclose(lerp, expected, rtol=1e-4, atol=1e-6):
+            continue  # parallel codes: the same either way
+        curved = True
+        linear.append(got is not None and got.shape == lerp.shape
+                      and np.allclose(got, lerp, rtol=1e-4, atol=1e-6))
+    if curved and all(linear):
+        return ("linear instead of spherical interpolation: (1 - t) z0 + t z1 cuts through "
+                "the sphere (its points are shorter than the codes); slerp follows the great "
+                "circle, (sin((1 - t) omega) z0 + sin(t omega) z1) / sin(omega), omega the "
+                "angle between z0 and z1")
     return None
 
 
@@ -384,6 +520,7 @@ HINTS = {
     "hinge_discriminator_loss": _loss_hint,
     "mode_coverage": _coverage_hint,
     "pack_samples": _pack_hint,
+    "slerp": _slerp_hint,
     "build_discriminator": _discriminator_hint,
     "build_dcgan_discriminator": _discriminator_hint,
 }
@@ -405,16 +542,25 @@ def compare(name, student, reference: dict):
             continue
         difference = first_difference(student.get(key), want)
         if difference:
+            counts = key in _COUNTS
             hints = []
-            for hint in (structure_hint, HINTS.get(name)):
+            for hint in (lambda s, r: structure_hint(s, r, rules=counts), HINTS.get(name)):
                 try:
                     hints.append(hint(student, reference) if hint else None)
                 except Exception:  # noqa: BLE001  a hint is never worth a crash
                     hints.append(None)
-            place, hint = hints
-            if place and key in _COUNTS:
-                difference = f"{place} ({difference})"
-            elif place:
-                difference = f"{difference} (where: {place})"
-            return False, difference + (f" ({hint})" if hint else "")
+            where, hint = hints
+            # One order: the rule, what is wrong and where, then the numbers. The rule is
+            # the structure's when a count differs ("missing batch normalisation: layer 2
+            # of 4 (Dense 512): ... (trainable parameters: expected ..., got ...)"), else
+            # the observation's ("d_loss returned by one step: the two losses are
+            # swapped: ... (expected 1.97, got 2.22)").
+            rule = f"{want['what']}: "
+            if where and counts:
+                return False, f"{where} ({difference})" + (f" ({hint})" if hint else "")
+            if not difference.startswith(rule):  # not measured, or nothing to say first
+                return False, difference + "".join(f" ({t})" for t in (where, hint) if t)
+            numbers = difference[len(rule):]
+            said = "; ".join(t for t in (hint, where) if t)
+            return False, rule + (f"{said} ({numbers})" if said else numbers)
     return True, ""

@@ -2,8 +2,10 @@
 instructor.
 
 A report holds what the student's row holds, whole: each lab and exercise with the points
-earned and possible, the full reason for every lost point, the cell that was graded (the
-student's own code, shown as text) and the notebook it came from. It holds nothing the
+earned and possible, the full reason for every lost point, what the check cell in the
+student's notebook would have said (the self-check's public inputs, probed in the same
+sandbox run), the cell that was graded (the student's own code, shown as text) and the
+notebook it came from. It holds nothing the
 grader compared against (no reference observation, no graded input, no seed): what a
 reason says of the expected values is all a student learns of them.
 
@@ -93,6 +95,10 @@ def _exercise_section(exercise, grade):
     reason = grade.reasons.get(exercise.name)
     if reason:
         lines.append(f"<p>Why: {escape(reason)}</p>\n")
+    said = grade.self_checks.get(exercise.name)
+    if said:
+        lines.append("<p>The check cell in your notebook (other inputs, the same rules) "
+                     f"would have said: <code>{escape(said)}</code></p>\n")
     if exercise.name in grade.in_own_process:
         lines.append("<p>This network was measured in the process your cell ran in: it "
                      "needs your own code to load (a subclassed model, a Lambda or a layer "

@@ -12,7 +12,9 @@ everyone, by the grader.
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import json
 import os
 import secrets
 import time
@@ -51,6 +53,7 @@ class StudentGrade:
     origins: dict = field(default_factory=dict)  # exercise -> its notebook (as in sources)
     graded_at: str = ""  # when, in UTC (ISO 8601, to the second)
     in_own_process: list = field(default_factory=list)  # networks measured where the cell ran
+    self_checks: dict = field(default_factory=dict)  # exercise -> what its check cell says
 
     @property
     def total(self):
@@ -286,8 +289,10 @@ def _student_cells(exercises, books, deadline=None):
 
 
 def run_cells(cells, seed, limits: Limits, sandboxed=True, hidden=(), made=None,
-              started=None) -> dict:
-    """Run exercise cells in one student's sandbox: name -> {"observations"} or {"error"}.
+              started=None, self_check=False) -> dict:
+    """Run exercise cells in one student's sandbox: name -> {"observations"} or {"error"}
+    (with ``self_check``, also ``"self_check"``: the probe on the self-check inputs, for
+    the reports).
 
     A cell that ends or stalls the sandbox loses its exercise; the cells after it run in a
     fresh sandbox, within the student's time limit, counted from ``started`` (a
@@ -306,8 +311,9 @@ def run_cells(cells, seed, limits: Limits, sandboxed=True, hidden=(), made=None,
             for name, source in list(remaining):
                 remaining.remove((name, source))
                 try:
-                    results[name] = session.run(name, source,
-                                                made.get(name) or inputs.make(name, seed))
+                    results[name] = session.run(
+                        name, source, made.get(name) or inputs.make(name, seed),
+                        inputs.make(name, inputs.SELF_CHECK_SEED) if self_check else None)
                 except UnreadableReply as error:  # framed whole: the sandbox goes on
                     results[name] = {"error": str(error)}
                 except StudentProcessError as error:  # a fresh sandbox for the rest
@@ -375,8 +381,8 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
         result.origins = dict(zip(origins, _relative(list(origins.values()),
                                                      submission.books)))
         result.cells = dict(cells)
-        results = (run_cells(cells, seed, limits, sandboxed, hidden, made, started)
-                   if cells else {})
+        results = (run_cells(cells, seed, limits, sandboxed, hidden, made, started,
+                             self_check=True) if cells else {})
     for exercise in exercises:
         outcome = results.get(exercise.name, {})
         passed = False  # points only where the grader's own comparison passes
@@ -390,11 +396,43 @@ def _grade_student(student, submission, exercises, reference, seed, limits, sand
             if made[exercise.name]["probe"] in MODEL_PROBES and not outcome.get("fresh"):
                 result.in_own_process.append(exercise.name)
         reason = " ".join(str(reason).split())  # one line, whole
+        if exercise.name in result.cells:
+            result.self_checks[exercise.name] = self_check_line(exercise.name, outcome)
         if not passed:
             result.reasons[exercise.name] = reason or NO_REASON
         result.points[exercise.name] = exercise.points if passed else 0
     result.graded_at = _now()
     return result
+
+
+def self_check_line(name, outcome):
+    """What the check cell in the student's notebook would have said of the exercise
+    (``outcome``: the sandbox's reply), as one line: the self-check inputs are public
+    (seed 0, ``self_check.json``), so the line reveals nothing of the graded ones. Only
+    ever shown: the student's process measured it, and points never depend on it."""
+    from . import NOT_IMPLEMENTED, judge_self_check
+
+    if "error" in outcome:
+        return "not run: the cell itself fails (as above), so the check cell would too"
+    observed = outcome.get("self_check")
+    try:  # untrusted, like every reply: a line in a report is never worth a crash
+        if isinstance(observed, dict) and set(observed) == {"error"}:
+            error = _error_text(observed["error"]) or NO_REASON
+            return (f"{name}: {NOT_IMPLEMENTED}" if error.startswith("not implemented")
+                    else error)
+        if not isinstance(observed, dict):
+            return "not measured"
+        reference = _self_check_reference()[name]
+        return " ".join(judge_self_check(name, observed, reference)[1].split())
+    except Exception:  # noqa: BLE001
+        return "not measured"
+
+
+@functools.lru_cache(maxsize=1)
+def _self_check_reference():
+    from . import SELF_CHECK_FILE
+
+    return json.loads(SELF_CHECK_FILE.read_text())
 
 
 def _now():

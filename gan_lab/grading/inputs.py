@@ -126,12 +126,46 @@ def _around(rng, means, std, n, low, high):
     return centres + distances[:, None] * np.stack([np.cos(angles), np.sin(angles)], axis=1)
 
 
+# Unit directions whose multiples by 5 are whole numbers, (3, 4, 5) triangles among them: a
+# point 5 * k * direction from a mean is exactly 5 * k from it, in any float arithmetic.
+_EXACT_DIRECTIONS = np.array([(5, 0), (0, 5), (-5, 0), (0, -5), (3, 4), (-4, 3), (-3, -4),
+                              (4, -3), (4, 3), (-3, 4), (-4, -3), (3, -4)]) / 5
+
+
+def _on_the_threshold(rng, seed):
+    """(points, means, std) with points exactly 3 std from their nearest mean: every number
+    a small multiple of a power of two (the means, std = 5k, the offsets 9k, 12k and 15k),
+    so the distance equals 3 * std exactly however it is computed (norm, squares, ratio,
+    float32), and a `<` for `<=` loses. Some modes are covered by threshold points alone,
+    one of them by a single point (a mode needs at least one); others by points well
+    inside; the rest have points at 4 std only (none of high quality)."""
+    k = int(rng.integers(1, 8)) / 256 if seed != SELF_CHECK_SEED else 4 / 256
+    spacing = int(rng.integers(4, 12)) / 4 if seed != SELF_CHECK_SEED else 2.0
+    std = 5 * k
+    means = spacing * np.stack(np.meshgrid(np.arange(3) - 1, np.arange(3) - 1),
+                               axis=-1).reshape(-1, 2)
+    order = rng.permutation(9)
+    on, single, inside = order[:3], order[3], order[4:6]  # the rest: outside only
+    points = []
+    for mode in on:  # two to four points each, on the threshold
+        for direction in rng.choice(len(_EXACT_DIRECTIONS), int(rng.integers(2, 5)), False):
+            points.append(means[mode] + 3 * std * _EXACT_DIRECTIONS[direction])
+    points.append(means[single] + 3 * std * _EXACT_DIRECTIONS[rng.integers(12)])
+    for mode in inside:  # at 1.8 std (9k), exact too
+        points.append(means[mode] + 9 * k * _EXACT_DIRECTIONS[rng.integers(12)])
+    for mode in order[6:]:  # at 4 std (20k): not of high quality
+        points.append(means[mode] + 4 * std * _EXACT_DIRECTIONS[rng.integers(12)])
+    return np.array(points)[rng.permutation(len(points))], means, std
+
+
 def _mode_coverage(seed):
     """(points (N, 2), means (K, 2), std) cases, VEEGAN's protocol: the ring (std 0.01) and
     the grid (std 0.05) at seed-dependent scales, each case aimed at one rule: all points on
     one mean, points between modes (none of high quality), points just inside and just
-    outside 3 std, the grid's edges (points beyond its outer means), Gaussians so wide that
-    a point lies within 3 std of two means (it covers its nearest only), and a mix."""
+    outside 3 std, points exactly at 3 std (of high quality: at most 3 std), a mode
+    covered by one point (at least one is enough), the grid's edges (points beyond its
+    outer means), Gaussians so wide that a point lies within 3 std of two means (it covers
+    its nearest only), and a mix."""
     rng = _rng(seed, 16)
     scale = 1.0 if seed == SELF_CHECK_SEED else float(rng.uniform(0.5, 3.0))
     ring, grid = scale * _ring(), scale * _grid()
@@ -165,6 +199,9 @@ def _mode_coverage(seed):
             (beyond, grid, grid_std),
         f"wide Gaussians (std {wide_std:.3g}): {n} points near ring means 0 and 1, many within"
         " 3 std of two means": (wide, ring, wide_std),
+   
+        "a 3x3 grid, points exactly 3 std from their nearest mean (one mode with a single "
+        "point), others well inside or at 4 std": _on_the_threshold(rng, seed),
     }}
 
 

@@ -4,8 +4,10 @@ and one PNG (written beside the CSV).
 
 Built from the CSV, not from a grading run, so that after a regrade of one student
 (``--update``) the overview is the whole class's. Counts come from the points columns; a
-reason is grouped by its rule, the words before its first ": " ("dropout rates in training
-mode (fraction of units zeroed)"), since the numbers after it differ from student to student.
+reason is counted by its rule, the words before its first ": " outside brackets ("missing
+batch normalisation", "dropout rates in training mode (fraction of units zeroed)"): every
+reason leads with its rule, and the place and numbers after it differ from student to
+student.
 """
 
 from __future__ import annotations
@@ -48,8 +50,19 @@ def read_rows(path) -> list[dict]:
 
 
 def rule(reason: str) -> str:
-    """What a reason is about: its words before the first ': ' (the numbers follow)."""
-    return reason.split(": ", 1)[0].strip()
+    """What a reason is about: its rule, the words before its first ': ' outside brackets
+    (the place and the numbers follow): "missing batch normalisation" for "missing batch
+    normalisation: layer 2 of 4 (Dense 512): ...", whichever layer and numbers; "std of
+    each kernel as built (Radford: N(0, 0.02))" whole."""
+    depth = 0
+    for index, character in enumerate(reason):
+        if character in "([{":
+            depth += 1
+        elif character in ")]}":
+            depth = max(0, depth - 1)
+        elif character == ":" and depth == 0 and reason[index + 1:index + 2] == " ":
+            return reason[:index].strip()
+    return reason.strip()
 
 
 def _reasons(cell, names):
@@ -80,7 +93,7 @@ def summarize(rows, exercises) -> Overview:
 def markdown(overview: Overview) -> str:
     """The overview as a Markdown page: a table of exercises, then the totals."""
     table = [[s.name, s.points, s.earned, overview.students - s.earned,
-              "; ".join(f"{reason} ({count})" for reason, count
+              "; ".join(f"{count} student{'s' * (count != 1)}: {reason}" for reason, count
                         in s.reasons.most_common(COMMON)).replace("|", "\\|")]
              for s in overview.exercises]
     totals = Counter(overview.totals)
@@ -92,7 +105,7 @@ def markdown(overview: Overview) -> str:
         f"{overview.students} student(s); totals out of {overview.maximum}, median {median:g}.",
         "", "## Exercises", "",
         tabulate(table, ["exercise", "points", "earned it", "lost it",
-                         "most common reasons (students)"], tablefmt="github"),
+                         "most common reasons, by rule"], tablefmt="github"),
         "", "## Totals", "",
         tabulate(spread, ["total", "students"], tablefmt="github"), ""])
 

@@ -487,7 +487,20 @@ def probe_loss(loss, inputs):
             f"gradient of {function} on {label} with respect to its inputs (the loss must "
             "stay a tensor on the tape: training follows its gradient)",
             _gradients(tape, value, tensors))
+        if len(tensors) == 2:  # not judged: tells a swap of the two arguments apart
+            observations[f"{label}: arguments swapped"] = {
+                **observe(f"{function} on {label}, its two arguments swapped",
+                          _value_or_none(loss, tensors[::-1])), "judged": False}
     return observations
+
+
+def _value_or_none(function, arguments):
+    """``function(*arguments)`` as one number, or None if it raises or is not one."""
+    try:
+        out = np.asarray(function(*arguments), np.float64)
+    except Exception:  # noqa: BLE001  only ever a hint
+        return None
+    return float(out.item()) if out.size == 1 else None
 
 
 def _gradients(tape, value, sources):
@@ -742,6 +755,10 @@ def probe_slerp(slerp, inputs):
         out = np.asarray(slerp(a.copy(), b.copy(), np.asarray(t)), float)
         observations[f"{label}: shape"] = observe(f"slerp shape for {label}", out.shape)
         observations[f"{label}: values"] = observe(f"slerp points for {label}", out)
+        # for the grader's hints (inputs, not answers): linear interpolation tells apart
+        observations[f"{label}: values"].update(t=np.asarray(t, float).tolist(),
+                                                ends=[np.asarray(a, float).tolist(),
+                                                      np.asarray(b, float).tolist()])
     return observations
 
 

@@ -34,6 +34,10 @@ PRELUDE = ("import numpy as np\nimport tensorflow as tf\nimport keras\n"
            "from keras import layers, ops\n")
 
 
+# Characters of an error's first line kept in its reason (the grader keeps 1000 at most).
+MESSAGE_CHARS = 600
+
+
 class MissingDefinition(LookupError):
     pass
 
@@ -47,7 +51,8 @@ def _reason(error, filename):
     if isinstance(error, SystemExit):
         return "the code called sys.exit()/exit()"
     if isinstance(error, SyntaxError):
-        return f"syntax error on line {error.lineno}: {error.msg}"
+        where = f" on line {error.lineno}" if error.lineno else ""
+        return f"syntax error{where}: {error.msg}"
     if isinstance(error, MemoryError):
         return "MemoryError: the code asked for more memory than the grader allows"
     try:
@@ -58,7 +63,10 @@ def _reason(error, filename):
         lines, text = [], ""
     where = f" (line {lines[-1]} of the cell)" if lines else ""
     message = text.splitlines()[0] if text else ""
-    return f"{type(error).__name__}: {message[:200]}{where}"
+    if len(message) > MESSAGE_CHARS:  # cut, and saying so
+        message = (f"{message[:MESSAGE_CHARS]} ... ({len(message) - MESSAGE_CHARS} more "
+                   "characters of the error's text)")
+    return f"{type(error).__name__}: {message}{where}"
 
 
 def _one_thread():
@@ -68,11 +76,14 @@ def _one_thread():
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
-def run_exercise(name, source, inputs, save_to=None):
+def run_exercise(name, source, inputs, save_to=None, self_check=None):
     """In the forked child: the cell, then its probe. Returns the reply as a dict. With
     ``save_to`` (a path), a network of Keras' own layers is built and saved there instead
     (``{"saved": True}``), to be measured by ``measure_saved`` in a process the cell never
-    ran in; any other network is measured here."""
+    ran in; any other network is measured here. With ``self_check`` (the self-check's
+    inputs), the probe also runs on them, as the check cell in the student's notebook
+    would (in the cell's process, like the notebook): ``"self_check"`` holds those
+    observations or ``{"error": ...}``, for the report only (never for points)."""
     import probes
 
     _one_thread()
@@ -84,11 +95,17 @@ def run_exercise(name, source, inputs, save_to=None):
         if name not in namespace:
             raise MissingDefinition(f"the cell does not define `{name}`")
         if save_to and _saved(probes, namespace[name], inputs, save_to):
-            return {"name": name, "saved": True}
-        # measured here: the probe raises what the code raises, as it always did
-        return {"name": name, "observations": probes.run_probe(namespace[name], inputs)}
+            reply = {"name": name, "saved": True}
+        else:  # measured here: the probe raises what the code raises, as it always did
+            reply = {"name": name, "observations": probes.run_probe(namespace[name], inputs)}
     except BaseException as error:  # noqa: B036  student code may raise anything
         return {"name": name, "error": _reason(error, filename)}
+    if self_check is not None:
+        try:
+            reply["self_check"] = probes.run_probe(namespace[name], self_check)
+        except BaseException as error:  # noqa: B036
+            reply["self_check"] = {"error": _reason(error, filename)}
+    return reply
 
 
 def _saved(probes, builder, inputs, path):
@@ -142,14 +159,17 @@ def run_request(request, protocol_fds):
     cell builds and saves it in one child and a fresh child measures it, so nothing the
     cell's code did to the probe module counts. Returns the reply (bytes or a dict)."""
     name, source, inputs = request["name"], request["source"], request["inputs"]
+    self_check = request.get("self_check")
     deadline = time.monotonic() + request["timeout"]
     if inputs.get("probe") not in MODEL_PROBES:
-        return run_in_child(name, lambda: run_exercise(name, source, inputs),
+        return run_in_child(name, lambda: run_exercise(name, source, inputs,
+                                                       self_check=self_check),
                             request["timeout"], protocol_fds)
     folder = tempfile.mkdtemp(prefix="network_", dir=os.getcwd())
     try:
         path = os.path.join(folder, "network.keras")
-        built = run_in_child(name, lambda: run_exercise(name, source, inputs, save_to=path),
+        built = run_in_child(name, lambda: run_exercise(name, source, inputs, save_to=path,
+                                                        self_check=self_check),
                              request["timeout"], protocol_fds)
         try:
             reply = json.loads(built) if isinstance(built, bytes) else built
@@ -160,8 +180,16 @@ def run_request(request, protocol_fds):
                                            "measurement: the code wrote its own"}
         if not (isinstance(reply, dict) and reply.get("saved") is True):
             return built  # measured in the cell's own process (or an error)
-        return run_in_child(name, lambda: measure_saved(name, path, inputs),
-                            max(0.1, deadline - time.monotonic()), protocol_fds)
+        measured = run_in_child(name, lambda: measure_saved(name, path, inputs),
+                                max(0.1, deadline - time.monotonic()), protocol_fds)
+        if "self_check" not in reply:
+            return measured
+        try:  # the fresh child's reply (it ran no student code), with the cell's self-check
+            measured = json.loads(measured) if isinstance(measured, bytes) else measured
+            measured["self_check"] = reply["self_check"]
+        except (ValueError, RecursionError, TypeError):
+            pass
+        return measured
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -448,14 +448,16 @@ class Session:
             raise StudentProcessError("the grading process did not start: "
                                       f"{self.ready.get('error', 'no reason given')}")
 
-    def run(self, name, source, inputs):
-        """The sandbox's reply for one exercise, or StudentProcessError."""
+    def run(self, name, source, inputs, self_check=None):
+        """The sandbox's reply for one exercise, or StudentProcessError; with
+        ``self_check`` (the self-check's inputs) it holds the probe's observations on them
+        too, as ``"self_check"``."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise StudentProcessError("the student's time limit was reached")
         timeout = min(self.limits.exercise_seconds, remaining)
         body = pickle.dumps({"name": name, "source": source, "inputs": inputs,
-                             "timeout": timeout})
+                             "self_check": self_check, "timeout": timeout})
         try:
             self.process.stdin.write(struct.pack(">I", len(body)) + body)
             self.process.stdin.flush()

@@ -203,3 +203,69 @@ def test_no_cgroup_is_left_behind(hostile):
             assert not list(parent.glob(f"gan_lab_grading_{os.getpid()}_*")), kind
     assert not list(Path(sandbox.tempfile.gettempdir()).glob(
         f"gan_lab_grading_{os.getpid()}_*"))  # nor a work folder
+
+
+def test_every_report_reads_inert_and_whole_and_tells_no_answer(hostile, tmp_path):
+    """The class's feedback reports read as each student would: parsed, none holds an
+    element, attribute or comment of its own, a link or a data: URL; every lost point's
+    reason and every graded cell is there whole; and beside them (the student's code, the
+    reasons, the check cell's lines on public inputs) the page holds no number at all."""
+    import re
+    from html.parser import HTMLParser
+
+    from gan_lab.grading.feedback import report_name, write_reports
+
+    class Page(HTMLParser):
+        def __init__(self, text):
+            super().__init__(convert_charrefs=True)
+            self.tags, self.attributes, self.comments, self.text = set(), [], [], []
+            self.pres, self._pre = [], None
+            self.feed(text)
+            self.close()
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.attributes += attrs
+            self._pre = [] if tag == "pre" else self._pre
+            self._page_own = tag in ("style", "title")  # the template's, not the student's
+
+        _page_own = False
+
+        def handle_endtag(self, tag):
+            if tag == "pre" and self._pre is not None:
+                self.pres.append("".join(self._pre))
+                self._pre = None
+
+        def handle_data(self, data):
+            if self._page_own:
+                self._page_own = False
+                return
+            self.text.append(data)
+            if self._pre is not None:
+                self._pre.append(data)
+
+        def handle_comment(self, data):
+            self.comments.append(data)
+
+    write_reports(hostile["grading"], tmp_path)
+    for grade in hostile["grading"].grades:
+        page = Page((tmp_path / report_name(grade.student)).read_text())
+        assert page.tags <= {"html", "head", "meta", "title", "style", "body", "h1", "h2",
+                             "h3", "p", "strong", "code", "pre"}, grade.student
+        assert {name for name, _ in page.attributes} <= {"lang", "charset", "http-equiv",
+                                                         "content", "class"}
+        assert not any(re.search(r"(data|javascript|https?):", value or "")
+                       for name, value in page.attributes if name != "content")
+        assert page.comments == []
+        text = "".join(page.text)
+        for reason in grade.reasons.values():
+            assert reason in text, (grade.student, reason)
+            assert "line None" not in reason
+        assert sorted(page.pres) == sorted(grade.cells.values()), grade.student
+        rest = text
+        for part in [*grade.cells.values(), *grade.reasons.values(),
+                     *grade.self_checks.values()]:
+            rest = rest.replace(part, "")
+        assert not re.findall(r"\d+\.\d+", rest), (grade.student, rest)
+    cut = hostile["grades"]["hank_escapes"].reasons["hinge_discriminator_loss"]
+    assert "more characters of the error's text" in cut  # cut, and saying so
