@@ -102,7 +102,8 @@ class TrainConfig:
         if preset is None and "arch" not in chosen and chosen.get("model", cls.model) == "dcgan" \
                 and image_shape == (28, 28, 1):  # the compact widths, under the caller's options
             for key, compact in COMPACT_DCGAN.items():
-                chosen[key] = {**compact, **dict(chosen.get(key, {}))}
+                given = chosen.get(key)  # {}: asked for the builder's own (full-size) widths
+                chosen[key] = compact if given is None else {**compact, **given} if given else {}
         return cls.checked(**chosen)
 
     @classmethod
