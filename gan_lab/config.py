@@ -154,7 +154,7 @@ class TrainConfig:
         _number(self.real_label, "real_label")
         positive_int(self.pack, "pack")
         check_rules(self.loss, self.update, self.d_steps, self.g_steps, self.real_label,
-                    self.unroll, self.pack)
+                    self.unroll, self.pack, conditional=self.model == "cgan")
         if self.unroll and self.rates()[0] == 0:
             raise ValueError("unroll looks ahead along D's updates, and a D learning rate of "
                              "0 makes none: use unroll=0 with a frozen D")
@@ -164,9 +164,6 @@ class TrainConfig:
         if self.dataset == "stacked_mnist" and self.model == "cgan":
             raise ValueError("stacked_mnist's 1,000 modes are for unconditional GANs: "
                              "train gan or dcgan on it")
-        if self.pack > 1 and self.model == "cgan":
-            raise ValueError("packing (PacGAN) applies to unconditional GANs: train gan or "
-                             "dcgan with --pack")
         for name in ("beta_1", "beta_2"):
             _number(getattr(self, name), name, at_least=0)
             if not getattr(self, name) < 1:

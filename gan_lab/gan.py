@@ -21,7 +21,7 @@ from .sampling import asked_labels, generate, latents  # noqa: F401  (gan_lab.ga
 from .losses import gradient_penalty, objective
 from .models import judged_shape, label_classes, latent_size, pack_of, packed_shape
 from .options import (BETA_1, BETA_2, D_STEPS, G_STEPS, GP_WEIGHT, LEARNING_RATE, LOSS,
-                      REAL_LABEL, UNROLL, UPDATE, check_rules)
+                      REAL_LABEL, UNROLL, UPDATE, check_pack, check_rules)
 
 
 def default_optimizer(learning_rate=LEARNING_RATE, beta_1=BETA_1, beta_2=BETA_2):
@@ -74,9 +74,10 @@ class GAN(keras.Model):
                 f"these networks {'take' if self.classes else 'take no'} labels: train them "
                 f"with {'ConditionalGAN' if self.classes else 'GAN'} (gan_lab.gan.make_gan "
                 "picks the class for a pair)")
-        if self.pack > 1 and self.conditional:
-            raise ModelError("packing (PacGAN) applies to unconditional GANs: the "
-                             "discriminator of a ConditionalGAN takes one image a label")
+        try:
+            check_pack(self.pack, self.conditional)
+        except ValueError as error:
+            raise ModelError(str(error)) from None
         self.seed = seed
         self.noise_seed = keras.random.SeedGenerator(seed)
         self.built = True  # both networks are built: save_weights works before fit()
@@ -100,7 +101,8 @@ class GAN(keras.Model):
         compiled with XLA; "auto" is ``runtime.xla_by_default()``, gan_lab's choice for this
         device and CPU kind (Keras' own "auto" never uses XLA on a CPU). Other keywords
         (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
-        check_rules(loss, update, d_steps, g_steps, real_label, unroll, self.pack)
+        check_rules(loss, update, d_steps, g_steps, real_label, unroll, self.pack,
+                    self.conditional)
         if unroll:
             check_look_ahead_optimizer(_unscaled(d_optimizer or default_optimizer()))
         super().compile(jit_compile=runtime.xla_by_default() if jit_compile == "auto"

@@ -114,12 +114,14 @@ def objective_rules(loss: str) -> ObjectiveRules:
     return OBJECTIVE_RULES[loss]
 
 
-def check_rules(loss, update, d_steps, g_steps, real_label, unroll=UNROLL, pack=PACK):
+def check_rules(loss, update, d_steps, g_steps, real_label, unroll=UNROLL, pack=PACK,
+                conditional=False):
     """Raise ValueError, saying what to change, unless the objective ``loss``, the
     ``update``, the D and G steps per training step, the real images' target
-    ``real_label``, the look-ahead steps ``unroll`` and D's ``pack`` go together. The one
-    place each rule is checked."""
+    ``real_label``, the look-ahead steps ``unroll`` and D's ``pack`` go together (for a
+    ``conditional`` GAN too: ``check_pack``). The one place each rule is checked."""
     rules = objective_rules(loss)
+    check_pack(pack, conditional)
     choice(update, UPDATES, "update")
     positive_int(d_steps, "d_steps")
     positive_int(g_steps, "g_steps")
@@ -147,6 +149,15 @@ def check_rules(loss, update, d_steps, g_steps, real_label, unroll=UNROLL, pack=
     if real_label != 1.0 and not rules.label_smoothing:
         raise ValueError(f"real_label (label smoothing) applies to the cross-entropy "
                          f"losses only, not to {loss}")
+
+
+def check_pack(pack, conditional):
+    """ValueError unless D's ``pack`` (PacGAN's m) suits the GAN: a conditional D judges one
+    sample beside its label, so packing applies to unconditional GANs only."""
+    if pack > 1 and conditional:
+        raise ValueError(f"packing (PacGAN, pack={pack}) applies to unconditional GANs: a "
+                         "conditional discriminator judges one sample beside its label; "
+                         "train gan or dcgan with --pack, or use pack=1")
 
 
 def choice(value, allowed, name):

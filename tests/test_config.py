@@ -126,6 +126,16 @@ def test_config_refuses_bad_settings(settings, message):
         TrainConfig.create("gan", **settings)
 
 
+def test_packing_a_conditional_gan_is_refused_by_the_one_rule_the_api_and_the_cli_share():
+    from gan_lab.options import check_rules
+
+    with pytest.raises(ValueError, match="applies to unconditional GANs") as from_config:
+        TrainConfig.create("cgan", pack=2)
+    with pytest.raises(ValueError, match="applies to unconditional GANs") as from_compile:
+        check_rules("non_saturating", "alternating", 1, 1, 1.0, pack=2, conditional=True)
+    assert str(from_config.value) == str(from_compile.value)
+
+
 @pytest.mark.integration
 def test_cli_maps_its_arguments_onto_the_config(tmp_path, capsys):
     from gan_lab.cli import main
