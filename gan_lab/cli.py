@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import quiet_start, setup
 from .config import TrainConfig
-from .data import DATASETS, SOURCES
+from .data import DATASETS, SOURCES, sample_kind
 from .options import (ARCHS, COMPARE_EPOCHS, DEFAULT_SNAPSHOTS, DEFAULT_STEPS, LAST, LOSSES,
                       MODELS, PRESETS, STRATEGIES, UPDATES, positive_int)
 
@@ -288,8 +288,8 @@ def run_train(args) -> int:
     started = time.perf_counter()
     run = runs.train(planned, overwrite=args.overwrite)
     facts = runs.RunFolder(config.run_dir).read_config()["run"]
-    kind = "points" if len(facts["image_shape"]) == 1 else "images"
-    print(f"Data: {facts['dataset']} {facts['split']}, {facts['images']:,} {kind} "
+    print(f"Data: {facts['dataset']} {facts['split']}, {facts['images']:,} "
+          f"{sample_kind(facts['image_shape'])} "
           f"{tuple(facts['image_shape'])} from {facts['source_used']}")
     seconds = [row["seconds"] for row in run.history]
     timing = (f" ({sum(seconds) / len(seconds):.1f} s per epoch of training, epochs 1-"

@@ -224,12 +224,23 @@ def check_points(points, dimensions=2, what: str = "points") -> np.ndarray:
     return points
 
 
+def is_points(sample_shape) -> bool:
+    """Whether samples of ``sample_shape`` are points (d,), a 2-D mixture's, rather than
+    images (H, W, C): the one test the library makes between the two."""
+    return len(tuple(sample_shape)) == 1
+
+
+def sample_kind(sample_shape) -> str:
+    """"points" or "images", for messages about samples of ``sample_shape``."""
+    return "points" if is_points(sample_shape) else "images"
+
+
 def check_training_images(images, image_shape=None) -> None:
     """``check_images`` for the images a GAN trains on, which must also use the whole of
     [-1, 1]: images in [0, 1] (pixels / 255, the usual mistake) make the GAN learn a grey
     background, so they are refused. A GAN of points (``image_shape`` (dimensions,)) takes
     any finite points (``check_points``)."""
-    if image_shape is not None and len(tuple(image_shape)) == 1:
+    if image_shape is not None and is_points(image_shape):
         check_points(images, tuple(image_shape)[0], what="training points")
         return
     check_images(images, image_shape, what="training images")
@@ -270,11 +281,12 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
                         f"images (N, H, W, C) in [-1, 1] or (images, labels); got "
                         f"{type(data).__name__}")
     images = np.asarray(images)
-    if images.ndim == 2 and name not in POINT_DATASETS:
+    points = is_points(images.shape[1:])
+    if points and name not in POINT_DATASETS:
         raise DataError(f"these are points {images.shape}, not images: name the 2-D mixture "
                         "they are measured against, e.g. runs.train('gan', dataset='ring', "
                         "data=points) (or 'grid')")
-    check_training_images(images, images.shape[1:] if images.ndim == 2 else None)
+    check_training_images(images, images.shape[1:] if points else None)
     if labels is None:
         labels = np.full(len(images), -1, np.int64)  # unknown classes
     labels = check_labels(labels, count=len(images))

@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras import ops
 
 from . import runtime
+from .data import sample_kind
 from .preflight import ModelError, check_networks, check_training_data
 from .sampling import asked_labels, generate, latents  # noqa: F401  (gan_lab.gan.generate)
 from .losses import gradient_penalty, objective
@@ -57,9 +58,8 @@ class GAN(keras.Model):
         judged = judged_shape(discriminator)
         self.pack = pack_of(self.image_shape, judged)  # PacGAN: D judges packs of m samples
         if self.pack is None:
-            kind = "points" if len(self.image_shape) == 1 else "images"
             raise ValueError(
-                f"generator makes {kind} of shape {self.image_shape} but the discriminator "
+                f"generator makes {sample_kind(self.image_shape)} of shape {self.image_shape} but the discriminator "
                 f"takes {judged}; a D must take one sample of that shape, or m of them side "
                 f"by side on the last axis (PacGAN; for m = 2: "
                 f"{packed_shape(self.image_shape, 2)})")

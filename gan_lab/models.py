@@ -31,6 +31,7 @@ import keras
 from keras import layers
 
 from . import runtime
+from .data import is_points
 from .options import LATENT_DIM, positive_int
 
 INIT_STD = 0.02  # Radford et al., Section 4: all weights from N(0, 0.02)
@@ -459,7 +460,7 @@ def _built(builder, options, *args, **kwargs):
 def _builders(model, image_shape=(28, 28, 1)):
     if model not in ARCHITECTURES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(ARCHITECTURES)}")
-    if len(tuple(image_shape)) == 1:  # points, not images
+    if is_points(image_shape):
         if model not in POINT_ARCHITECTURES:
             raise ValueError(f"{model} draws images; train the dense GAN (gan) on points")
         return POINT_ARCHITECTURES[model]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .data import DataError, check_labels, check_training_images
+from .data import DataError, check_labels, check_training_images, is_points
 
 
 class ModelError(ValueError):
@@ -33,7 +33,7 @@ def check_networks(gan, samples=64):
     for scale in (1.0, 10.0):
         images = gan.generate(z=(z * scale).astype(np.float32), labels=labels)
         lo, hi = float(np.min(images)), float(np.max(images))
-        if len(gan.image_shape) == 1:  # points: any finite values
+        if is_points(gan.image_shape):  # any finite values
             if not (np.isfinite(lo) and np.isfinite(hi)):
                 raise ModelError("the generator's points are not finite (NaN or Inf)")
             continue

@@ -16,8 +16,8 @@ import numpy as np
 from . import __version__, checkpoint, mixtures, runtime
 from .callbacks import EpochArtifacts
 from .config import TrainConfig
-from .data import (DATASETS, POINT_DATASETS, DataError, ImageSet, as_image_set, load_images,
-                   make_dataset, subset)
+from .data import (DATASETS, POINT_DATASETS, DataError, ImageSet, as_image_set, is_points,
+                   load_images, make_dataset, subset)
 from .files import save_array, write_json
 from .gan import GAN, default_optimizer, latents, make_gan
 from .models import (build_discriminator, build_generator, judged_shape, latent_size,
@@ -328,7 +328,7 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
                             f"{packed_shape(image_shape, config.pack)}" if config.pack > 1
                             else ""))
     gan = make_gan(generator, discriminator, seed=config.seed)
-    points = len(image_shape) == 1
+    points = is_points(image_shape)
     if points:
         # The MLP step is small: one call runs a whole epoch of steps, and XLA is left off
         # (docs/performance.md, "The 2-D mixtures").
@@ -412,7 +412,7 @@ def _check_same_data(folder, facts):
 def _fixed_latents(gan, seed) -> np.ndarray:
     """The latent batch every epoch's frame is drawn from: 64 points, or for a conditional
     GAN 10 points each repeated for every class (row r: one point drawn as 0, 1, ...)."""
-    if len(gan.image_shape) == 1:  # points: VEEGAN's 2,500, measured and drawn each epoch
+    if is_points(gan.image_shape):  # VEEGAN's 2,500, measured and drawn each epoch
         return latents(mixtures.SAMPLES, gan.latent_dim, seed)
     if gan.classes is None:
         return latents(FIXED_Z_COUNT, gan.latent_dim, seed)
