@@ -89,7 +89,8 @@ COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
 # 2015's batch 128 and Adam(2e-4, beta_1 0.5), 100 epochs. "remedy": the DCGAN for 20 epochs
 # at batch 64 with per-epoch metrics (Lab 4's digits). The mode-collapse lab's 2-D games on
 # the ring (docs/mode-collapse.md has the search that found them and their 5-seed tables):
-# "collapse", the plain game whose G collapses onto a mode and hops between modes, and
+# "collapse", the plain game whose G collapses near a mode and hops between modes;
+# "collapse_on_mode", the plain game whose G sits on one mode, every point of high quality; and
 # "frozen_d", G against a D that never learns (learning rate 0), which piles every point on
 # D's favourite place. The remedies are settings beside "collapse": --unroll 5, --pack 2,
 # --loss wgan_gp, --minibatch-std.
@@ -101,6 +102,10 @@ PRESETS = {
     # networks), G's learning rate ten times D's (the reference notebook's).
     "collapse": {"model": "gan", "dataset": "ring", "epochs": 25, "learning_rate": 1e-4,
                  "g_learning_rate": 1e-3, "discriminator_options": {"hidden": (128,)}},
+    # D ten times faster than G, both MLPs of two hidden layers of 128 (VEEGAN's GAN row
+    # covers one mode): G's whole cloud sits on one mode and moves on rarely.
+    "collapse_on_mode": {"model": "gan", "dataset": "ring", "epochs": 25,
+                         "d_learning_rate": 1e-3, "g_learning_rate": 1e-4},
     # G's points kept in the ring's frame (a tanh scaled by 1.35): a piecewise-linear D's
     # logit grows without end in some direction, and an unbounded G would chase it there.
     "frozen_d": {"model": "gan", "dataset": "ring", "epochs": 2, "learning_rate": 1e-4,

@@ -73,8 +73,10 @@ def plot_points(points, mixture, title=None, size_inches=4.0) -> Figure:
     figure = Figure(figsize=(size_inches, size_inches + (0.35 if title else 0)), dpi=100)
     axis = figure.add_axes((0.02, 0.02, 0.96, 0.96 if not title else 0.88))
     extent = mixture.extent
-    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.35, color="tab:blue", lw=0)
-    axis.scatter(mixture.means[:, 0], mixture.means[:, 1], marker="x", s=30, color="tab:red")
+    # Means as open rings under the points: a G that sits on a mean stays visible.
+    axis.scatter(mixture.means[:, 0], mixture.means[:, 1], marker="o", s=60,
+                 facecolors="none", edgecolors="tab:red", lw=1, zorder=1)
+    axis.scatter(points[:, 0], points[:, 1], s=2, alpha=0.35, color="tab:blue", lw=0, zorder=2)
     for mean in mixture.means:
         axis.add_patch(_circle(mean, max(QUALITY_SIGMAS * mixture.std, extent / 60)))
     # 5% beyond the extent: a G bounded at it (frozen_d's) piles its points on the edge

@@ -333,6 +333,17 @@ def test_g_against_a_frozen_d_piles_its_points_in_one_place(tmp_path):
 FROZEN_RADIUS = 0.1
 
 
+@pytest.mark.integration
+def test_the_plain_game_with_a_fast_d_sits_on_one_mode(tmp_path):
+    # D ten times faster than G: within 4,000 steps G's whole cloud sits on one mode.
+    from gan_lab import runs
+
+    run = runs.train("gan", preset="collapse_on_mode", seed=0, epochs=4,
+                     out=tmp_path / "on-mode", verbose=0, tensorboard=False)
+    last = run.history[-1]
+    assert last["modes"] <= 2 and last["high_quality"] >= 0.5, last
+
+
 @pytest.mark.slow
 def test_the_five_seed_tables_meet_the_issue_targets(tmp_path, monkeypatch):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
