@@ -59,9 +59,9 @@ class GAN(keras.Model):
         self.pack = pack_of(self.image_shape, judged)  # PacGAN: D judges packs of m samples
         if self.pack is None:
             raise ValueError(
-                f"generator makes {sample_kind(self.image_shape)} of shape {self.image_shape} but the discriminator "
-                f"takes {judged}; a D must take one sample of that shape, or m of them side "
-                f"by side on the last axis (PacGAN; for m = 2: "
+                f"generator makes {sample_kind(self.image_shape)} of shape {self.image_shape} "
+                f"but the discriminator takes {judged}; a D must take one sample of that "
+                f"shape, or m of them side by side on the last axis (PacGAN; for m = 2: "
                 f"{packed_shape(self.image_shape, 2)})")
         self.classes = label_classes(generator)
         if label_classes(discriminator) != self.classes:
@@ -101,8 +101,8 @@ class GAN(keras.Model):
         compiled with XLA; "auto" is ``runtime.xla_by_default()``, gan_lab's choice for this
         device and CPU kind (Keras' own "auto" never uses XLA on a CPU). Other keywords
         (e.g. ``steps_per_execution``) go to ``keras.Model.compile``."""
-        check_rules(loss, update, d_steps, g_steps, real_label, unroll, self.pack,
-                    self.conditional)
+        # __init__ has refused packing a conditional GAN (check_pack) already.
+        check_rules(loss, update, d_steps, g_steps, real_label, unroll, self.pack)
         if unroll:
             check_look_ahead_optimizer(_unscaled(d_optimizer or default_optimizer()))
         super().compile(jit_compile=runtime.xla_by_default() if jit_compile == "auto"
