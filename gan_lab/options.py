@@ -93,7 +93,8 @@ COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
 # "collapse_on_mode", the plain game whose G sits on one mode, every point of high quality; and
 # "frozen_d", G against a D that never learns (learning rate 0), which piles every point on
 # D's favourite place. The remedies are settings beside "collapse": --unroll 5, --pack 2,
-# --loss wgan_gp, --minibatch-std.
+# --loss wgan_gp, --minibatch-std; and beside "equal_rates", collapse_on_mode's networks with
+# G as fast as D, where the plain game keeps some modes and loses others.
 PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
     "remedy": {"model": "dcgan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,
@@ -106,6 +107,9 @@ PRESETS = {
     # covers one mode): G's whole cloud sits on one mode and moves on rarely.
     "collapse_on_mode": {"model": "gan", "dataset": "ring", "epochs": 25,
                          "d_learning_rate": 1e-3, "g_learning_rate": 1e-4},
+    # collapse_on_mode's networks, batch and length, both learning rates 1e-3: G's points
+    # sharp (high quality), some modes lost; the remedies' base on the ring and the grid.
+    "equal_rates": {"model": "gan", "dataset": "ring", "epochs": 25, "learning_rate": 1e-3},
     # G's points kept in the ring's frame (a tanh scaled by 1.35): a piecewise-linear D's
     # logit grows without end in some direction, and an unbounded G would chase it there.
     "frozen_d": {"model": "gan", "dataset": "ring", "epochs": 2, "learning_rate": 1e-4,
