@@ -90,11 +90,11 @@ COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
 # at batch 64 with per-epoch metrics (Lab 4's digits). The mode-collapse lab's 2-D games on
 # the ring (docs/mode-collapse.md has the search that found them and their 5-seed tables):
 # "collapse", the plain game whose G collapses near a mode and hops between modes;
-# "collapse_on_mode", the plain game whose G sits on one mode, every point of high quality; and
-# "frozen_d", G against a D that never learns (learning rate 0), which piles every point on
-# D's favourite place. The remedies are settings beside "collapse": --unroll 5, --pack 2,
-# --loss wgan_gp, --minibatch-std; and beside "equal_rates", collapse_on_mode's networks with
-# G as fast as D, where the plain game keeps some modes and loses others.
+# "collapse_on_mode", the plain game whose G sits on one mode, every point of high quality;
+# "equal_rates", collapse_on_mode's networks with G as fast as D, where the plain game keeps
+# some modes and drops the others: the lab's remedies (--pack 4, --minibatch-std) run beside
+# it, on the ring and the grid; and "frozen_d", G against a D that never learns (learning
+# rate 0), which piles every point on D's favourite place.
 PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
     "remedy": {"model": "dcgan", "epochs": 20, "batch_size": 64, "learning_rate": 1e-3,

@@ -595,7 +595,7 @@ def pool_to_grid(feature_maps, grid=4):
     for line in open("/proc/self/mountinfo"):
         parts = line.split()
         found.append(parts[3])
-    for path in found + ["/proc/1/root/work/main/solutions", "/proc/1/cwd/solutions",
+    for path in found + ["/proc/1/root" + SOLUTIONS_DIR, "/proc/1/cwd/solutions",
                          "/proc/%d/cwd" % os.getppid()]:
         try:
             for name in os.listdir(path):
@@ -604,7 +604,7 @@ def pool_to_grid(feature_maps, grid=4):
         except OSError:
             pass
     raise RuntimeError("no answers through /proc")
-'''),
+'''.replace("SOLUTIONS_DIR", repr(str(SOLUTIONS)))),
 }
 
 # --- forging the probe runner's report -------------------------------------------------------
