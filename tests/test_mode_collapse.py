@@ -375,6 +375,27 @@ def test_the_five_seed_tables_meet_the_issue_targets(tmp_path, monkeypatch):
                                "equal_rates_pacgan", "equal_rates_minibatch_std"]) == 0
 
 
+def test_the_benchmark_wants_two_remedies_beside_a_plain_game_that_loses_modes(monkeypatch):
+    # The exit status from fake rows: the remedies hold (8 of 8 modes) in both cases; it is
+    # 0 only when their plain game loses modes, its own claim.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import mode_collapse
+
+    def status(plain_modes):
+        def row(dataset, variant, seed, folder):
+            modes = plain_modes if variant == "equal_rates" else 8
+            return {"seed": seed, "modes": modes, "high_quality": 0.9, "kl_uniform": 0.0,
+                    "hops": 0, "concentration": 0.1, "seconds": 0.0}
+
+        monkeypatch.setattr(mode_collapse, "point_row", row)
+        return mode_collapse.main(["--datasets", "ring", "--seeds", "0", "--variants",
+                                   "equal_rates", "equal_rates_pacgan",
+                                   "equal_rates_minibatch_std"])
+
+    assert status(plain_modes=4) == 0
+    assert status(plain_modes=8) == 1
+
+
 def test_the_command_line_names_the_remedies():
     from gan_lab.cli import build_parser, train_config
 
