@@ -179,6 +179,19 @@ def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropou
 # --- networks of points (the 2-D mixtures of mixtures.py) ----------------------------
 
 
+def _in_float32(builder):
+    """``builder``, made to build its network in float32 whatever the precision policy:
+    a point's coordinates need float32 (bfloat16's 8-bit significand spaces numbers near the
+    ring's radius 2 by 0.016, more than its modes' standard deviation 0.01, so D could not
+    see a mode's width), and an MLP this small trains no faster in a mixed policy
+    (docs/mode-collapse.md, "Speed")."""
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        with runtime.policy_scope("float32"):
+            return builder(*args, **kwargs)
+    return build
+
+
 def _check_points(image_shape):
     image_shape = tuple(int(d) for d in image_shape)
     if len(image_shape) != 1 or image_shape[0] < 1:
@@ -187,6 +200,7 @@ def _check_points(image_shape):
 
 
 @_after_setup
+@_in_float32
 def point_generator(image_shape=(2,), latent_dim=LATENT_DIM, hidden=(128, 128),
                     activation="relu", bound=None):
     """MLP G of the 2-D mixtures: z (N, latent_dim) -> points (N, *image_shape). Two hidden
@@ -207,6 +221,7 @@ def point_generator(image_shape=(2,), latent_dim=LATENT_DIM, hidden=(128, 128),
 
 
 @_after_setup
+@_in_float32
 def point_discriminator(image_shape=(2,), hidden=(128, 128), activation="relu",
                         minibatch_std=False, spectral_norm=False, pack=1):
     """MLP D of the 2-D mixtures: points (N, *image_shape) -> logits (N, 1). ``pack``: a

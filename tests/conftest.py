@@ -71,6 +71,22 @@ def sample_digits():
 
 
 @pytest.fixture
+def policy(request):
+    """The global precision policy ``request.param`` (parametrize with indirect=True) for
+    one test, float32 again afterwards. gan_lab's first set-up call, which takes float32
+    from $GAN_LAB_PRECISION above, is made before the policy is set, not inside the test:
+    else a test run on its own would build in float32."""
+    import keras
+
+    from gan_lab import runtime
+
+    runtime.configure()
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture
 def seeded():
     import keras
 

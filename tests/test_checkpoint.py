@@ -19,14 +19,8 @@ from helpers import tiny_pair
 # --- checkpoints by name, across precision policies ------------------------------------
 
 
-@pytest.fixture
-def mixed_precision_policy():
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    yield
-    keras.mixed_precision.set_global_policy("float32")
-
-
-def test_a_mixed_precision_checkpoint_resumes_under_float32(tmp_path, mixed_precision_policy):
+@pytest.mark.parametrize("policy", ["mixed_float16"], indirect=True)
+def test_a_mixed_precision_checkpoint_resumes_under_float32(tmp_path, policy):
     folder = RunFolder(tmp_path / "run").prepare()
     generator, discriminator = tiny_pair()
     gan = GAN(generator, discriminator, seed=0)
