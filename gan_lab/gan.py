@@ -264,7 +264,7 @@ class GAN(keras.Model):
         (Gulrajani et al. 2017), one uniform mixing weight per image."""
         images = self.images_of(real)
         shape = (ops.shape(images)[0],) + (1,) * (len(images.shape) - 1)
-        alpha = keras.random.uniform(shape, seed=self.noise_seed)
+        alpha = self.random(tf.random.stateless_uniform, shape)
         return gradient_penalty(lambda mixed: self.judge(self.with_images(real, mixed)),
                                 images, self.images_of(fake), alpha)
 
@@ -309,12 +309,23 @@ class GAN(keras.Model):
     def sample_noise(self, batch_size):
         """z ~ N(0, I), shape (batch_size, latent_dim), from the model's seeded stream (under
         a tf.distribute strategy each replica folds its number into the seed: its own z)."""
+        return self.random(tf.random.stateless_normal, (batch_size, self.latent_dim))
+
+    def random(self, draw, shape):
+        """``draw`` (``tf.random.stateless_normal`` or ``stateless_uniform``) of ``shape``,
+        float32, seeded by the model's ``noise_seed`` (a ``keras.random.SeedGenerator``,
+        advanced by each call; a replica of a strategy folds in its number). Philox is
+        named, not left to TensorFlow's "auto_select", which picks ThreeFry inside an XLA
+        step on a CPU: about 20 times slower there, and another stream of numbers than the
+        graph step's Philox (docs/performance.md, "XLA and the random numbers")."""
+        seed = self.noise_seed.next()
         replica = tf.distribute.get_replica_context()
-        if replica is None or replica.num_replicas_in_sync == 1:
-            return keras.random.normal((batch_size, self.latent_dim), seed=self.noise_seed)
-        seed = tf.random.experimental.stateless_fold_in(self.noise_seed.next(),
-                                                        replica.replica_id_in_sync_group)
-        return tf.random.stateless_normal((batch_size, self.latent_dim), seed)
+        if replica is not None and replica.num_replicas_in_sync > 1:
+            seed = tf.random.experimental.stateless_fold_in(seed,
+                                                            replica.replica_id_in_sync_group)
+        # XLA wants an int32 seed; the same cast as Keras' own random ops.
+        seed = tf.cast(tf.math.floormod(seed, tf.int32.max - 1), tf.int32)
+        return draw(shape, seed=seed, alg="philox")
 
     # -- Keras' bookkeeping ---------------------------------------------------------------
 

@@ -211,3 +211,19 @@ def test_xla_is_chosen_by_device_and_cpu_kind_and_the_gan_follows(monkeypatch, f
     monkeypatch.setenv(runtime.XLA_ENV, "yes")
     with pytest.raises(ValueError, match="GAN_LAB_XLA must be 1 or 0"):
         small_gan()
+
+
+def test_the_step_draws_its_noise_with_philox():
+    """The latents and the gradient penalty's mixing weights name Philox: left to
+    TensorFlow's "auto_select", an XLA step on a CPU picks ThreeFry, about 20 times slower
+    there (docs/performance.md, "XLA and the random numbers")."""
+    gan = small_gan(loss="wgan_gp")
+    graph = tf.function(gan.train_step).get_concrete_function(
+        tf.TensorSpec((16, 28, 28, 1), tf.float32)).graph
+    kinds = {"StatelessRandomNormalV2", "StatelessRandomUniformV2"}  # inputs: ..., alg
+    draws = [op for op in graph.get_operations() if op.type in kinds]
+    assert {op.type for op in draws} == kinds
+    philox = 1  # TensorFlow's RNG_ALG_PHILOX; auto_select is 3
+    for op in draws:
+        alg = op.inputs[-1]
+        assert tf.get_static_value(alg) == philox, (op.name, alg)
