@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import quiet_start, setup
 from .config import TrainConfig
-from .data import DATASETS, SOURCES, sample_kind
+from .data import DATASETS, POINT_DATASETS, SOURCES, sample_kind
 from .options import (ARCHS, COMPARE_EPOCHS, DEFAULT_SNAPSHOTS, DEFAULT_STEPS, LAST, LOSSES,
                       MODELS, PRESETS, STRATEGIES, UPDATES, positive_int)
 
@@ -271,9 +271,11 @@ def run_train(args) -> int:
     chosen = setup()  # TensorFlow loads here, after the settings are checked
     from . import runs
 
-    print(f"Device: {chosen.device}; precision: {chosen.precision}")
     planned = runs.plan(config, resume=args.resume)  # a resume: the saved run's settings
     config = planned.config
+    # The networks of points compute in float32 under any policy (models.point_generator).
+    precision = "float32" if config.dataset in POINT_DATASETS else chosen.precision
+    print(f"Device: {chosen.device}; precision: {precision}")
     verb = "Resuming" if args.resume else "Training"
     networks = [config.arch] if config.arch else []
     networks += [f"{role} " + ", ".join(f"{name} {value}" for name, value in options)

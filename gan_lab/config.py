@@ -16,7 +16,7 @@ from .options import (ARCHS, BATCH_SIZE, BETA_1, BETA_2, COMPACT_DCGAN, D_STEPS,
                       DEFAULT_SNAPSHOTS, DEFAULT_STEPS, G_STEPS, GP_WEIGHT, LATENT_DIM,
                       LEARNING_RATE, LOSS, MODELS, PACK, POINT_SETTINGS, POINT_STEPS, PRESETS,
                       REAL_LABEL, STRATEGIES, UNROLL, UPDATE, check_rules, choice,
-                      objective_rules, positive_int)
+                      check_seed, objective_rules, positive_int)
 
 
 def _resume(default, **kwargs):
@@ -74,7 +74,13 @@ class TrainConfig:
         ``settings`` not None). Raises ValueError naming the setting and what it accepts."""
         unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+            from .models import option_owner  # only here: the settings load no TensorFlow
+
+            hints = [f"{name} is an option of the network's builder: pass {owner}="
+                     f"{{{name!r}: ...}}" for name in sorted(unknown)
+                     if (owner := option_owner(name))]
+            raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}"
+                             + "".join(f"; {hint}" for hint in hints))
         chosen = {key: value for key, value in settings.items() if value is not None}
         chosen["named"] = tuple(sorted(chosen if named is None else named))
         loss = chosen.get("loss", PRESETS.get(preset, {}).get("loss"))
@@ -142,9 +148,7 @@ class TrainConfig:
                              f"{self.snapshot_epochs!r}")
         object.__setattr__(self, "snapshot_epochs", tuple(sorted(
             {positive_int(e, "snapshot epoch") for e in self.snapshot_epochs})))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) \
-                or not 0 <= self.seed < 2 ** 32:
-            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {self.seed!r}")
+        check_seed(self.seed)
         _number(self.learning_rate, "learning_rate", above=0)
         if self.g_learning_rate is not None:
             _number(self.g_learning_rate, "g_learning_rate", above=0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import numbers
 import os
 import socket
 import sys
@@ -24,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .options import positive_int
+from .options import check_seed, positive_int
 
 DATASETS = {
     # name: (image shape, number of classes)
@@ -286,9 +287,14 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
         raise DataError(f"these are points {images.shape}, not images: name the 2-D mixture "
                         "they are measured against, e.g. runs.train('gan', dataset='ring', "
                         "data=points) (or 'grid')")
+    if name in POINT_DATASETS and images.ndim not in (2, 4):  # neither points nor images
+        raise DataError(f"the {name}'s points must have shape (N, {DATASETS[name][0][0]}), "
+                        f"one row a point; got {images.shape}")
     check_training_images(images, images.shape[1:] if points else None)
     if labels is None:
         labels = np.full(len(images), -1, np.int64)  # unknown classes
+    else:  # a mixture's labels are its modes' numbers; images may carry a student's classes
+        labels = check_labels(labels, DATASETS[name][1] if points else None, len(images))
     labels = check_labels(labels, count=len(images))
     return ImageSet(np.asarray(images, np.float32), labels.astype(np.int64), name, split,
                     source)
@@ -328,6 +334,12 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     else:
         check_images(images)
     positive_int(batch_size, "batch_size", DataError)
+    if epochs is not None:
+        check_seed(seed, DataError)
+        if isinstance(first_epoch, bool) or not isinstance(first_epoch, numbers.Integral) \
+                or not 0 <= first_epoch <= positive_int(epochs, "epochs", DataError):
+            raise DataError(f"first_epoch must be a whole number from 0 to epochs ({epochs}), "
+                            f"got {first_epoch!r}")
     images = np.asarray(images, np.float32)
     columns = (images,)
     if labels is not None:

@@ -182,8 +182,8 @@ def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropou
 def _in_float32(builder):
     """``builder``, made to build its network in float32 whatever the precision policy:
     a point's coordinates need float32 (bfloat16's 8-bit significand spaces numbers near the
-    ring's radius 2 by 0.016, more than its modes' standard deviation 0.01, so D could not
-    see a mode's width), and an MLP this small trains no faster in a mixed policy
+    ring's radius 1 by 0.008, about its modes' standard deviation 0.01, and near the grid's
+    outer means by 0.03), and an MLP this small trains no faster in a mixed policy
     (docs/mode-collapse.md, "Speed")."""
     @functools.wraps(builder)
     def build(*args, **kwargs):
@@ -429,6 +429,19 @@ ARCHITECTURES = {
 POINT_ARCHITECTURES = {"gan": (point_generator, point_discriminator)}
 # Named alternative generators (--arch): name -> (model it replaces G of, builder).
 GENERATOR_ARCHS = {"course_cifar": ("dcgan", course_cifar_generator)}
+
+
+def option_owner(name: str) -> str | None:
+    """"generator_options" or "discriminator_options" if ``name`` is a keyword of some
+    built-in G or D builder (e.g. "minibatch_std" of D's), else None: where a setting that
+    ``train`` does not take belongs."""
+    import inspect
+
+    pairs = [*ARCHITECTURES.values(), *POINT_ARCHITECTURES.values()]
+    for role, index in (("generator_options", 0), ("discriminator_options", 1)):
+        if any(name in inspect.signature(pair[index]).parameters for pair in pairs):
+            return role
+    return None
 
 
 def build_generator(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, options=None,

@@ -110,11 +110,12 @@ PRESETS = {
     # collapse_on_mode's networks, batch and length, both learning rates 1e-3: G's points
     # sharp (high quality), some modes lost; the remedies' base on the ring and the grid.
     "equal_rates": {"model": "gan", "dataset": "ring", "epochs": 25, "learning_rate": 1e-3},
-    # G's points kept in the ring's frame (a tanh scaled by 1.35): a piecewise-linear D's
+    # G's points kept in the data's frame (bound "frame": a tanh scaled by the mixture's
+    # extent, 1.35 for the ring, 5.5 for the grid): a piecewise-linear D's
     # logit grows without end in some direction, and an unbounded G would chase it there.
     "frozen_d": {"model": "gan", "dataset": "ring", "epochs": 2, "learning_rate": 1e-4,
                  "g_learning_rate": 1e-3, "d_learning_rate": 0.0,
-                 "generator_options": {"bound": 1.35}},
+                 "generator_options": {"bound": "frame"}},
 }
 
 def objective_rules(loss: str) -> ObjectiveRules:
@@ -174,6 +175,15 @@ def choice(value, allowed, name):
     if value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
     return value
+
+
+def check_seed(value, error=ValueError) -> int:
+    """``value`` as an int, or ``error`` unless it is a whole number from 0 to 2**32 - 1
+    (a seed numpy and TensorFlow both take)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or not 0 <= value < 2 ** 32:
+        raise error(f"seed must be a whole number from 0 to 2**32 - 1, got {value!r}")
+    return int(value)
 
 
 def positive_int(value, name: str, error=ValueError) -> int:

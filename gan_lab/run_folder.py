@@ -144,6 +144,9 @@ class RunFolder:
 
     def read_config(self) -> dict:
         """config.json, or a RunError saying the folder is not a run."""
+        if not self.path.exists():
+            raise RunError(f"{self} does not exist: give the folder a run was trained into "
+                           "(its --out)")
         if not self.holds_run():
             raise RunError(f"{self} is not a gan_lab run folder (no config.json)")
         try:

@@ -310,9 +310,12 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
     # Updates of G's batch-norm statistics in the first epoch: one a G forward pass.
     updates = config.steps_per_epoch(len(data.images)) * (config.d_steps + config.g_steps - 1)
     if generator is None:
+        options = dict(config.generator_options)
+        if options.get("bound") == "frame":  # the data's frame: a mixture's plotted extent
+            options["bound"] = mixtures.mixture(data.name).extent
         generator = settle_batch_norm(
-            build_generator(config.model, image_shape, latent_dim,
-                            dict(config.generator_options), arch=config.arch), updates)
+            build_generator(config.model, image_shape, latent_dim, options,
+                            arch=config.arch), updates)
     if discriminator is None:
         options = dict(config.discriminator_options)
         if config.spectral_norm:

@@ -59,6 +59,11 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
         # A mixed policy set with keras before gan_lab's first call is the caller's choice,
         # and so is the policy of layers made before it: "auto" never switches under them.
         chosen = keras.config.dtype_policy().name
+        if chosen not in POLICIES and not os.environ.get(PRECISION_ENV):
+            raise ValueError(
+                f"Keras' dtype policy is {chosen}, set before gan_lab's set-up; gan_lab "
+                f"trains in {', '.join(POLICIES)}: set one of them with "
+                "keras.config.set_dtype_policy(...), or none (gan_lab then chooses)")
         policy = os.environ.get(PRECISION_ENV) or (
             chosen if chosen in POLICIES and (chosen != "float32" or _layers_exist())
             else default_policy())

@@ -211,3 +211,9 @@ def test_the_readmes_compare_commands_ask_for_epochs_every_run_keeps():
     for epochs in commands:
         numbers = {int(e) for e in epochs.split() if e != "last"}
         assert numbers <= set(DEFAULT_SNAPSHOTS), epochs
+
+
+def test_evaluate_says_a_folder_that_is_not_there_does_not_exist(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "typo")]) == 2
+    error = capsys.readouterr().err
+    assert "typo does not exist: give the folder a run was trained into" in error

@@ -18,7 +18,7 @@ def test_config_applies_the_preset_then_the_users_settings():
     assert config.model == "gan" and config.batch_size == 32  # the user's setting wins
     assert config.dataset == "ring" and config.latent_dim == 64  # the points' settings
     assert config.rates() == (0.0, 1e-3) and config.epochs == 2
-    assert dict(config.generator_options) == {"bound": 1.35}
+    assert dict(config.generator_options) == {"bound": "frame"}  # the data's: runs.compiled_gan
     with pytest.raises(ValueError, match="preset collapse trains the gan model"):
         TrainConfig.create("dcgan", preset="collapse")
     assert TrainConfig.create("gan").run_dir.as_posix() == "runs/gan-mnist"
@@ -179,3 +179,13 @@ def test_a_saved_config_is_read_as_saved_and_the_loss_settings_sit_under_the_pre
     assert radford.learning_rate == 2e-4 and radford.d_steps == 5
     assert TrainConfig.create("dcgan", preset="radford", loss="wgan_gp",
                               learning_rate=3e-4).learning_rate == 3e-4
+
+
+def test_a_builders_option_given_as_a_setting_says_where_it_belongs():
+    # runs.train(..., minibatch_std=True) as the CLI's --minibatch-std suggests (a breaker).
+    with pytest.raises(ValueError, match=r"pass discriminator_options=\{'minibatch_std'"):
+        TrainConfig.create("gan", minibatch_std=True)
+    with pytest.raises(ValueError, match=r"pass generator_options=\{'bound'"):
+        TrainConfig.create("gan", bound=2.0)
+    with pytest.raises(ValueError, match=r"unknown training setting\(s\): colour$"):
+        TrainConfig.create("gan", colour="red")

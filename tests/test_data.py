@@ -208,3 +208,29 @@ def test_load_pixels_gives_the_stored_bytes(sample_digits):
     assert pixels.images.max() == 255
     scaled = data.load_images("mnist", source="sample", limit=20)
     np.testing.assert_array_equal(data.to_unit_range(pixels.images), scaled.images)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seed": None}, "seed must be a whole number"),
+    ({"seed": 1.5}, "seed must be a whole number"),
+    ({"seed": 2**64}, "seed must be a whole number"),
+    ({"first_epoch": -1}, r"first_epoch must be a whole number from 0 to epochs \(2\)"),
+    ({"first_epoch": 3}, r"first_epoch must be a whole number from 0 to epochs \(2\)"),
+])
+def test_a_dataset_of_epochs_refuses_a_bad_seed_or_first_epoch(kwargs, message):
+    # Found by a breaker: TensorFlow's StagingError for seed=None, an extra epoch for -1.
+    points = np.zeros((10, 2), np.float32)
+    with pytest.raises(DataError, match=message):
+        make_dataset(points, 4, epochs=2, **{"seed": 0, **kwargs})
+
+
+@pytest.mark.parametrize("data, message", [
+    (np.zeros(300), r"the ring's points must have shape \(N, 2\), one row a point; got \(300,\)"),
+    (np.zeros((1, 300, 2)), r"must have shape \(N, 2\), one row a point; got \(1, 300, 2\)"),
+    ((np.zeros((300, 2)), np.full(300, 99)), r"labels must be integers in \[0, 8\)"),
+])
+def test_points_of_the_wrong_shape_or_labels_are_refused_in_the_points_words(data, message):
+    from gan_lab.data import as_image_set
+
+    with pytest.raises(DataError, match=message):
+        as_image_set(data, "ring")

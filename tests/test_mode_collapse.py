@@ -334,6 +334,29 @@ FROZEN_RADIUS = 0.1
 
 
 @pytest.mark.integration
+def test_a_run_of_points_says_float32_and_frozen_d_frames_the_grid(tmp_path):
+    """Two faults a breaker found: under a mixed policy the start-up line named it though
+    the networks of points are float32, and frozen_d kept G within the ring's frame (1.35)
+    on the grid too, whose means reach 4."""
+    import os
+    import subprocess
+
+    out = tmp_path / "frozen-grid"
+    done = subprocess.run(
+        [sys.executable, "-m", "gan_lab", "train", "gan", "--preset", "frozen_d", "--dataset",
+         "grid", "--epochs", "1", "--limit", "512", "--no-tensorboard", "--out", str(out)],
+        capture_output=True, text=True, env={**os.environ, "GAN_LAB_PRECISION": "mixed_bfloat16"})
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "precision: float32" in done.stdout and "mixed_bfloat16" not in done.stdout
+    from gan_lab.run_folder import RunFolder
+
+    folder = RunFolder(out)
+    assert folder.read_config()["run"]["precision"] == "float32"
+    scale = folder.load_snapshot(1).get_layer("points").scale
+    assert scale == pytest.approx(mixtures.mixture("grid").extent) == 5.5
+
+
+@pytest.mark.integration
 def test_the_plain_game_with_a_fast_d_sits_on_one_mode(tmp_path):
     # D ten times faster than G: within 4,000 steps G's whole cloud sits on one mode.
     from gan_lab import runs

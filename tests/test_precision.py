@@ -257,9 +257,9 @@ def test_a_mixed_policy_set_with_keras_first_is_kept(monkeypatch, policy):
 
 @pytest.mark.parametrize("policy", MIXED, indirect=True)
 def test_the_networks_of_points_compute_in_float32_under_any_policy(policy):
-    """bfloat16 spaces numbers near the ring's radius 2 by 0.016, more than a mode's
-    standard deviation (0.01): the 2-D mixtures' G and D keep float32 whatever the policy,
-    and the global policy is left as it was."""
+    """bfloat16 spaces numbers near the ring's radius 1 by 0.008, about a mode's standard
+    deviation (0.01): the 2-D mixtures' G and D keep float32 whatever the policy, and the
+    global policy is left as it was."""
     from gan_lab.models import point_discriminator, point_generator
 
     networks = point_generator(latent_dim=4, hidden=(8,)), point_discriminator(hidden=(8,),

@@ -64,6 +64,19 @@ def test_auto_keeps_the_policy_of_models_made_before_the_set_up():
 
 
 @pytest.mark.integration
+def test_a_keras_policy_gan_lab_does_not_train_in_is_refused_not_replaced():
+    # A student's keras.config.set_dtype_policy("float64") before the first build was
+    # silently replaced by the machine's default (a breaker found it).
+    code = ("import os; os.environ.pop('GAN_LAB_PRECISION', None); import keras; "
+            "keras.config.set_dtype_policy('float64'); "
+            "from gan_lab.models import point_generator; point_generator()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "Keras' dtype policy is float64" in done.stderr
+    assert "float32, mixed_float16, mixed_bfloat16" in done.stderr
+
+
+@pytest.mark.integration
 def test_a_policy_chosen_before_the_models_import_is_kept():
     code = ("from gan_lab import runtime; runtime.configure('mixed_bfloat16'); "
             "import gan_lab.models; print(runtime.precision())")
