@@ -273,8 +273,9 @@ def run_train(args) -> int:
 
     planned = runs.plan(config, resume=args.resume)  # a resume: the saved run's settings
     config = planned.config
-    # The networks of points compute in float32 under any policy (models.point_generator).
-    precision = "float32" if config.dataset in POINT_DATASETS else chosen.precision
+    from .models import POINT_POLICY
+
+    precision = POINT_POLICY if config.dataset in POINT_DATASETS else chosen.precision
     print(f"Device: {chosen.device}; precision: {precision}")
     verb = "Resuming" if args.resume else "Training"
     networks = [config.arch] if config.arch else []

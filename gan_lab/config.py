@@ -74,11 +74,11 @@ class TrainConfig:
         ``settings`` not None). Raises ValueError naming the setting and what it accepts."""
         unknown = set(settings) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
-            from .models import option_owner  # only here: the settings load no TensorFlow
+            from .models import option_owners  # only here: the settings load no TensorFlow
 
-            hints = [f"{name} is an option of the network's builder: pass {owner}="
-                     f"{{{name!r}: ...}}" for name in sorted(unknown)
-                     if (owner := option_owner(name))]
+            hints = [f"{name} is an option of the networks' builders: pass " + " or ".join(
+                f"{owner}={{{name!r}: ...}}" for owner in owners)
+                for name in sorted(unknown) if (owners := option_owners(name))]
             raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}"
                              + "".join(f"; {hint}" for hint in hints))
         chosen = {key: value for key, value in settings.items() if value is not None}
@@ -104,6 +104,8 @@ class TrainConfig:
             chosen["model"] = model
         if chosen.get("dataset") in POINT_DATASETS:
             chosen = {**POINT_SETTINGS, **chosen}
+        if dict(chosen.get("generator_options") or {}).get("bound") == "frame":
+            chosen["generator_options"] = _framed(chosen, preset)
         image_shape = DATASETS.get(chosen.get("dataset", cls.dataset), (None,))[0]
         if preset is None and "arch" not in chosen and chosen.get("model", cls.model) == "dcgan" \
                 and image_shape == (28, 28, 1):  # the compact widths, under the caller's options
@@ -269,6 +271,18 @@ class TrainConfig:
             else:
                 differences.append(f"{f.name} {theirs!r} there, {ours!r} now")
         return differences
+
+
+def _framed(chosen: dict, preset) -> dict:
+    """The generator options with bound "frame" (frozen_d's) replaced by the data's frame,
+    ``Mixture.extent`` (1.35 for the ring, 5.5 for the grid); ValueError off the points."""
+    dataset = chosen.get("dataset", TrainConfig.dataset)
+    if dataset not in POINT_DATASETS:
+        raise ValueError(f"preset {preset} keeps G's points within a 2-D mixture's frame: "
+                         f"train it on {' or '.join(POINT_DATASETS)}, not {dataset}")
+    from .mixtures import mixture
+
+    return {**dict(chosen["generator_options"]), "bound": mixture(dataset).extent}
 
 
 def _number(value, name, above=None, at_least=None):

@@ -287,15 +287,20 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
         raise DataError(f"these are points {images.shape}, not images: name the 2-D mixture "
                         "they are measured against, e.g. runs.train('gan', dataset='ring', "
                         "data=points) (or 'grid')")
-    if name in POINT_DATASETS and images.ndim not in (2, 4):  # neither points nor images
-        raise DataError(f"the {name}'s points must have shape (N, {DATASETS[name][0][0]}), "
-                        f"one row a point; got {images.shape}")
+    shape, modes = DATASETS[name] if name in DATASETS else (None, None)
+    if name in POINT_DATASETS and images.shape[1:] != shape:
+        raise DataError(f"{name} is of samples {shape}; this data's are {images.shape[1:]} (an "
+                        f"array of shape {images.shape}): pass its points as (N, {shape[0]}), "
+                        "one row a point, or name the dataset it is")
     check_training_images(images, images.shape[1:] if points else None)
     if labels is None:
         labels = np.full(len(images), -1, np.int64)  # unknown classes
-    else:  # a mixture's labels are its modes' numbers; images may carry a student's classes
-        labels = check_labels(labels, DATASETS[name][1] if points else None, len(images))
     labels = check_labels(labels, count=len(images))
+    # A mixture's labels are its modes' numbers (-1: unknown); images may carry any classes.
+    if points and labels.size and (labels.min() < -1 or labels.max() >= modes):
+        raise DataError(f"a {name} point's label is the number of its mode, from 0 to "
+                        f"{modes - 1} (or -1: unknown); got values from {labels.min()} to "
+                        f"{labels.max()}")
     return ImageSet(np.asarray(images, np.float32), labels.astype(np.int64), name, split,
                     source)
 
@@ -326,6 +331,8 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     that depends only on (seed, epoch): a run resumed at any epoch sees exactly the batches
     an uninterrupted run would (fit with steps_per_epoch = ceil(N / batch_size)).
     With ``labels`` (N,) ints (a conditional GAN's), batches are (images, labels) pairs.
+    Raises DataError for bad images, labels, batch_size, seed (0 to 2**32 - 1), epochs or
+    first_epoch (0 to epochs - 1).
     """
     import tensorflow as tf
 
@@ -334,12 +341,13 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     else:
         check_images(images)
     positive_int(batch_size, "batch_size", DataError)
+    check_seed(seed, DataError)
     if epochs is not None:
-        check_seed(seed, DataError)
+        epochs = positive_int(epochs, "epochs", DataError)
         if isinstance(first_epoch, bool) or not isinstance(first_epoch, numbers.Integral) \
-                or not 0 <= first_epoch <= positive_int(epochs, "epochs", DataError):
-            raise DataError(f"first_epoch must be a whole number from 0 to epochs ({epochs}), "
-                            f"got {first_epoch!r}")
+                or not 0 <= first_epoch < epochs:
+            raise DataError(f"first_epoch must be a whole number from 0 to epochs - 1 "
+                            f"({epochs - 1}), got {first_epoch!r}")
     images = np.asarray(images, np.float32)
     columns = (images,)
     if labels is not None:

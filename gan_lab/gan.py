@@ -315,9 +315,9 @@ class GAN(keras.Model):
         """``draw`` (``tf.random.stateless_normal`` or ``stateless_uniform``) of ``shape``,
         float32, seeded by the model's ``noise_seed`` (a ``keras.random.SeedGenerator``,
         advanced by each call; a replica of a strategy folds in its number). Philox is
-        named, not left to TensorFlow's "auto_select", which picks ThreeFry inside an XLA
-        step on a CPU: about 20 times slower there, and another stream of numbers than the
-        graph step's Philox (docs/performance.md, "XLA and the random numbers")."""
+        named, not left to TensorFlow's "auto_select": inside an XLA step on a CPU that
+        draws the same numbers about 15 times more slowly (docs/performance.md, "XLA and
+        the random numbers"). XLA's numbers differ from the graph step's either way."""
         seed = self.noise_seed.next()
         replica = tf.distribute.get_replica_context()
         if replica is not None and replica.num_replicas_in_sync > 1:

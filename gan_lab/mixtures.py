@@ -39,7 +39,8 @@ class Mixture:
 
     @property
     def extent(self) -> float:
-        """Half the side of a square that holds the data with a margin (for plots)."""
+        """Half the side of a square that holds the data with a margin: the data's frame,
+        which the plots show and within which ``--preset frozen_d`` keeps G's points."""
         return float(np.abs(self.means).max() * 1.25 + 10 * self.std)
 
     # What a run's evaluation reports for a mixture, and on how many points by default.

@@ -179,6 +179,9 @@ def dense_discriminator(image_shape=(28, 28, 1), hidden=(1024, 512, 256), dropou
 # --- networks of points (the 2-D mixtures of mixtures.py) ----------------------------
 
 
+POINT_POLICY = "float32"  # the networks of points', whatever the global policy
+
+
 def _in_float32(builder):
     """``builder``, made to build its network in float32 whatever the precision policy:
     a point's coordinates need float32 (bfloat16's 8-bit significand spaces numbers near the
@@ -187,7 +190,7 @@ def _in_float32(builder):
     (docs/mode-collapse.md, "Speed")."""
     @functools.wraps(builder)
     def build(*args, **kwargs):
-        with runtime.policy_scope("float32"):
+        with runtime.policy_scope(POINT_POLICY):
             return builder(*args, **kwargs)
     return build
 
@@ -431,17 +434,16 @@ POINT_ARCHITECTURES = {"gan": (point_generator, point_discriminator)}
 GENERATOR_ARCHS = {"course_cifar": ("dcgan", course_cifar_generator)}
 
 
-def option_owner(name: str) -> str | None:
-    """"generator_options" or "discriminator_options" if ``name`` is a keyword of some
-    built-in G or D builder (e.g. "minibatch_std" of D's), else None: where a setting that
-    ``train`` does not take belongs."""
+def option_owners(name: str) -> list:
+    """Which of "generator_options" and "discriminator_options" take ``name``: the keyword
+    arguments of the built-in G or D builders (e.g. "minibatch_std", D's), leaving out the
+    shapes ``runs`` gives them itself. Where a setting that ``train`` does not take belongs."""
     import inspect
 
     pairs = [*ARCHITECTURES.values(), *POINT_ARCHITECTURES.values()]
-    for role, index in (("generator_options", 0), ("discriminator_options", 1)):
-        if any(name in inspect.signature(pair[index]).parameters for pair in pairs):
-            return role
-    return None
+    return [role for role, index in (("generator_options", 0), ("discriminator_options", 1))
+            if name not in ("image_shape", "latent_dim")
+            and any(name in inspect.signature(pair[index]).parameters for pair in pairs)]
 
 
 def build_generator(model: str, image_shape=(28, 28, 1), latent_dim=LATENT_DIM, options=None,

@@ -110,8 +110,8 @@ PRESETS = {
     # collapse_on_mode's networks, batch and length, both learning rates 1e-3: G's points
     # sharp (high quality), some modes lost; the remedies' base on the ring and the grid.
     "equal_rates": {"model": "gan", "dataset": "ring", "epochs": 25, "learning_rate": 1e-3},
-    # G's points kept in the data's frame (bound "frame": a tanh scaled by the mixture's
-    # extent, 1.35 for the ring, 5.5 for the grid): a piecewise-linear D's
+    # G's points kept in the data's frame (bound "frame", made a number by TrainConfig: a
+    # tanh scaled by the mixture's extent, 1.35 for the ring, 5.5 for the grid): a ReLU D's
     # logit grows without end in some direction, and an unbounded G would chase it there.
     "frozen_d": {"model": "gan", "dataset": "ring", "epochs": 2, "learning_rate": 1e-4,
                  "g_learning_rate": 1e-3, "d_learning_rate": 0.0,

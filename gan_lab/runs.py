@@ -165,9 +165,9 @@ def _given_data(data, config) -> ImageSet | None:
         raise DataError(f"the data is {data.name}'s but dataset={config.dataset!r} was asked: "
                         "leave dataset out, or pass that dataset's data")
     # A dataset's measures (its classifier, its mixture) take its own shape; an array of
-    # other images under the default name trains, unmeasured.
+    # other images under the default name trains, unmeasured (points: as_image_set's check).
     shape = DATASETS[data.name][0]
-    if data.images.shape[1:] != shape and (named or data.name in POINT_DATASETS):
+    if data.images.shape[1:] != shape and named:
         raise DataError(f"{data.name} is of samples {shape}; this data's are "
                         f"{data.images.shape[1:]}: name the dataset it is, or pass {shape}")
     return data if config.limit is None else subset(data, config.limit, config.seed)
@@ -310,12 +310,9 @@ def compiled_gan(config, data, generator=None, discriminator=None, jit_compile="
     # Updates of G's batch-norm statistics in the first epoch: one a G forward pass.
     updates = config.steps_per_epoch(len(data.images)) * (config.d_steps + config.g_steps - 1)
     if generator is None:
-        options = dict(config.generator_options)
-        if options.get("bound") == "frame":  # the data's frame: a mixture's plotted extent
-            options["bound"] = mixtures.mixture(data.name).extent
         generator = settle_batch_norm(
-            build_generator(config.model, image_shape, latent_dim, options,
-                            arch=config.arch), updates)
+            build_generator(config.model, image_shape, latent_dim,
+                            dict(config.generator_options), arch=config.arch), updates)
     if discriminator is None:
         options = dict(config.discriminator_options)
         if config.spectral_norm:

@@ -47,6 +47,10 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
     ``jit_compile`` steps without XLA). On a CPU the XLA step repeats bit for bit without
     it; on a GPU XLA's reductions do not, so pass True there for repeatable runs.
 
+    With "auto", a Keras policy set before the first call that is none of POLICIES (e.g.
+    float64) raises ValueError naming them, rather than being replaced. The networks of the
+    2-D mixtures compute in float32 whatever the policy (``models.point_generator``).
+
     The first call decides. A later call asking for the same, or for "auto", is a no-op;
     one asking for another policy raises RuntimeError, since models built under the first
     policy would silently keep it (restart the kernel and call configure first).
@@ -63,7 +67,8 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
             raise ValueError(
                 f"Keras' dtype policy is {chosen}, set before gan_lab's set-up; gan_lab "
                 f"trains in {', '.join(POLICIES)}: set one of them with "
-                "keras.config.set_dtype_policy(...), or none (gan_lab then chooses)")
+                "keras.config.set_dtype_policy(...) before building any model, or restart "
+                "the kernel and set none (gan_lab then chooses)")
         policy = os.environ.get(PRECISION_ENV) or (
             chosen if chosen in POLICIES and (chosen != "float32" or _layers_exist())
             else default_policy())

@@ -18,7 +18,11 @@ def test_config_applies_the_preset_then_the_users_settings():
     assert config.model == "gan" and config.batch_size == 32  # the user's setting wins
     assert config.dataset == "ring" and config.latent_dim == 64  # the points' settings
     assert config.rates() == (0.0, 1e-3) and config.epochs == 2
-    assert dict(config.generator_options) == {"bound": "frame"}  # the data's: runs.compiled_gan
+    assert dict(config.generator_options) == {"bound": 1.35}  # the ring's frame
+    assert dict(TrainConfig.create(preset="frozen_d", dataset="grid").generator_options) \
+        == {"bound": 5.5}  # the grid's (a breaker found the ring's 1.35 kept there)
+    with pytest.raises(ValueError, match="within a 2-D mixture's frame: train it on ring or"):
+        TrainConfig.create(preset="frozen_d", dataset="mnist")
     with pytest.raises(ValueError, match="preset collapse trains the gan model"):
         TrainConfig.create("dcgan", preset="collapse")
     assert TrainConfig.create("gan").run_dir.as_posix() == "runs/gan-mnist"
@@ -187,5 +191,9 @@ def test_a_builders_option_given_as_a_setting_says_where_it_belongs():
         TrainConfig.create("gan", minibatch_std=True)
     with pytest.raises(ValueError, match=r"pass generator_options=\{'bound'"):
         TrainConfig.create("gan", bound=2.0)
-    with pytest.raises(ValueError, match=r"unknown training setting\(s\): colour$"):
-        TrainConfig.create("gan", colour="red")
+    with pytest.raises(ValueError, match=r"pass generator_options=\{'hidden': \.\.\.\} or "
+                                         r"discriminator_options=\{'hidden'"):
+        TrainConfig.create("gan", hidden=(64,))
+    for unknown in ("colour", "image_shape"):  # the shapes are the run's to give
+        with pytest.raises(ValueError, match=rf"unknown training setting\(s\): {unknown}$"):
+            TrainConfig.create("gan", **{unknown: 1})

@@ -214,23 +214,35 @@ def test_load_pixels_gives_the_stored_bytes(sample_digits):
     ({"seed": None}, "seed must be a whole number"),
     ({"seed": 1.5}, "seed must be a whole number"),
     ({"seed": 2**64}, "seed must be a whole number"),
-    ({"first_epoch": -1}, r"first_epoch must be a whole number from 0 to epochs \(2\)"),
-    ({"first_epoch": 3}, r"first_epoch must be a whole number from 0 to epochs \(2\)"),
+    ({"first_epoch": -1}, r"first_epoch must be a whole number from 0 to epochs - 1 \(1\)"),
+    ({"first_epoch": 2}, r"first_epoch must be a whole number from 0 to epochs - 1 \(1\)"),
+    ({"epochs": "two"}, "epochs must be a positive integer"),
 ])
 def test_a_dataset_of_epochs_refuses_a_bad_seed_or_first_epoch(kwargs, message):
     # Found by a breaker: TensorFlow's StagingError for seed=None, an extra epoch for -1.
     points = np.zeros((10, 2), np.float32)
     with pytest.raises(DataError, match=message):
-        make_dataset(points, 4, epochs=2, **{"seed": 0, **kwargs})
+        make_dataset(points, 4, **{"seed": 0, "epochs": 2, **kwargs})
 
 
 @pytest.mark.parametrize("data, message", [
-    (np.zeros(300), r"the ring's points must have shape \(N, 2\), one row a point; got \(300,\)"),
-    (np.zeros((1, 300, 2)), r"must have shape \(N, 2\), one row a point; got \(1, 300, 2\)"),
-    ((np.zeros((300, 2)), np.full(300, 99)), r"labels must be integers in \[0, 8\)"),
+    (np.zeros(300), r"ring is of samples \(2,\); this data's are \(\) \(an array of shape "
+                    r"\(300,\)\): pass its points as \(N, 2\), one row a point"),
+    (np.zeros((1, 300, 2)), r"are \(300, 2\) \(an array of shape \(1, 300, 2\)\): pass its"),
+    (np.zeros((300, 3)), r"ring is of samples \(2,\); this data's are \(3,\)"),
+    ((np.zeros((300, 2)), np.full(300, 99)), r"label is the number of its mode, from 0 to 7"),
 ])
 def test_points_of_the_wrong_shape_or_labels_are_refused_in_the_points_words(data, message):
     from gan_lab.data import as_image_set
 
     with pytest.raises(DataError, match=message):
         as_image_set(data, "ring")
+
+
+def test_points_with_unknown_labels_come_back_through_as_image_set():
+    # -1 marks labels not given: the check of a mixture's mode numbers must pass it.
+    from gan_lab.data import as_image_set
+
+    once = as_image_set(np.zeros((300, 2)), "ring")
+    assert (once.labels == -1).all()
+    assert (as_image_set(once, "ring").labels == -1).all()
