@@ -514,3 +514,19 @@ def test_a_pack_larger_than_the_check_batch_passes_the_network_check():
     gan = GAN(models.point_generator((2,), 4, (8,)),
               models.point_discriminator((2,), (8,), pack=100))
     gan.check_networks()  # 64 samples wrap round into one pack of 100
+
+
+def test_sitting_and_moves_count_the_collapse_claims_epochs_and_the_changes_between():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from sitting_moves import sitting_and_moves
+
+    def row(modes, high_quality, top):
+        shares = {f"share_{k}": str(0.9 if k == top else 0.1 / 7) for k in range(8)}
+        return {"modes": str(modes), "high_quality": str(high_quality), **shares}
+
+    rows = [row(8, 0.1, 0),   # spread: not sitting
+            row(1, 0.9, 3), row(1, 0.8, 3),  # sitting on mode 3
+            row(1, 0.2, 5),   # in transit: not sitting
+            row(2, 0.6, 5),   # sitting on mode 5: one move
+            row(3, 0.9, 6)]   # three modes: not sitting
+    assert sitting_and_moves(rows) == (3, 1)
