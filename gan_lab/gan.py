@@ -316,7 +316,7 @@ class GAN(keras.Model):
         float32, seeded by the model's ``noise_seed`` (a ``keras.random.SeedGenerator``,
         advanced by each call; a replica of a strategy folds in its number). Philox is
         named, not left to TensorFlow's "auto_select": inside an XLA step on a CPU that
-        draws the same numbers about 15 times more slowly (docs/performance.md, "XLA and
+        draws the same numbers 11 to 15 times more slowly (docs/performance.md, "XLA and
         the random numbers"). XLA's numbers differ from the graph step's either way."""
         seed = self.noise_seed.next()
         replica = tf.distribute.get_replica_context()

@@ -215,7 +215,7 @@ def test_xla_is_chosen_by_device_and_cpu_kind_and_the_gan_follows(monkeypatch, f
 
 def test_the_step_draws_its_noise_with_philox():
     """The latents and the gradient penalty's mixing weights name Philox: left to
-    TensorFlow's "auto_select", an XLA step on a CPU draws them about 15 times more slowly
+    TensorFlow's "auto_select", an XLA step on a CPU draws them 11 to 15 times more slowly
     (docs/performance.md, "XLA and the random numbers")."""
     gan = small_gan(loss="wgan_gp")
     graph = tf.function(gan.train_step).get_concrete_function(
