@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import numbers
 import os
 import socket
 import sys
@@ -25,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .options import check_seed, positive_int
+from .options import check_seed, positive_int, whole_number
 
 DATASETS = {
     # name: (image shape, number of classes)
@@ -344,10 +343,8 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
     check_seed(seed, DataError)
     if epochs is not None:
         epochs = positive_int(epochs, "epochs", DataError)
-        if isinstance(first_epoch, bool) or not isinstance(first_epoch, numbers.Integral) \
-                or not 0 <= first_epoch < epochs:
-            raise DataError(f"first_epoch must be a whole number from 0 to epochs - 1 "
-                            f"({epochs - 1}), got {first_epoch!r}")
+        whole_number(first_epoch, "first_epoch", 0, epochs - 1, DataError,
+                     high_text=f"epochs - 1 ({epochs - 1})")
     images = np.asarray(images, np.float32)
     columns = (images,)
     if labels is not None:

@@ -177,13 +177,21 @@ def choice(value, allowed, name):
     return value
 
 
+def whole_number(value, name: str, low: int, high: int, error=ValueError, high_text=None):
+    """``value`` as an int, or ``error`` naming ``name`` unless it is an integer (Python or
+    numpy; not a bool) from ``low`` to ``high``, both included (``high_text``: how the
+    message writes ``high``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or not low <= value <= high:
+        raise error(f"{name} must be a whole number from {low} to {high_text or high}, "
+                    f"got {value!r}")
+    return int(value)
+
+
 def check_seed(value, error=ValueError) -> int:
     """``value`` as an int, or ``error`` unless it is a whole number from 0 to 2**32 - 1
     (a seed numpy and TensorFlow both take)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-            or not 0 <= value < 2 ** 32:
-        raise error(f"seed must be a whole number from 0 to 2**32 - 1, got {value!r}")
-    return int(value)
+    return whole_number(value, "seed", 0, 2 ** 32 - 1, error, high_text="2**32 - 1")
 
 
 def positive_int(value, name: str, error=ValueError) -> int:
