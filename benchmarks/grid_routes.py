@@ -19,6 +19,8 @@ OUT``.
 from __future__ import annotations
 
 import argparse
+import functools
+from unittest import mock
 
 import keras
 import tensorflow as tf
@@ -86,16 +88,17 @@ def gdpp_loss(fake_features, real_features):
 
 
 class GDPPGAN(GAN):
-    """The plain step, with GDPP's term added to G's loss on D's last hidden features."""
+    """The plain step, with GDPP's term (times ``weight``) added to G's loss on D's last
+    hidden features."""
 
-    weight = 1.0
+    def __init__(self, generator, discriminator, seed=None, weight=1.0, **kwargs):
+        super().__init__(generator, discriminator, seed=seed, **kwargs)
+        self.weight = weight
+        self.features = keras.Model(discriminator.inputs, discriminator.layers[-2].output)
 
     def g_loss(self, real, fake, look_ahead_from=None):
-        if not hasattr(self, "_features"):
-            network = self.discriminator
-            self._features = keras.Model(network.inputs, network.layers[-2].output)
-        diversity = gdpp_loss(self._features(fake, training=True),
-                              self._features(real, training=True))
+        diversity = gdpp_loss(self.features(fake, training=True),
+                              self.features(real, training=True))
         return 0.5 * (super().g_loss(real, fake) + self.weight * diversity)
 
 
@@ -124,10 +127,10 @@ def main(argv=None):
     if args.route != "gdpp":
         runs.train("gan", discriminator=discriminator(args.route), **settings)
         return
-    GDPPGAN.weight = args.weight
-    runs.make_gan = lambda generator, discriminator, seed=None: GDPPGAN(
-        generator, discriminator, seed=seed)  # runs.train's GAN, this one's step
-    runs.train("gan", discriminator_options={"activation": args.d_activation}, **settings)
+    # runs.train builds its GAN with runs.make_gan: this run's GAN is GDPP's, for this call only.
+    gdpp = functools.partial(GDPPGAN, weight=args.weight)
+    with mock.patch.object(runs, "make_gan", gdpp):
+        runs.train("gan", discriminator_options={"activation": args.d_activation}, **settings)
 
 
 if __name__ == "__main__":
