@@ -10,8 +10,8 @@ own presets, on the ring only; ``equal_rates`` and the variants named after it a
 ``equal_rates`` preset, collapse_on_mode's networks with G as fast as D), measured on the
 last epoch's 2,500 points (VEEGAN's protocol: ``gan_lab.mixtures``); the ``equal_rates_512``
 variants (batch 512 over 512,000 points) are the grid's only, and so are the ``large``
-variants (equal_rates with networks the size of PacGAN's 2-D code's: G of four hidden layers
-of 400, D of three of 200, ReLU).
+variants (the ``equal_rates_large`` preset: equal rates with networks the size of PacGAN's
+2-D code's, G of four hidden layers of 400, D of three of 200, ReLU).
 ``hops``: how often the mode nearest to most points changed between epochs. The targets (the lab's claims):
 plain and on_mode: at most 2 modes with at least 50% high-quality points, in at least 4 of 5
 seeds; equal_rates: fewer than 7 of 8 ring modes (20 of 25 grid modes);
@@ -42,10 +42,7 @@ EQUAL_RATES = {"preset": "equal_rates"}
 # still, 20 points a grid mode a batch.
 EQUAL_RATES_512 = {**EQUAL_RATES, "batch_size": 512, "limit": 512_000}
 WITH_MINIBATCH_STD = {"discriminator_options": {"minibatch_std": True}}
-# PacGAN's 2-D networks in size (its repository: G 4 x 400 with batch norm, D 3 x 200 maxout),
-# here plain ReLU layers.
-LARGE_G, LARGE_D = {"hidden": (400, 400, 400, 400)}, {"hidden": (200, 200, 200)}
-LARGE = {**EQUAL_RATES, "generator_options": LARGE_G, "discriminator_options": LARGE_D}
+LARGE = {"preset": "equal_rates_large"}  # PacGAN's 2-D networks in size, equal rates
 VARIANTS = {
     "plain": {},
     "on_mode": {"preset": "collapse_on_mode"},
@@ -63,8 +60,7 @@ VARIANTS = {
     "equal_rates_512_minibatch_std": {**EQUAL_RATES_512, **WITH_MINIBATCH_STD},
     "large": LARGE,
     "large_pacgan4": {**LARGE, "pack": 4},
-    "large_minibatch_std": {**LARGE, "discriminator_options": {**LARGE_D,
-                                                               "minibatch_std": True}},
+    "large_minibatch_std": {**LARGE, **WITH_MINIBATCH_STD},
 }
 # Each plain game beside which remedies are tried: its remedies.
 REMEDIES = {"plain": ("unrolled", "pacgan", "wgan_gp", "minibatch_std"),

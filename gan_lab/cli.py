@@ -79,9 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "the course run is --preset radford, 100)")
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="named settings: radford (the course's 100-epoch run at Radford "
-                            "et al.'s batch 128 and learning rate 2e-4), or the mode-collapse "
-                            "lab's collapse and remedy (per-epoch metrics on); settings given "
-                            "beside it win")
+                            "et al.'s batch 128 and learning rate 2e-4); the mode-collapse "
+                            "lab's 2-D games collapse, collapse_on_mode, equal_rates, "
+                            "equal_rates_large (the grid on PacGAN's network sizes) and "
+                            "frozen_d (docs/mode-collapse.md); remedy (the DCGAN on digits, "
+                            "per-epoch metrics on); settings given beside it win")
     train.add_argument("--batch-size", type=positive_integer,
                        help=f"default {_default('batch_size')}")
     train.add_argument("--limit", type=positive_integer,

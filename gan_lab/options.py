@@ -87,13 +87,16 @@ COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
 
 # Named settings. "radford": the course's full run of either model, with Radford et al.
 # 2015's batch 128 and Adam(2e-4, beta_1 0.5), 100 epochs. "remedy": the DCGAN for 20 epochs
-# at batch 64 with per-epoch metrics (Lab 4's digits). The mode-collapse lab's 2-D games on
-# the ring (docs/mode-collapse.md has the search that found them and their 5-seed tables):
+# at batch 64 with per-epoch metrics (Lab 4's digits). The mode-collapse lab's 2-D games, on
+# the ring unless named (docs/mode-collapse.md has the search that found them and their
+# 5-seed tables):
 # "collapse", the plain game whose G collapses near a mode and hops between modes;
 # "collapse_on_mode", the plain game whose G sits on one mode, every point of high quality;
 # "equal_rates", collapse_on_mode's networks with G as fast as D, where the plain game keeps
 # some modes and drops the others: the lab's remedies (--pack 4, --minibatch-std) run beside
-# it, on the ring and the grid; and "frozen_d", G against a D that never learns (learning
+# it, on the ring and the grid; "equal_rates_large", the same rates on the grid with
+# networks the size of PacGAN's 2-D code's, where the plain game still drops modes and both
+# remedies keep 20 or more of 25; and "frozen_d", G against a D that never learns (learning
 # rate 0), which piles every point on D's favourite place.
 PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
@@ -110,6 +113,11 @@ PRESETS = {
     # collapse_on_mode's networks, batch and length, both learning rates 1e-3: G's points
     # sharp (high quality), some modes lost; the remedies' base on the ring and the grid.
     "equal_rates": {"model": "gan", "dataset": "ring", "epochs": 25, "learning_rate": 1e-3},
+    # equal_rates on the grid with G of four hidden layers of 400 ReLU units and D of three
+    # of 200 (PacGAN's 2-D networks in size, without their batch norm and maxout).
+    "equal_rates_large": {"model": "gan", "dataset": "grid", "epochs": 25, "learning_rate": 1e-3,
+                          "generator_options": {"hidden": (400, 400, 400, 400)},
+                          "discriminator_options": {"hidden": (200, 200, 200)}},
     # G's points kept in the data's frame (bound "frame", made a number by TrainConfig: a
     # tanh scaled by the mixture's extent, 1.35 for the ring, 5.5 for the grid): a ReLU D's
     # logit grows without end in some direction, and an unbounded G would chase it there.
