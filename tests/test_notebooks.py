@@ -109,3 +109,24 @@ def test_a_check_verdict_is_printed_once_and_not_echoed(capsys):
     verdict = Verdict("scale_images: all 5 checks pass")
     assert verdict == "scale_images: all 5 checks pass" and "checks pass" in verdict
     assert verdict._ipython_display_() is None  # IPython shows nothing for the cell's value
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_lab4_trains_the_large_grid_games_only_when_asked_each_in_a_folder_of_its_own(large):
+    # The cell that trains section 3's games, run with a recorder in train_2d's place (the
+    # end-to-end run above leaves LARGE off: its three runs cost minutes).
+    cells = nbformat.read(SOLUTIONS / "04_mode_collapse.ipynb", as_version=4).cells
+    games = next(c.source for c in cells if c.cell_type == "code" and "GAMES" in c.source)
+    calls = []
+
+    def train_2d(name, seed, dataset="ring", **settings):
+        calls.append((dataset, name, seed, settings["preset"]))
+        return len(calls)
+
+    namespace = {"train_2d": train_2d, "plain": {}, "on_mode": {}, "SEEDS": [0, 1],
+                 "GRID": True, "LARGE": large}
+    exec(games, namespace)  # the solution's own code
+    folders = [call[:3] for call in calls]
+    assert len(set(folders)) == len(folders) == (18 if large else 12)
+    assert [call[3] for call in calls].count("equal_rates_large") == (6 if large else 0)
+    assert len(namespace["trained"]) == len(calls)
