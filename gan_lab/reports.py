@@ -83,7 +83,8 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     judge of its dataset (``judge_for``: ``gan_lab.metrics``' for digits, coverage for a
     2-D mixture, modes of 1,000 for Stacked MNIST) on ``samples`` draws (default: the
     judge's), written to its metrics.csv with one share column per class or mode.
-    Returns ({epoch: measures}, {reference name: measures}, the judge)."""
+    Returns ({epoch: measures}, {reference name: measures}, the judge); the references are
+    measured on as many draws as the snapshots (modes and Frechet distances depend on it)."""
     from .files import write_csv
 
     folder = RunFolder(run_dir)
@@ -109,4 +110,4 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     rows = [{"epoch": epoch, **m, **{f"share_{k}": share for k, share in enumerate(m["histogram"])}}
             for epoch, m in results.items()]
     write_csv(folder.metrics_file, fields, rows)
-    return results, judge.reference_points(data_dir=data_dir), judge
+    return results, judge.reference_points(samples=samples, data_dir=data_dir), judge

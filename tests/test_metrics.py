@@ -128,6 +128,11 @@ def test_epoch_metrics_in_history_then_evaluate_writes_metrics_csv(digit_classif
         rows = list(csv.DictReader(stream))
     assert [int(r["epoch"]) for r in rows] == [1, 2] and rows[0]["samples"] == "500"
     assert 1 <= int(rows[1]["modes"]) <= 10 and float(rows[1]["frechet_distance"]) > 0
+    # The reference rows printed beside the epochs are measured on as many draws.
+    from gan_lab import reports
+
+    _, references, _ = reports.evaluate(out, samples=500, log=None)
+    assert references["real"]["samples"] == 500
 
 
 def test_a_preset_names_its_model(capsys):
