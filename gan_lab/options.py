@@ -94,9 +94,8 @@ COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
 # "collapse_on_mode", the plain game whose G sits on one mode, every point of high quality;
 # "equal_rates", collapse_on_mode's networks with G as fast as D, where the plain game keeps
 # some modes and drops the others: the lab's remedies (--pack 4, --minibatch-std) run beside
-# it, on the ring and the grid; "equal_rates_large", the same rates on the grid with
-# networks the size of PacGAN's 2-D code's, where the plain game still drops modes and both
-# remedies keep 20 or more of 25; and "frozen_d", G against a D that never learns (learning
+# it, on the ring and the grid; "equal_rates_large", the same on the grid with networks the
+# size of PacGAN's 2-D code's, where both remedies hold; and "frozen_d", G against a D that never learns (learning
 # rate 0), which piles every point on D's favourite place.
 PRESETS = {
     "radford": {"epochs": 100, "batch_size": 128, "learning_rate": 2e-4},
