@@ -5,6 +5,7 @@ refusal and --no-sandbox. The hostile class graded in sandboxes: tests/grading."
 import csv
 import functools
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -874,6 +875,42 @@ def test_a_runner_that_stalls_dies_or_lies_costs_only_that_exercise(tmp_path, mo
     assert "ended while die" in results["die"]["error"]
     assert "larger than" in results["huge"]["error"]
     assert "was not for lie" in results["lie"]["error"]
+
+
+@pytest.mark.integration
+def test_closing_an_unsandboxed_session_kills_its_processes_without_a_grace_wait(
+        tmp_path, monkeypatch):
+    # The grace wait is for bwrap, which exits once its init is killed; an unsandboxed
+    # runner is killed with its session directly (a 5 s wait a student, once).
+    script = tmp_path / "runner.py"
+    script.write_text("import subprocess, sys\n"
+                      "sleeper = [sys.executable, '-c', 'import time; time.sleep(60)']\n"
+                      "print(subprocess.Popen(sleeper).pid, file=open(sys.argv[1], 'w'),"
+                      " flush=True)\n" + FAKE_RUNNER)
+    pid_file = tmp_path / "child.pid"
+    monkeypatch.setattr(sandbox, "plain_command",
+                        lambda: [sys.executable, str(script), str(pid_file)])
+    waits, wait = [], subprocess.Popen.wait
+    monkeypatch.setattr(subprocess.Popen, "wait",
+                        lambda self, timeout=None: waits.append(timeout) or wait(self, timeout))
+    session = sandbox.Session(Limits(startup_seconds=10), sandboxed=False)
+    child = int(pid_file.read_text())
+    session.close()
+    assert session.process.returncode is not None and waits == [None]
+    assert _ends(child), "the runner's own child outlived the session"
+
+
+def _ends(pid, seconds=5):
+    """Whether process ``pid`` is gone (or a zombie) within ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @pytest.mark.integration

@@ -425,7 +425,7 @@ class Session:
     """One student's sandbox: start, run exercises one request at a time, kill."""
 
     def __init__(self, limits: Limits, sandboxed=True, secrets=(), deadline=None):
-        self.limits = limits
+        self.limits, self.sandboxed = limits, sandboxed
         self.deadline = deadline or time.monotonic() + limits.student_seconds
         self.workdir = tempfile.mkdtemp(prefix=f"{CGROUP_PREFIX}{os.getpid()}_")
         self.cap = Cgroups(limits)
@@ -510,22 +510,12 @@ class Session:
 
     def close(self):
         """Kill the sandbox: its init (the runner) first, whose end takes every process in
-        the PID namespace along before bwrap, its parent, can exit; then bwrap."""
+        the PID namespace along before bwrap, its parent, can exit; then bwrap. Without a
+        sandbox the process is the runner itself, and its session is killed at once."""
         if self.process.poll() is None:
             pid = self.process.pid
-            try:
-                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            except OSError:
-                children = []
-            for child in children:
-                try:
-                    os.kill(int(child), signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+            if self.sandboxed:
+                self._kill_runner_then_wait(pid)
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
@@ -542,6 +532,23 @@ class Session:
                 pass
         self.cap.remove()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _kill_runner_then_wait(self, pid):
+        """Kill bwrap's child (the runner, the namespace's init) and give bwrap a moment
+        to exit on its own."""
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            children = []
+        for child in children:
+            try:
+                os.kill(int(child), signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
 
     def __enter__(self):
         return self
