@@ -17,6 +17,10 @@ from .plotting import plot_grid, plot_losses
 from .run_folder import HISTORY_FIELDS, TRACKED_FIELDS, RunFolder
 
 LOGGED = HISTORY_FIELDS[1:5]  # d_loss, g_loss, d_real, d_fake
+# The run's summaries (the loss plot, the GIF of every frame so far) are drawn again at most
+# this often during training, and once at its end: the GIF's rebuild grows with the epochs,
+# and a 2-D run's epochs last a second or two.
+SUMMARY_SECONDS = 20.0
 
 
 class EpochArtifacts(keras.callbacks.Callback):
@@ -25,7 +29,11 @@ class EpochArtifacts(keras.callbacks.Callback):
     ``fixed_z`` (n, latent_dim) is drawn once by the caller and reused every epoch, so frames
     of different epochs show the same latent points. ``seconds`` in the history is the
     training time of the epoch alone: it stops before any file is written. The checkpoint
-    is written last, so every artifact of an epoch exists once its checkpoint does.
+    is written last, so the epoch's frame, snapshot and history row exist once its
+    checkpoint does. The summaries (``losses.png`` and ``progress.gif``, drawn from the
+    history and the frames) are redrawn every ``SUMMARY_SECONDS`` at most, and when training
+    ends (``write_summaries``; ``runs.train`` calls it also when training is interrupted):
+    after a kill they may lag, and the resumed run redraws them.
 
     An epoch whose losses are NaN or Inf stops training and writes nothing: the last good
     epoch's files stay as they were, and ``diverged`` holds the bad epoch's row.
@@ -54,6 +62,8 @@ class EpochArtifacts(keras.callbacks.Callback):
         self.tensorboard = tensorboard
         self._writer = None
         self._started = None
+        self._summarised = -math.inf  # when the summaries were last drawn
+        self._stale = False           # whether the history has rows they do not show
 
     def on_epoch_begin(self, epoch, logs=None):
         self._started = time.perf_counter()
@@ -82,14 +92,24 @@ class EpochArtifacts(keras.callbacks.Callback):
         if epoch in self.snapshot_epochs:
             save_model(generator, folder.snapshot(epoch))
         folder.write_history(self.history)
-        save_figure(plot_losses(self.history, self.model.objective.rules.logits),
-                    folder.losses_file)
-        # Rebuilt every epoch so a stopped run still has a complete GIF of what it did.
-        write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history
-                                    if folder.frame(r["epoch"]).exists()])  # some deleted?
+        self._stale = True
+        if time.perf_counter() - self._summarised >= SUMMARY_SECONDS:
+            self.write_summaries()
         if self.tensorboard:
             self._write_summaries(row, folder.frame(epoch))
         checkpoint.save(self.model, folder, epoch)
+
+    def write_summaries(self):
+        """Draw the loss plot and the GIF of every frame so far, if the history has rows
+        they do not show yet."""
+        if not self._stale:
+            return
+        folder = self.folder
+        save_figure(plot_losses(self.history, self.model.objective.rules.logits),
+                    folder.losses_file)
+        write_gif(folder.gif_file, [folder.frame(r["epoch"]) for r in self.history
+                                    if folder.frame(r["epoch"]).exists()])  # some deleted?
+        self._stale, self._summarised = False, time.perf_counter()
 
     def _write_summaries(self, row, frame_file):
         """The row's numbers as scalars and the frame as an image, at step epoch."""
@@ -106,6 +126,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         self._writer.flush()
 
     def on_train_end(self, logs=None):
+        self.write_summaries()
         if self._writer is not None:
             self._writer.close()
             self._writer = None

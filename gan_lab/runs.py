@@ -234,9 +234,12 @@ def _fit(gan, data, opened: _Opened, strategy, verbose) -> EpochArtifacts:
                                labels=None if gan.classes is None else data.labels)
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2  # one line an epoch in logs, notebooks
-        gan.fit(batches, epochs=config.epochs, initial_epoch=opened.done, callbacks=[callback],
-                steps_per_epoch=config.steps_per_epoch(len(data.images), replicas),
-                verbose=verbose)
+        try:
+            gan.fit(batches, epochs=config.epochs, initial_epoch=opened.done,
+                    callbacks=[callback], verbose=verbose,
+                    steps_per_epoch=config.steps_per_epoch(len(data.images), replicas))
+        finally:  # interrupted (Ctrl-C, a stopped cell): the summaries of the epochs done
+            callback.write_summaries()
     return callback
 
 

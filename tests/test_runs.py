@@ -116,3 +116,35 @@ def test_a_short_first_epoch_still_draws_something(tmp_path):
     assert momenta and max(momenta) <= 0.05 ** (1 / 2) + 1e-9
     images = run.gan.generate(z=np.load(tmp_path / "run" / "fixed_z.npy"))
     assert images.std(axis=(1, 2, 3)).mean() > 0.1  # flat grey measured 0.03 before
+
+
+@pytest.mark.integration
+def test_the_summaries_are_redrawn_when_due_and_whenever_training_stops(tmp_path, monkeypatch):
+    import imageio.v3 as iio
+    import keras
+
+    from gan_lab import callbacks
+    from gan_lab.gan import GAN
+
+    def frames(out):
+        return iio.imread(out / "progress.gif", index=None).shape[0]
+
+    monkeypatch.setattr(callbacks, "SUMMARY_SECONDS", 1e9)  # never due after the first epoch
+    drawn = []
+
+    class Watch(keras.callbacks.Callback):  # after EpochArtifacts: what each epoch left
+        def on_epoch_end(self, epoch, logs=None):
+            drawn.append(frames(tmp_path / "run"))
+            if epoch + 1 == stop_after:
+                raise KeyboardInterrupt  # a student stopping the cell
+
+    fit = GAN.fit
+    monkeypatch.setattr(GAN, "fit", lambda self, *a, callbacks, **k: fit(
+        self, *a, callbacks=[*callbacks, Watch()], **k))
+    stop_after = 2
+    with pytest.raises(KeyboardInterrupt):
+        runs.train("gan", out=tmp_path / "run", **{**TINY, "epochs": 3}, verbose=0)
+    assert drawn == [1, 1] and frames(tmp_path / "run") == 2  # drawn as training stopped
+    drawn.clear()
+    runs.train("gan", out=tmp_path / "run", **{**TINY, "epochs": 4}, verbose=0, resume=True)
+    assert drawn == [3, 3] and frames(tmp_path / "run") == 4  # a fit's first epoch; the end
