@@ -5,6 +5,7 @@ refusal and --no-sandbox. The hostile class graded in sandboxes: tests/grading."
 import csv
 import functools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -881,10 +882,12 @@ def test_a_runner_that_stalls_dies_or_lies_costs_only_that_exercise(tmp_path, mo
 def test_closing_an_unsandboxed_session_kills_its_processes_without_a_grace_wait(
         tmp_path, monkeypatch):
     # The grace wait is for bwrap, which exits once its init is killed; an unsandboxed
-    # runner is killed with its session directly (a 5 s wait a student, once).
+    # runner is killed with its session directly (a 5 s wait a student, once), and its
+    # children too, even one that left the session.
     script = tmp_path / "runner.py"
     script.write_text("import subprocess, sys\n"
-                      "sleeper = [sys.executable, '-c', 'import time; time.sleep(60)']\n"
+                      "sleeper = [sys.executable, '-c', 'import os, time; os.setsid(); "
+                      "time.sleep(60)']\n"
                       "print(subprocess.Popen(sleeper).pid, file=open(sys.argv[1], 'w'),"
                       " flush=True)\n" + FAKE_RUNNER)
     pid_file = tmp_path / "child.pid"
@@ -895,6 +898,10 @@ def test_closing_an_unsandboxed_session_kills_its_processes_without_a_grace_wait
                         lambda self, timeout=None: waits.append(timeout) or wait(self, timeout))
     session = sandbox.Session(Limits(startup_seconds=10), sandboxed=False)
     child = int(pid_file.read_text())
+    for _ in range(200):  # until the child has a session of its own
+        if os.getsid(child) == child:
+            break
+        time.sleep(0.05)
     session.close()
     assert session.process.returncode is not None and waits == [None]
     assert _ends(child), "the runner's own child outlived the session"

@@ -511,11 +511,15 @@ class Session:
     def close(self):
         """Kill the sandbox: its init (the runner) first, whose end takes every process in
         the PID namespace along before bwrap, its parent, can exit; then bwrap. Without a
-        sandbox the process is the runner itself, and its session is killed at once."""
+        sandbox the process is the runner itself: its children, then its session, at once."""
         if self.process.poll() is None:
             pid = self.process.pid
-            if self.sandboxed:
-                self._kill_runner_then_wait(pid)
+            self._kill_children(pid)
+            if self.sandboxed:  # bwrap exits once its init has ended
+                try:
+                    self.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    pass
             try:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
@@ -533,9 +537,10 @@ class Session:
         self.cap.remove()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def _kill_runner_then_wait(self, pid):
-        """Kill bwrap's child (the runner, the namespace's init) and give bwrap a moment
-        to exit on its own."""
+    @staticmethod
+    def _kill_children(pid):
+        """Kill process ``pid``'s children: bwrap's is the runner (the namespace's init);
+        an unsandboxed runner's are the student's, even those in sessions of their own."""
         try:
             children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
@@ -545,10 +550,6 @@ class Session:
                 os.kill(int(child), signal.SIGKILL)
             except OSError:
                 pass
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
     def __enter__(self):
         return self
