@@ -2,7 +2,8 @@
 that hold at most 2 modes with at least 50% of high-quality points ("sitting", the lab's
 collapse claim), and how often the mode holding most points changes from one sitting epoch
 to the next ("moves"). For runs of the 2-D mixtures (their history tracks the modes'
-shares). docs/mode-collapse.md quotes it beside ``--preset collapse_on_mode``.
+shares). docs/mode-collapse.md quotes it beside ``--preset collapse_on_mode`` and
+``mode_hopping``; benchmarks/mode_collapse.py counts the moves with it.
 
     python benchmarks/sitting_moves.py RUN [RUN ...]
 """
@@ -13,7 +14,8 @@ from pathlib import Path
 
 
 def sitting_and_moves(rows):
-    """(sitting epochs, moves) of history rows (dicts of strings, as csv reads them)."""
+    """(sitting epochs, moves) of history rows (dicts of numbers, or of strings as csv
+    reads them)."""
     held = []
     for row in rows:
         shares = [float(row[key]) for key in row if key.startswith("share_")]

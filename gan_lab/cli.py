@@ -80,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=sorted(PRESETS),
                        help="named settings: radford (the course's 100-epoch run at Radford "
                             "et al.'s batch 128 and learning rate 2e-4); the mode-collapse "
-                            "lab's 2-D games collapse, collapse_on_mode, equal_rates, "
-                            "equal_rates_large (the grid on PacGAN's network sizes) and "
-                            "frozen_d (docs/mode-collapse.md); remedy (the DCGAN on digits, "
+                            "lab's 2-D games " + ", ".join(sorted(
+                                name for name, preset in PRESETS.items()
+                                if preset.get("dataset") in POINT_DATASETS))
+                            + " (docs/mode-collapse.md); remedy (the DCGAN on digits, "
                             "per-epoch metrics on); settings given beside it win")
     train.add_argument("--batch-size", type=positive_integer,
                        help=f"default {_default('batch_size')}")

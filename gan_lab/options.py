@@ -92,6 +92,8 @@ COMPACT_DCGAN = {"generator_options": {"widths": (128, 64), "kernel": 3},
 # 5-seed tables):
 # "collapse", the plain game whose G collapses near a mode and hops between modes;
 # "collapse_on_mode", the plain game whose G sits on one mode, every point of high quality;
+# "mode_hopping", collapse_on_mode on smaller batches with Adam's beta_1 0, whose G sits on a
+# mode, then leaves it for another;
 # "equal_rates", collapse_on_mode's networks with G as fast as D, where the plain game keeps
 # some modes and drops the others: the lab's remedies (--pack 4, --minibatch-std) run beside
 # it, on the ring and the grid; "equal_rates_large", the same on the grid with networks the
@@ -109,6 +111,11 @@ PRESETS = {
     # covers one mode): G's whole cloud sits on one mode and moves on rarely.
     "collapse_on_mode": {"model": "gan", "dataset": "ring", "epochs": 25,
                          "d_learning_rate": 1e-3, "g_learning_rate": 1e-4},
+    # collapse_on_mode on batches of 32 (epochs of 1,000 steps still: 32,000 points) with
+    # Adam without momentum: the same capture, and G moves on to another mode within the run.
+    "mode_hopping": {"model": "gan", "dataset": "ring", "epochs": 25, "batch_size": 32,
+                     "limit": 32_000, "beta_1": 0.0,
+                     "d_learning_rate": 1e-3, "g_learning_rate": 1e-4},
     # collapse_on_mode's networks, batch and length, both learning rates 1e-3: G's points
     # sharp (high quality), some modes lost; the remedies' base on the ring and the grid.
     "equal_rates": {"model": "gan", "dataset": "ring", "epochs": 25, "learning_rate": 1e-3},

@@ -391,10 +391,9 @@ def test_the_five_seed_tables_meet_the_issue_targets(tmp_path, monkeypatch):
     import mode_collapse
 
     monkeypatch.chdir(tmp_path)
-    # The ring's claims that Lab 4 makes (the issue's combined sit-and-hop claim is open:
-    # docs/mode-collapse.md).
+    # The ring's claims that Lab 4 makes.
     assert mode_collapse.main(["--datasets", "ring", "--seeds", "0", "1", "2", "3", "4",
-                               "--variants", "on_mode", "frozen_d", "equal_rates",
+                               "--variants", "on_mode", "hopping", "frozen_d", "equal_rates",
                                "equal_rates_pacgan", "equal_rates_minibatch_std"]) == 0
 
 
@@ -446,6 +445,31 @@ def test_the_command_line_names_the_remedies():
     assert frozen.rates() == (0.0, frozen.learning_rate) and frozen.batch_size == 256
     with pytest.raises(ValueError, match="dense GAN"):
         train_config(build_parser().parse_args(["train", "dcgan", "--dataset", "ring"]))
+
+
+def test_the_hopping_preset_is_collapse_on_mode_on_small_batches_without_momentum(capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import mode_collapse
+    from gan_lab.cli import build_parser, train_config
+
+    def config(preset):
+        return train_config(build_parser().parse_args(["train", "gan", "--preset", preset]))
+
+    hopping, on_mode = config("mode_hopping"), config("collapse_on_mode")
+    assert (hopping.batch_size, hopping.limit, hopping.beta_1) == (32, 32_000, 0.0)
+    assert hopping.steps_per_epoch(hopping.limit) == on_mode.steps_per_epoch(256_000) == 1000
+    same = ("dataset", "epochs", "latent_dim", "generator_options", "discriminator_options")
+    assert [getattr(hopping, k) for k in same] == [getattr(on_mode, k) for k in same]
+    assert hopping.rates() == on_mode.rates() == (1e-3, 1e-4)
+    with pytest.raises(SystemExit):  # --preset's help names every 2-D preset, from PRESETS
+        build_parser().parse_args(["train", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert ("2-D games collapse, collapse_on_mode, equal_rates, equal_rates_large, frozen_d, "
+            "mode_hopping (docs" in shown)
+    sitting = {"modes": 1, "high_quality": 0.9}
+    assert mode_collapse.met("ring", "hopping", {**sitting, "moves": 1})
+    assert not mode_collapse.met("ring", "hopping", {**sitting, "moves": 0})
+    assert not mode_collapse.met("ring", "hopping", {"modes": 1, "high_quality": 0.3, "moves": 2})
 
 
 def test_the_large_preset_builds_pacgans_network_sizes_on_the_grid_beside_the_remedies():
