@@ -32,7 +32,7 @@ class EpochArtifacts(keras.callbacks.Callback):
     is written last, so the epoch's frame, snapshot and history row exist once its
     checkpoint does. The summaries (``losses.png`` and ``progress.gif``, drawn from the
     history and the frames) are redrawn every ``SUMMARY_SECONDS`` at most, and when training
-    ends (``write_summaries``; ``runs.train`` calls it also when training is interrupted):
+    ends (``write_summaries``; ``runs.train`` calls ``finish`` however training ends):
     after a kill they may lag, and the resumed run redraws them.
 
     An epoch whose losses are NaN or Inf stops training and writes nothing: the last good
@@ -61,12 +61,13 @@ class EpochArtifacts(keras.callbacks.Callback):
         self.judge, self.draw = judge, draw
         self.tensorboard = tensorboard
         self._writer = None
-        self._started = None
+        self._started, self._in_epoch = None, False
         self._summarised = -math.inf  # when the summaries were last drawn
-        self._stale = False           # whether the history has rows they do not show
+        # whether the history has rows they do not show (a resumed run's may lag its rows)
+        self._stale = bool(self.history)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._started = time.perf_counter()
+        self._started, self._in_epoch = time.perf_counter(), True
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._started
@@ -98,6 +99,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         if self.tensorboard:
             self._write_summaries(row, folder.frame(epoch))
         checkpoint.save(self.model, folder, epoch)
+        self._in_epoch = False
 
     def write_summaries(self):
         """Draw the loss plot and the GIF of every frame so far, if the history has rows
@@ -124,6 +126,20 @@ class EpochArtifacts(keras.callbacks.Callback):
                     tf.summary.scalar(key, value)
             tf.summary.image("frame", iio.imread(frame_file)[None])
         self._writer.flush()
+
+    def finish(self):
+        """However training ended (its last epoch, Ctrl-C, a divergence, nothing left to
+        train): the summaries drawn, and the last completed epoch's generator saved if no
+        snapshot of it exists (``evaluate`` and ``compare`` read snapshots)."""
+        self.write_summaries()
+        last = self.history[-1]["epoch"] if self.history else None
+        if last is None or self.diverged or self.folder.snapshot(last).exists():
+            return  # (a diverged G's weights are the bad epoch's: its checkpoint's are kept)
+        if self._in_epoch:  # stopped mid-epoch: G as the last epoch left it
+            if checkpoint.saved_epoch(self.folder) != last:
+                return
+            checkpoint.restore(self.model, self.folder)
+        save_model(self.model.generator, self.folder.snapshot(last))
 
     def on_train_end(self, logs=None):
         self.write_summaries()

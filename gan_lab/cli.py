@@ -466,8 +466,14 @@ def main(argv=None) -> int:
         # A bad input: one line saying what to fix, not a TensorFlow traceback.
         print(f"gan-lab {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except MemoryError as error:  # numpy's names the size it could not allocate
+        print(f"gan-lab {args.command}: error: not enough memory ({error}); ask for less "
+              "(fewer --samples, a smaller --batch-size or --limit)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print(f"\ngan-lab {args.command}: interrupted", file=sys.stderr)
+        resume = (" (its completed epochs are kept: the same command with --resume goes on)"
+                  if args.command == "train" else "")
+        print(f"\ngan-lab {args.command}: interrupted{resume}", file=sys.stderr)
         return 130
 
 

@@ -110,9 +110,13 @@ class RunFolder:
         return self.config_file.is_file()
 
     def holds_epochs(self) -> bool:
-        """True once an epoch finished here (its history row, checkpoint or snapshot)."""
-        return bool(self.read_history()) or self.checkpoint_dir.exists() or \
-            bool(self.saved_epochs())
+        """True once an epoch finished here (its history row, checkpoint or snapshot). A
+        history that cannot be read counts: it is not this package's to judge unread."""
+        try:
+            rows = bool(self.read_history())
+        except RunError:
+            rows = True
+        return rows or self.checkpoint_dir.exists() or bool(self.saved_epochs())
 
     def prepare(self, overwrite=False, resume=False) -> "RunFolder":
         """Create the folder and check it can be written, before any training starts.
@@ -156,13 +160,22 @@ class RunFolder:
                            "JSON: restore it, or start the run again with --overwrite") from None
 
     def read_history(self) -> list[dict]:
-        """history.csv -> dicts with an int epoch and float values (None where empty)."""
+        """history.csv -> dicts with an int epoch and float values (None where empty).
+        Raises RunError if the file is not the history this package writes (edited by
+        hand: a header without its fields, a cell that is not a number)."""
         if not self.history_file.exists():
             return []
         with open(self.history_file, newline="") as stream:
-            return [{key: int(value) if key == "epoch" else float(value) if value else None
-                     for key, value in row.items()}
-                    for row in csv.DictReader(stream)]
+            reader = csv.DictReader(stream)
+            try:
+                if not set(HISTORY_FIELDS) <= set(reader.fieldnames or ()):
+                    raise ValueError(f"its header lacks {', '.join(HISTORY_FIELDS)}")
+                return [{key: int(value) if key == "epoch" else float(value) if value else None
+                         for key, value in row.items()} for row in reader]
+            except (ValueError, TypeError) as error:
+                raise RunError(f"{self.history_file} is not the history gan_lab wrote ({error}); "
+                               "the run folder was changed by hand: restore the file, or start "
+                               "the run again with --overwrite") from None
 
     def write_history(self, rows) -> Path:
         """One row an epoch: HISTORY_FIELDS, then the tracked measures of the last row."""

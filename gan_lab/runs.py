@@ -76,7 +76,10 @@ def plan(config: TrainConfig, resume=False) -> Plan:
     config = resumed_config(config)
     folder = RunFolder(config.run_dir)
     done = checkpoint.saved_epoch(folder) or 0
-    if not done and folder.read_history() and not folder.checkpoint_dir.exists():
+    # An epoch's checkpoint is written after its other files: a run killed between epoch
+    # 1's files and its checkpoint holds one history row and no checkpoint/ yet, and is
+    # trained again from the start. Any more rows without checkpoint/: it was deleted.
+    if not done and len(folder.read_history()) > 1 and not folder.checkpoint_dir.exists():
         raise RunError(f"{folder} has finished epochs but no checkpoint/ folder (deleted?), "
                        "so it cannot be resumed; start it again with --overwrite")
     if config.epochs < done:
@@ -220,27 +223,34 @@ def _fit(gan, data, opened: _Opened, strategy, verbose) -> EpochArtifacts:
     """Stage 5: ``fit()`` from the first epoch not done to ``config.epochs``, the epoch's
     artifacts written by ``EpochArtifacts``. With d_steps = k each batch holds k minibatches,
     one per D update; every epoch's order depends on (seed, epoch) only, so a resumed run
-    sees the same data. Under a strategy the batch is global: batch_size rows a replica."""
+    sees the same data. Under a strategy the batch is global: batch_size rows a replica.
+    However training ends, ``EpochArtifacts.finish`` leaves the folder whole."""
     config = opened.config
     callback = EpochArtifacts(opened.folder, opened.fixed_z, config.snapshot_epochs,
                               last_epoch=config.epochs, history=opened.history,
                               judge=opened.judge, tensorboard=config.tensorboard,
                               draw=mixtures.mixture(data.name).plot
                               if data.name in POINT_DATASETS else plot_grid)
-    if opened.done < config.epochs:
-        replicas = strategy.num_replicas_in_sync
-        batches = make_dataset(data.images, config.batch_rows(replicas), seed=config.seed,
-                               epochs=config.epochs, first_epoch=opened.done,
-                               labels=None if gan.classes is None else data.labels)
-        if verbose == "auto":
-            verbose = 1 if sys.stdout.isatty() else 2  # one line an epoch in logs, notebooks
-        try:
-            gan.fit(batches, epochs=config.epochs, initial_epoch=opened.done,
-                    callbacks=[callback], verbose=verbose,
-                    steps_per_epoch=config.steps_per_epoch(len(data.images), replicas))
-        finally:  # interrupted (Ctrl-C, a stopped cell): the summaries of the epochs done
-            callback.write_summaries()
+    callback.set_model(gan)
+    try:
+        if opened.done < config.epochs:
+            _fit_epochs(gan, data, opened, strategy, verbose, callback)
+    finally:  # ended, interrupted (Ctrl-C, a stopped cell) or nothing left to train
+        callback.finish()
     return callback
+
+
+def _fit_epochs(gan, data, opened: _Opened, strategy, verbose, callback):
+    """``fit()`` from the first epoch not done to the last."""
+    config, replicas = opened.config, strategy.num_replicas_in_sync
+    batches = make_dataset(data.images, config.batch_rows(replicas), seed=config.seed,
+                           epochs=config.epochs, first_epoch=opened.done,
+                           labels=None if gan.classes is None else data.labels)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2  # one line an epoch in logs, notebooks
+    gan.fit(batches, epochs=config.epochs, initial_epoch=opened.done, callbacks=[callback],
+            steps_per_epoch=config.steps_per_epoch(len(data.images), replicas),
+            verbose=verbose)
 
 
 def _report(gan, callback: EpochArtifacts, opened: _Opened) -> Run:

@@ -217,3 +217,23 @@ def test_evaluate_says_a_folder_that_is_not_there_does_not_exist(tmp_path, capsy
     assert main(["evaluate", str(tmp_path / "typo")]) == 2
     error = capsys.readouterr().err
     assert "typo does not exist: give the folder a run was trained into" in error
+
+
+@pytest.mark.parametrize("command, raised, code, said", [
+    ("train", KeyboardInterrupt(), 130, "interrupted (its completed epochs are kept: the same "
+                                        "command with --resume goes on)"),
+    ("evaluate", MemoryError("Unable to allocate 47.7 GiB"), 2,
+     "not enough memory (Unable to allocate 47.7 GiB); ask for less (fewer --samples"),
+])
+def test_a_stop_or_a_lack_of_memory_is_one_line_that_says_what_next(monkeypatch, capsys,
+                                                                    command, raised, code, said):
+    from gan_lab import cli
+
+    def stopped(args):
+        raise raised
+
+    monkeypatch.setattr(cli, f"run_{command}", stopped)
+    argv = [command, "gan"] if command == "train" else [command, "runs/any"]
+    assert cli.main(argv) == code
+    error = capsys.readouterr().err
+    assert said in error and "Traceback" not in error

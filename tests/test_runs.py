@@ -119,14 +119,17 @@ def test_a_short_first_epoch_still_draws_something(tmp_path):
 
 
 @pytest.mark.integration
-def test_the_summaries_are_redrawn_when_due_and_whenever_training_stops(tmp_path, monkeypatch):
+def test_the_summaries_are_redrawn_when_due_and_whenever_training_stops(tmp_path, monkeypatch,
+                                                                         trained_run):
     import imageio.v3 as iio
     import keras
 
     from gan_lab import callbacks
     from gan_lab.gan import GAN
 
-    def frames(out):
+    out = tmp_path / "run"
+
+    def frames():
         return iio.imread(out / "progress.gif", index=None).shape[0]
 
     monkeypatch.setattr(callbacks, "SUMMARY_SECONDS", 1e9)  # never due after the first epoch
@@ -134,17 +137,65 @@ def test_the_summaries_are_redrawn_when_due_and_whenever_training_stops(tmp_path
 
     class Watch(keras.callbacks.Callback):  # after EpochArtifacts: what each epoch left
         def on_epoch_end(self, epoch, logs=None):
-            drawn.append(frames(tmp_path / "run"))
-            if epoch + 1 == stop_after:
-                raise KeyboardInterrupt  # a student stopping the cell
+            drawn.append(frames())
+
+        def on_train_batch_end(self, batch, logs=None):
+            if stop and len(drawn) == 2:
+                raise KeyboardInterrupt  # a student stopping the cell in epoch 3
 
     fit = GAN.fit
     monkeypatch.setattr(GAN, "fit", lambda self, *a, callbacks, **k: fit(
         self, *a, callbacks=[*callbacks, Watch()], **k))
-    stop_after = 2
+    stop = True
     with pytest.raises(KeyboardInterrupt):
-        runs.train("gan", out=tmp_path / "run", **{**TINY, "epochs": 3}, verbose=0)
-    assert drawn == [1, 1] and frames(tmp_path / "run") == 2  # drawn as training stopped
+        runs.train("gan", out=out, **{**TINY, "epochs": 3}, verbose=0)
+    assert drawn == [1, 1] and frames() == 2  # drawn as training stopped
+    # and epoch 2's generator kept (its checkpoint's, not the half-trained epoch 3's)
+    for a, b in zip(RunFolder(out).load_snapshot(2).weights,
+                    RunFolder(trained_run).load_snapshot(2).weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    stop = False
     drawn.clear()
-    runs.train("gan", out=tmp_path / "run", **{**TINY, "epochs": 4}, verbose=0, resume=True)
-    assert drawn == [3, 3] and frames(tmp_path / "run") == 4  # a fit's first epoch; the end
+    runs.train("gan", out=out, **{**TINY, "epochs": 4}, verbose=0, resume=True)
+    assert drawn == [3, 3] and frames() == 4  # a fit's first epoch; the end
+
+
+@pytest.mark.integration
+def test_a_resume_with_nothing_left_to_train_leaves_the_folder_whole(run_copy):
+    import imageio.v3 as iio
+
+    from gan_lab.files import write_gif
+
+    folder = RunFolder(run_copy)  # as a kill can leave it: the GIF behind, no last snapshot
+    write_gif(folder.gif_file, [folder.frame(1)])
+    folder.snapshot(2).unlink()
+    runs.train("gan", out=run_copy, **{**TINY, "epochs": 2}, resume=True, verbose=0)
+    assert iio.imread(folder.gif_file, index=None).shape[0] == 2
+    assert folder.saved_epochs() == [1, 2]
+
+
+@pytest.mark.integration
+def test_a_run_killed_before_its_first_checkpoint_starts_again(run_copy, trained_run):
+    # Epoch 1's frame, snapshot and history row written, then killed before its checkpoint.
+    import shutil
+
+    folder = RunFolder(run_copy)
+    shutil.rmtree(folder.checkpoint_dir)
+    folder.write_history(folder.read_history()[:1])
+    folder.frame(2).unlink()
+    folder.snapshot(2).unlink()
+    runs.train("gan", out=run_copy, **{**TINY, "epochs": 2}, resume=True, verbose=0)
+    strip = [{k: v for k, v in row.items() if k != "seconds"} for row in folder.read_history()]
+    assert strip == [{k: v for k, v in row.items() if k != "seconds"}
+                     for row in RunFolder(trained_run).read_history()]
+
+
+def test_a_history_changed_by_hand_is_refused_with_what_to_do(tmp_path):
+    folder = RunFolder(tmp_path)
+    folder.history_file.write_text("garbage\n1,2,3\n")
+    with pytest.raises(RunError, match="not the history gan_lab wrote.*--overwrite"):
+        folder.read_history()
+    folder.history_file.write_text("epoch,d_loss,g_loss,d_real,d_fake,seconds,note\n"
+                                   "1,0.5,0.7,0.5,0.5,1.0,fine\n")
+    with pytest.raises(RunError, match="changed by hand"):
+        folder.read_history()
