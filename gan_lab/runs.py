@@ -100,9 +100,13 @@ def resumed_config(config: TrainConfig) -> TrainConfig:
     config = config.continuing(saved).replace(out=str(folder.path))
     differences = config.resume_differences(saved)
     if differences:
+        # Settings no flag names (latent_dim) come with a preset or a dataset: name those.
+        started = " ".join(f"--{name} {getattr(saved, name)}" for name in ("preset", "dataset")
+                           if getattr(saved, name) not in (None, getattr(config, name)))
         raise RunError(f"{folder} holds a different run ({'; '.join(differences)}); "
-                       "resume it with the settings it was started with, or choose "
-                       "another --out")
+                       "resume it with the settings it was started with"
+                       + (f" (it was started with {started})" if started else "")
+                       + ", or choose another --out")
     return config
 
 

@@ -199,3 +199,18 @@ def test_a_history_changed_by_hand_is_refused_with_what_to_do(tmp_path):
                                    "1,0.5,0.7,0.5,0.5,1.0,fine\n")
     with pytest.raises(RunError, match="changed by hand"):
         folder.read_history()
+
+
+def test_a_resume_without_the_runs_preset_names_the_flags_it_was_started_with(tmp_path, capsys):
+    # latent_dim, batch and rates came with the preset: no flag of their own would fix them.
+    from gan_lab.cli import main
+    from gan_lab.config import TrainConfig
+    from gan_lab.files import write_json
+
+    folder = RunFolder(tmp_path / "run").prepare()
+    started = TrainConfig.create("gan", preset="mode_hopping", out=str(folder.path))
+    write_json(folder.config_file, {**started.to_json(), "run": {}})
+    assert main(["train", "gan", "--out", str(folder.path), "--resume"]) == 2
+    error = capsys.readouterr().err
+    assert "latent_dim 64 there" in error
+    assert "(it was started with --preset mode_hopping --dataset ring)" in error
