@@ -21,6 +21,9 @@ from .options import (ARCHS, COMPARE_EPOCHS, DEFAULT_SNAPSHOTS, DEFAULT_STEPS, L
                       MODELS, PRESETS, STRATEGIES, UPDATES, positive_int)
 
 
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
+
+
 def user_errors() -> tuple:
     """Bad input (data, settings, models), unusable folders and a grading that cannot
     proceed: reported in one line saying what to fix. DataError, RunError and the model
@@ -474,8 +477,20 @@ def main(argv=None) -> int:
         resume = (" (its completed epochs are kept: the same command with --resume goes on)"
                   if args.command == "train" else "")
         print(f"\ngan-lab {args.command}: interrupted{resume}", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+
+
+def console():
+    """The process's entry (``gan-lab``, ``python -m gan_lab``): ``main``'s status as the exit
+    code. After Ctrl-C the run's files are already whole (``runs.train`` finishes them), and
+    TensorFlow's teardown of a stopped ``fit`` takes seconds: the process ends at once."""
+    code = main()
+    if code == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

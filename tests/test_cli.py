@@ -237,3 +237,19 @@ def test_a_stop_or_a_lack_of_memory_is_one_line_that_says_what_next(monkeypatch,
     assert cli.main(argv) == code
     error = capsys.readouterr().err
     assert said in error and "Traceback" not in error
+
+
+def test_the_process_ends_at_once_after_ctrl_c_and_with_mains_status_otherwise(monkeypatch):
+    # TensorFlow's teardown of a stopped fit took seconds after the files were whole.
+    from gan_lab import cli
+
+    ended = []
+    monkeypatch.setattr(cli.os, "_exit", ended.append)
+    monkeypatch.setattr(cli, "main", lambda: cli.INTERRUPTED)
+    with pytest.raises(SystemExit):  # reached only because os._exit here returns
+        cli.console()
+    assert ended == [130]
+    monkeypatch.setattr(cli, "main", lambda: 2)
+    with pytest.raises(SystemExit) as stopped:
+        cli.console()
+    assert stopped.value.code == 2 and ended == [130]
