@@ -38,7 +38,7 @@ import tempfile
 import time
 
 import numpy as np
-from sitting_moves import sitting_and_moves
+from sitting_moves import sits, sitting_and_moves
 
 EQUAL_RATES = {"preset": "equal_rates"}
 # The same at batch 512 (Metz et al.'s 2-D batch) over twice the points: 1,000 steps an epoch
@@ -123,9 +123,9 @@ def met(dataset, variant, row) -> bool:
     from gan_lab.mixtures import mixture
 
     if variant in PLAIN_GAMES:
-        return row["modes"] <= 2 and row["high_quality"] >= 0.5
+        return sits(row)
     if variant == "hopping":  # it sits at the end, and has moved on from a mode
-        return row["modes"] <= 2 and row["high_quality"] >= 0.5 and row["moves"] >= 1
+        return sits(row) and row["moves"] >= 1
     if variant == "frozen_d":
         return row["modes"] <= 1 and row["concentration"] >= 0.9
     wanted = {"ring": 7, "grid": 20}.get(dataset, mixture(dataset).modes)

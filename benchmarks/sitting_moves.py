@@ -13,13 +13,19 @@ import csv
 from pathlib import Path
 
 
+def sits(row) -> bool:
+    """The lab's collapse claim for one measurement: at most 2 modes covered, with at least
+    50% of high-quality points (a dict of numbers, or of strings as csv reads them)."""
+    return float(row["modes"]) <= 2 and float(row["high_quality"]) >= 0.5
+
+
 def sitting_and_moves(rows):
     """(sitting epochs, moves) of history rows (dicts of numbers, or of strings as csv
     reads them)."""
     held = []
     for row in rows:
         shares = [float(row[key]) for key in row if key.startswith("share_")]
-        if float(row["modes"]) <= 2 and float(row["high_quality"]) >= 0.5:
+        if sits(row):
             held.append(max(range(len(shares)), key=shares.__getitem__))
     return len(held), sum(a != b for a, b in zip(held, held[1:]))
 

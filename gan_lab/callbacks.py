@@ -31,9 +31,9 @@ class EpochArtifacts(keras.callbacks.Callback):
     training time of the epoch alone: it stops before any file is written. The checkpoint
     is written last, so the epoch's frame, snapshot and history row exist once its
     checkpoint does. The summaries (``losses.png`` and ``progress.gif``, drawn from the
-    history and the frames) are redrawn every ``SUMMARY_SECONDS`` at most, and when training
-    ends (``write_summaries``; ``runs.train`` calls ``finish`` however training ends):
-    after a kill they may lag, and the resumed run redraws them.
+    history and the frames) are redrawn every ``SUMMARY_SECONDS`` at most, and by ``finish``,
+    which ``runs.train`` calls however training ends: after a kill they may lag, and the
+    resumed run redraws them.
 
     An epoch whose losses are NaN or Inf stops training and writes nothing: the last good
     epoch's files stay as they were, and ``diverged`` holds the bad epoch's row.
@@ -142,7 +142,6 @@ class EpochArtifacts(keras.callbacks.Callback):
         save_model(self.model.generator, self.folder.snapshot(last))
 
     def on_train_end(self, logs=None):
-        self.write_summaries()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
