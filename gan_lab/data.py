@@ -300,8 +300,32 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
         raise DataError(f"a {name} point's label is the number of its mode, from 0 to "
                         f"{modes - 1} (or -1: unknown); got values from {labels.min()} to "
                         f"{labels.max()}")
+    if points:
+        check_mixture_points(images, name)
     return ImageSet(np.asarray(images, np.float32), labels.astype(np.int64), name, split,
                     source)
+
+
+# The least share of a mixture's training points that must be of high quality by its own
+# measure (its samples: about 99%): below it, the points are another data set's.
+MIXTURE_FIT = 0.5
+
+
+def check_mixture_points(points, name: str) -> None:
+    """A DataError unless at least half of ``points`` (N, 2) are of high quality by the
+    measure of the mixture ``name`` ("ring" or "grid"): points that are another mixture's
+    (the grid's given as the ring's, a ring of radius 2) would train a run whose every
+    measure is taken against the wrong means."""
+    from .mixtures import coverage, mixture
+
+    judge = mixture(name)
+    share = coverage(points, judge)["high_quality"]
+    if share < MIXTURE_FIT:
+        raise DataError(
+            f"these points are not the {name} its measures use: {share:.0%} of them lie "
+            f"within 3 standard deviations of its means (its own samples: about 99%). "
+            f"{judge.describe()} Pass gan_lab.mixtures.{name}().sample(n)[0], or name the "
+            f"mixture they are ({' or '.join(POINT_DATASETS)})")
 
 
 def check_labels(labels, classes=None, count=None) -> np.ndarray:

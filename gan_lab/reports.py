@@ -21,12 +21,12 @@ def compare(run_dirs, epochs=COMPARE_EPOCHS, per_cell=16):
     apart; a run given twice is drawn once per mention. Raises RunError for runs on other
     datasets or a snapshot a run does not hold."""
     folders = [RunFolder(d) for d in run_dirs]
-    configs = [folder.read_config() for folder in folders]
-    datasets = {c["dataset"] for c in configs}
+    configs = [folder.train_config() for folder in folders]
+    datasets = {c.dataset for c in configs}
     if len(datasets) > 1:
         raise RunError("compare runs on one dataset: these are on "
-                       + ", ".join(f"{f} ({c['dataset']})" for f, c in zip(folders, configs)))
-    labels = _distinct_labels([c["model"].upper() for c in configs], folders)
+                       + ", ".join(f"{f} ({c.dataset})" for f, c in zip(folders, configs)))
+    labels = _distinct_labels([c.model.upper() for c in configs], folders)
     grids, notes = {}, {}
     for label, folder in zip(labels, folders):
         z = np.load(folder.fixed_z_file)[:per_cell]
@@ -64,6 +64,37 @@ def _distinct_labels(models, folders) -> list[str]:
     return labels
 
 
+def _judged(folder, epoch, dataset):
+    """The generator snapshot of ``epoch``, or a RunError unless it makes samples of the
+    shape ``dataset``'s judge measures (a config.json edited to another dataset, a run
+    trained on other images under the default name)."""
+    from .data import DATASETS, sample_kind
+
+    generator = folder.load_snapshot(epoch)
+    made, wanted = tuple(generator.output_shape[1:]), DATASETS[dataset][0]
+    if made != wanted:
+        raise RunError(f"{folder}'s generator of epoch {epoch} makes {sample_kind(made)} of "
+                       f"shape {made}, but its config.json names {dataset}, whose "
+                       f"{sample_kind(wanted)} are {wanted}: evaluate measures a run by its "
+                       "dataset's judge only (was config.json edited, or did the run train "
+                       "on other images under that name?)")
+    return generator
+
+
+def _check_tracked(folder, dataset) -> None:
+    """A RunError if the history's share columns (one a mode or class, where training
+    tracked them) are not as many as ``dataset`` has: a config.json edited from the ring
+    (8 modes) to the grid (25) makes samples of the same shape."""
+    from .data import DATASETS
+
+    rows = folder.read_history()
+    tracked = sum(key.startswith("share_") for key in rows[0]) if rows else 0
+    if tracked and tracked != DATASETS[dataset][1]:
+        raise RunError(f"{folder}'s history tracks {tracked} modes or classes, but its "
+                       f"config.json names {dataset}, which has {DATASETS[dataset][1]}: was "
+                       "config.json edited? Restore it, or train the run again")
+
+
 def judge_for(dataset, source="auto", data_dir=None, log=print):
     """What measures a generator of ``dataset``: the ``mixtures.Mixture`` of a 2-D mixture,
     the ``stacked_mnist.StackedCounter`` of Stacked MNIST, else the dataset's digit (or
@@ -88,21 +119,21 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     from .files import write_csv
 
     folder = RunFolder(run_dir)
-    config = folder.read_config()
+    config = folder.train_config()
     epochs = list(epochs or folder.saved_epochs())
     if not epochs:
         raise RunError(f"{folder} holds no generator snapshots to evaluate")
-    source = config.get("run", {}).get("source_used", config["source"])
+    source = folder.read_config().get("run", {}).get("source_used", config.source)
     if source == "array":  # trained on the caller's array: judge it by the named dataset
-        source = config["source"]
+        source = config.source
     if samples is not None and samples < 100:
         raise ValueError(f"evaluate needs at least 100 samples a snapshot, got {samples}")
-    judge = judge_for(config["dataset"], source, data_dir, log=log)
+    _check_tracked(folder, config.dataset)
+    _judged(folder, epochs[0], config.dataset)  # before a classifier may train for the judge
+    judge = judge_for(config.dataset, source, data_dir, log=log)
     samples = samples or judge.samples
-    results = {}
-    for epoch in epochs:
-        generator = folder.load_snapshot(epoch)
-        results[epoch] = measure(judge, generator, samples)
+    results = {epoch: measure(judge, _judged(folder, epoch, config.dataset), samples)
+               for epoch in epochs}
     classes = len(next(iter(results.values()))["histogram"])
     asked = ("label_accuracy",) if "label_accuracy" in results[epochs[0]] else ()
     fields = ["epoch", "samples", *judge.measures, *asked,

@@ -159,6 +159,21 @@ class RunFolder:
             raise RunError(f"{self.config_file} is damaged ({error}); it cannot be read as "
                            "JSON: restore it, or start the run again with --overwrite") from None
 
+    def train_config(self):
+        """config.json as the ``config.TrainConfig`` it was written from, each value checked
+        as a new run's are; a RunError saying what to restore if one was edited into a value
+        no run can have (an unknown dataset, a negative batch)."""
+        from .config import TrainConfig
+
+        try:
+            return TrainConfig.from_json(self.read_config())
+        except RunError:
+            raise
+        except (ValueError, TypeError) as error:
+            raise RunError(f"{self.config_file} holds settings no run can have ({error}); was "
+                           "it edited? Restore it, or start the run again with --overwrite"
+                           ) from None
+
     def read_history(self) -> list[dict]:
         """history.csv -> dicts with an int epoch and float values (None where empty).
         Raises RunError if the file is not the history this package writes (edited by

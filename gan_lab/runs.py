@@ -95,7 +95,7 @@ def resumed_config(config: TrainConfig) -> TrainConfig:
     no run or a run whose settings differ from ``config``'s, naming each difference."""
     folder = RunFolder(config.run_dir)
     folder.prepare(resume=True)
-    saved = TrainConfig.from_json(folder.read_config())
+    saved = folder.train_config()
     # The folder checked is the one trained, even where the default name follows --arch.
     config = config.continuing(saved).replace(out=str(folder.path))
     differences = config.resume_differences(saved)

@@ -242,7 +242,27 @@ def test_points_of_the_wrong_shape_or_labels_are_refused_in_the_points_words(dat
 def test_points_with_unknown_labels_come_back_through_as_image_set():
     # -1 marks labels not given: the check of a mixture's mode numbers must pass it.
     from gan_lab.data import as_image_set
+    from gan_lab.mixtures import ring
 
-    once = as_image_set(np.zeros((300, 2)), "ring")
+    once = as_image_set(ring().sample(300)[0], "ring")
     assert (once.labels == -1).all()
     assert (as_image_set(once, "ring").labels == -1).all()
+
+
+def test_points_of_another_mixture_are_refused_before_a_run_measures_them_against_the_wrong_means():
+    # Shape cannot tell the ring's points from the grid's, nor a ring of radius 2 (a widely
+    # copied notebook's) from VEEGAN's of radius 1: the named mixture's own measure can.
+    from gan_lab.data import as_image_set
+    from gan_lab.mixtures import grid, ring
+
+    twice_as_wide = 2 * ring().sample(500)[0]
+    for points, name in ((grid().sample(500)[0], "ring"), (ring().sample(500)[0], "grid"),
+                         (twice_as_wide, "ring")):
+        with pytest.raises(DataError, match=rf"not the {name} its measures use: \d+% of them "
+                                            r"lie within 3 standard deviations .* or name the"):
+            as_image_set(points, name)
+    # A mixture's own samples pass, and so do they with a little more noise than its own.
+    for name, mixture in (("ring", ring()), ("grid", grid())):
+        points, modes = mixture.sample(500)
+        noisier = mixture.means[modes] + 2 * (points - mixture.means[modes])
+        assert as_image_set(noisier, name).images.shape == (500, 2)

@@ -523,6 +523,7 @@ DIGITS = np.where(np.arange(28 * 28).reshape(1, 28, 28, 1) % 3, -1.0, 1.0).repea
     ("ring", DIGITS, r"ring is of samples \(2,\)"),
     ("grid", np.zeros((64, 3), np.float32), r"grid is of samples \(2,\)"),
     ("stacked_mnist", DIGITS, r"stacked_mnist is of samples \(28, 28, 3\)"),
+    ("grid", RING.sample(256)[0], "these points are not the grid its measures use"),
     ("ring", ImageSet(DIGITS.astype(np.float32), np.zeros(64, np.int64), "mnist", "train",
                       "sample"), "the data is mnist's but dataset='ring'"),
 ])
@@ -533,6 +534,41 @@ def test_data_that_is_not_its_named_dataset_is_refused_before_any_file(tmp_path,
     with pytest.raises(DataError, match=message):
         runs.train("gan", dataset=dataset, data=data, epochs=1, out=tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.integration
+def test_evaluate_refuses_a_config_json_edited_to_another_dataset_or_an_impossible_value(
+        tmp_path):
+    # A breaker's find: evaluate measured a ring run's points against the grid once its
+    # config.json was edited. The history's mode columns tell the two mixtures apart, the
+    # snapshot's sample shape tells points from images, the checks of a new run the rest.
+    from gan_lab import reports, runs
+    from gan_lab.files import read_json, write_json
+    from gan_lab.run_folder import HISTORY_FIELDS, RunError, RunFolder
+
+    out = tmp_path / "ring"
+    runs.train("gan", dataset="ring", epochs=1, limit=512, out=out, verbose=0,
+               tensorboard=False)
+    folder = RunFolder(out)
+    saved = read_json(folder.config_file)
+
+    def evaluate_as(**edits):
+        write_json(folder.config_file, {**saved, **edits})
+        return reports.evaluate(out, samples=500, log=None)
+
+    assert evaluate_as()[0][1]["modes"] >= 0  # as trained: measured
+    with pytest.raises(RunError, match="history tracks 8 modes or classes, but its config.json "
+                                       "names grid, which has 25: was config.json edited"):
+        evaluate_as(dataset="grid")
+    with pytest.raises(RunError, match=r"holds settings no run can have \(.*batch_size"):
+        evaluate_as(batch_size=-1)
+    with pytest.raises(RunError, match="holds settings no run can have"):
+        evaluate_as(dataset="imagenet")
+    history = folder.read_history()  # a history without its mode columns: the shape tells
+    folder.write_history([{key: row[key] for key in HISTORY_FIELDS} for row in history])
+    with pytest.raises(RunError, match=r"epoch 1 makes points of shape \(2,\), but its "
+                                       r"config.json names mnist, whose images are \(28, 28, 1\)"):
+        evaluate_as(dataset="mnist")
 
 
 def test_a_list_of_points_is_refused_with_the_fix():
