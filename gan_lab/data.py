@@ -217,11 +217,14 @@ def check_points(points, dimensions=2, what: str = "points") -> np.ndarray:
     if not (np.issubdtype(points.dtype, np.number) or "float" in points.dtype.name) \
             or np.issubdtype(points.dtype, np.complexfloating):
         raise DataError(f"{what} must be real numbers, got dtype {points.dtype}")
-    points = points.astype(np.float32)
     if not np.isfinite(points).all():
         hint = "" if what.startswith("training") else " (a generator that diverged?)"
         raise DataError(f"{what} contain NaN or Inf values{hint}")
-    return points
+    largest = float(np.abs(points).max())
+    if largest > float(np.finfo(np.float32).max):
+        raise DataError(f"{what} reach {largest:.3g}, beyond float32's range (about 3.4e38), "
+                        "in which the networks compute")
+    return points.astype(np.float32)
 
 
 def is_points(sample_shape) -> bool:
@@ -274,8 +277,12 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
         images, labels, name, split, source = data
     elif isinstance(data, (tuple, list)) and len(data) == 2 and np.ndim(data[0]) in (2, 4):
         (images, labels), split, source = data, "train", "array"
-    elif isinstance(data, (np.ndarray, list)) or hasattr(data, "numpy"):
+    elif isinstance(data, (np.ndarray, list, tuple)) or hasattr(data, "numpy"):
         images, labels, split, source = np.asarray(data), None, "train", "array"
+    elif name in POINT_DATASETS:
+        raise DataError(f"data for the {name} must be an array of points (N, 2) or (points, "
+                        f"modes); got {type(data).__name__}"
+                        + (" (its .to_numpy() is one)" if hasattr(data, "to_numpy") else ""))
     else:
         raise DataError(f"data must be an ImageSet (gan_lab.data.load_images), an array of "
                         f"images (N, H, W, C) in [-1, 1] or (images, labels); got "
@@ -309,6 +316,8 @@ def as_image_set(data, name: str = "mnist") -> ImageSet:
 # The least share of a mixture's training points that must be of high quality by its own
 # measure (its samples: about 99%): below it, the points are another data set's.
 MIXTURE_FIT = 0.5
+# and how far out any of them may lie, in multiples of the mixture's frame (its plots')
+FAR = 10
 
 
 def check_mixture_points(points, name: str) -> None:
@@ -319,6 +328,12 @@ def check_mixture_points(points, name: str) -> None:
     from .mixtures import coverage, mixture
 
     judge = mixture(name)
+    far = np.abs(points).max(axis=1) > FAR * judge.extent
+    if far.any():
+        raise DataError(
+            f"{far.sum():,} of these points lie more than {FAR} times the {name}'s frame "
+            f"({judge.extent:g}) from the origin, up to {np.abs(points).max():.3g}: the "
+            f"{name}'s own lie within it. Remove them, or scale the points to the {name}")
     share = coverage(points, judge)["high_quality"]
     if share < MIXTURE_FIT:
         raise DataError(

@@ -67,11 +67,19 @@ def plot_points(points, mixture, title=None, size_inches=4.0) -> Figure:
     """G's points (N, 2) over a 2-D mixture (``mixtures.Mixture``): the samples as dots,
     each mode's mean as a cross inside its high-quality circle (3 standard deviations), on
     fixed axes so that frames of different epochs line up."""
+    figure = Figure(figsize=(size_inches, size_inches + (0.35 if title else 0)), dpi=100)
+    draw_points(figure.add_axes((0.02, 0.02, 0.96, 0.96 if not title else 0.88)), points,
+                mixture)
+    if title:
+        figure.suptitle(title, fontsize=12, y=0.98)
+    return figure
+
+
+def draw_points(axis, points, mixture) -> None:
+    """``plot_points``' drawing, on ``axis``: a cell of a figure of several clouds."""
     from .mixtures import QUALITY_SIGMAS, coverage
 
     points = np.asarray(points, np.float32)
-    figure = Figure(figsize=(size_inches, size_inches + (0.35 if title else 0)), dpi=100)
-    axis = figure.add_axes((0.02, 0.02, 0.96, 0.96 if not title else 0.88))
     extent = mixture.extent
     # Means as open rings under the points: a G that sits on a mean stays visible.
     axis.scatter(mixture.means[:, 0], mixture.means[:, 1], marker="o", s=60,
@@ -87,9 +95,6 @@ def plot_points(points, mixture, title=None, size_inches=4.0) -> Figure:
     if measured:
         axis.text(0.02, 0.02, f"modes {measured['modes']}/{mixture.modes} · high quality "
                   f"{measured['high_quality']:.0%}", transform=axis.transAxes, fontsize=9)
-    if title:
-        figure.suptitle(title, fontsize=12, y=0.98)
-    return figure
 
 
 def _circle(centre, radius):
@@ -129,17 +134,22 @@ def plot_losses(history, probabilities=True) -> Figure:
     return figure
 
 
-def plot_comparison(grids, epochs, title=None, notes=None) -> Figure:
-    """Rows = runs, columns = epochs: ``grids[label][epoch]`` are images in [-1, 1], (N, H, W, C).
-    An epoch that is not a number (``"last"``) heads its column as it is; ``notes[label][epoch]``,
-    if given, is written under that cell (the epoch "last" stood for)."""
+def plot_comparison(grids, epochs, title=None, notes=None, mixture=None) -> Figure:
+    """Rows = runs, columns = epochs: ``grids[label][epoch]`` are images in [-1, 1], (N, H, W, C),
+    or with ``mixture`` (``mixtures.Mixture``) points (N, 2), each cell drawn over it as
+    ``plot_points`` draws them. An epoch that is not a number (``"last"``) heads its column
+    as it is; ``notes[label][epoch]``, if given, is written under that cell (the epoch "last"
+    stood for)."""
     labels = list(grids)
     figure = Figure(figsize=(2.3 * len(epochs) + 0.8, 2.3 * len(labels) + 0.5), dpi=100)
     axes = np.atleast_2d(figure.subplots(len(labels), len(epochs), squeeze=False))
     for row, label in enumerate(labels):
         for column, epoch in enumerate(epochs):
             axis = axes[row, column]
-            _show(axis, tile(grids[label][epoch]))
+            if mixture is None:
+                _show(axis, tile(grids[label][epoch]))
+            else:
+                draw_points(axis, grids[label][epoch], mixture)
             if row == 0:
                 axis.set_title(f"epoch {epoch}" if isinstance(epoch, int) else str(epoch))
             note = (notes or {}).get(label, {}).get(epoch)

@@ -1,4 +1,5 @@
-"""TensorFlow's native start-up lines (CUDA probes, oneDNN notices) kept from students.
+"""TensorFlow's native start-up lines (CUDA probes, oneDNN notices) kept from students, and
+its retracing warning for the train functions of new runs.
 
 They are written by C++ straight to file descriptor 2 before TensorFlow's own log settings
 apply, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hide them; ``native_stderr_hidden`` points the
@@ -8,6 +9,7 @@ starting failed. ``GAN_LAB_VERBOSE=1`` (the command line's ``--verbose``) shows 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -39,3 +41,27 @@ def native_stderr_hidden():
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+class _NewRunsRetracing(logging.Filter):
+    """Drops TensorFlow's "N out of the last N calls to <function ...> triggered tf.function
+    retracing" for Keras' train functions: each run builds new networks, whose train
+    function traces once (``fit``'s), and from the fifth run in one process (a lab's
+    notebook) TensorFlow counts those first traces as retracing and says to define the
+    function outside a loop, which is not a student's to do."""
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message
+                    and "TensorFlowTrainer._make_function" in message)
+
+
+_RETRACING = _NewRunsRetracing()
+
+
+def new_runs_retracing_hidden() -> None:
+    """Add the filter to TensorFlow's logger, once (``GAN_LAB_VERBOSE=1`` keeps the lines)."""
+    if not os.environ.get(VERBOSE_ENV):
+        logger = logging.getLogger("tensorflow")
+        if _RETRACING not in logger.filters:
+            logger.addFilter(_RETRACING)

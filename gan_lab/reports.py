@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .data import POINT_DATASETS
 from .options import COMPARE_EPOCHS, LAST
 from .plotting import plot_comparison
 from .run_folder import RunError, RunFolder
@@ -14,7 +15,8 @@ from .sampling import generate, measure
 
 def compare(run_dirs, epochs=COMPARE_EPOCHS, per_cell=16):
     """The report figure: rows = runs, columns = epochs, each cell ``per_cell`` samples
-    from that run's fixed latent batch, so every column shows the same latent points.
+    from that run's fixed latent batch, so every column shows the same latent points (the
+    runs of a 2-D mixture: the whole batch, over the mixture, as their frames show it).
     An epoch may be ``"last"``: each run's last saved snapshot (runs of different lengths
     then share the column; each cell names its epoch). Runs whose folders share a name
     (two students' runs/gan-mnist) are labelled by as much of their path as tells them
@@ -27,13 +29,15 @@ def compare(run_dirs, epochs=COMPARE_EPOCHS, per_cell=16):
         raise RunError("compare runs on one dataset: these are on "
                        + ", ".join(f"{f} ({c.dataset})" for f, c in zip(folders, configs)))
     labels = _distinct_labels([c.model.upper() for c in configs], folders)
+    dataset = configs[0].dataset
+    mixture = judge_for(dataset) if dataset in POINT_DATASETS else None
     grids, notes = {}, {}
     for label, folder in zip(labels, folders):
-        z = np.load(folder.fixed_z_file)[:per_cell]
+        z = folder.read_fixed_z()[:None if mixture else per_cell]
         resolved = {e: _snapshot_epoch(folder, e) for e in epochs}
         grids[label] = {e: generate(folder.load_snapshot(n), z=z) for e, n in resolved.items()}
         notes[label] = {e: f"epoch {n}" for e, n in resolved.items() if e == LAST}
-    return plot_comparison(grids, list(epochs), notes=notes)
+    return plot_comparison(grids, list(epochs), notes=notes, mixture=mixture)
 
 
 def _snapshot_epoch(folder, epoch) -> int:

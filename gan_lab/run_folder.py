@@ -20,7 +20,9 @@ Every file is written whole or not at all (``gan_lab.files``).
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import files
@@ -80,10 +82,18 @@ class RunFolder:
 
     def frame(self, epoch: int) -> Path:
         """frames/epoch_0001.png for epoch 1 (epochs are 1-based)."""
-        return self.frames_dir / f"epoch_{epoch:04d}.png"
+        return self.frames_dir / FRAME.name(epoch)
 
     def snapshot(self, epoch: int) -> Path:
-        return self.snapshots_dir / f"generator_epoch_{epoch:04d}.keras"
+        return self.snapshots_dir / SNAPSHOT.name(epoch)
+
+    def frames(self) -> dict[int, Path]:
+        """{epoch: path} of the frames the run drew (not a student's own files there)."""
+        return FRAME.found(self.frames_dir)
+
+    def snapshots(self) -> dict[int, Path]:
+        """{epoch: path} of the generator snapshots the run saved."""
+        return SNAPSHOT.found(self.snapshots_dir)
 
     def describe(self) -> list[tuple[str, str]]:
         """(name, what it holds) of each ``LAYOUT`` entry present here, folders named
@@ -98,12 +108,12 @@ class RunFolder:
         snapshots/, stay)."""
         own = [self.config_file, self.fixed_z_file, self.history_file, self.metrics_file,
                self.losses_file, self.gif_file]
-        patterns = ((self.frames_dir, "epoch_*.png"),
-                    (self.snapshots_dir, "generator_epoch_*.keras"),
-                    (self.checkpoint_dir, "checkpoint"), (self.checkpoint_dir, "state-*"),
+        patterns = ((self.checkpoint_dir, "checkpoint"), (self.checkpoint_dir, "state-*"),
                     (self.tensorboard_dir, "events.out.tfevents.*"))
         found = [path for folder, pattern in patterns for path in sorted(folder.glob(pattern))]
-        return [path for path in own if path.exists()] + found
+        numbered = [path for paths in (self.frames(), self.snapshots())
+                    for _, path in sorted(paths.items())]
+        return [path for path in own if path.exists()] + numbered + found
 
     # --- the folder as a whole -------------------------------------------------------
     def holds_run(self) -> bool:
@@ -154,10 +164,15 @@ class RunFolder:
         if not self.holds_run():
             raise RunError(f"{self} is not a gan_lab run folder (no config.json)")
         try:
-            return files.read_json(self.config_file)
+            config = files.read_json(self.config_file)
         except ValueError as error:
             raise RunError(f"{self.config_file} is damaged ({error}); it cannot be read as "
                            "JSON: restore it, or start the run again with --overwrite") from None
+        if not (isinstance(config, dict) and isinstance(config.get("run", {}), dict)):
+            raise RunError(f"{self.config_file} is damaged (not the settings gan_lab writes: a "
+                           "JSON object with a \"run\" object of facts): restore it, or start "
+                           "the run again with --overwrite")
+        return config
 
     def train_config(self):
         """config.json as the ``config.TrainConfig`` it was written from, each value checked
@@ -165,10 +180,16 @@ class RunFolder:
         no run can have (an unknown dataset, a negative batch)."""
         from .config import TrainConfig
 
+        saved = self.read_config()
+        missing = [key for key in ("model", "dataset") if key not in saved]
+        trained_on = saved.get("run", {}).get("dataset")  # the data's own name, as trained
+        if missing or (trained_on is not None and trained_on != saved["dataset"]):
+            why = (f"it names no {' or '.join(missing)}" if missing else
+                   f"its dataset is {saved['dataset']!r}, but the run trained on {trained_on}")
+            raise RunError(f"{self.config_file} does not fit its run ({why}): was it edited? "
+                           "Restore it, or start the run again with --overwrite")
         try:
-            return TrainConfig.from_json(self.read_config())
-        except RunError:
-            raise
+            return TrainConfig.from_json(saved)
         except (ValueError, TypeError) as error:
             raise RunError(f"{self.config_file} holds settings no run can have ({error}); was "
                            "it edited? Restore it, or start the run again with --overwrite"
@@ -198,9 +219,25 @@ class RunFolder:
         tracked = tuple(key for key in last if key in TRACKED_FIELDS or key.startswith("share_"))
         return files.write_csv(self.history_file, HISTORY_FIELDS + tracked, rows)
 
+    def read_fixed_z(self):
+        """fixed_z.npy: the latent batch the frames are drawn from, (N, latent_dim) floats;
+        a RunError naming the file if it is missing or not that."""
+        import numpy as np
+
+        try:
+            z = np.load(self.fixed_z_file, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise RunError(f"{self.fixed_z_file} cannot be read ({type(error).__name__}): "
+                           "restore it, or train the run again with --overwrite") from None
+        if z.ndim != 2 or not np.issubdtype(z.dtype, np.floating):
+            raise RunError(f"{self.fixed_z_file} holds {z.dtype} {z.shape}, not a latent batch "
+                           "(N, latent_dim) of floats: restore it, or train the run again "
+                           "with --overwrite")
+        return z
+
     def saved_epochs(self) -> list[int]:
         """Epochs for which the folder holds a generator snapshot."""
-        return sorted(_epoch_of(p) for p in self.snapshots_dir.glob("generator_epoch_*.keras"))
+        return sorted(self.snapshots())
 
     def load_snapshot(self, epoch: int):
         """The generator saved at ``epoch`` (works in a fresh process), or a RunError naming
@@ -228,10 +265,9 @@ class RunFolder:
             for leftover in folder.glob(".*"):
                 if leftover.is_file() and files.is_temporary(leftover):
                     leftover.unlink()
-        for path in (*self.frames_dir.glob("epoch_*.png"),
-                     *self.snapshots_dir.glob("generator_epoch_*.keras")):
-            if _epoch_of(path) > epoch:
-                path.unlink()
+        for paths in (self.frames(), self.snapshots()):
+            for later in (path for number, path in paths.items() if number > epoch):
+                later.unlink()
         rows = [row for row in self.read_history() if row["epoch"] <= epoch]
         if [row["epoch"] for row in rows] != list(range(1, epoch + 1)):
             raise RunError(f"{self.history_file} does not hold epochs 1 to {epoch} of the "
@@ -239,5 +275,24 @@ class RunFolder:
         return rows
 
 
-def _epoch_of(path: Path) -> int:
-    return int(path.stem.rsplit("_", 1)[1])
+@dataclass(frozen=True)
+class Numbered:
+    """The name of a file a run writes once an epoch: ``prefix``, the epoch in 4 or more
+    digits, ``suffix`` (frames/epoch_0001.png). Only such names are the run's: a
+    student's epoch_best.png beside them is left alone."""
+
+    prefix: str
+    suffix: str
+
+    def name(self, epoch: int) -> str:
+        return f"{self.prefix}{epoch:04d}{self.suffix}"
+
+    def found(self, folder: Path) -> dict[int, Path]:
+        """{epoch: path} of the files in ``folder`` named so."""
+        pattern = re.compile(re.escape(self.prefix) + r"([0-9]{4,})" + re.escape(self.suffix))
+        matches = ((pattern.fullmatch(path.name), path) for path in folder.glob("*"))
+        return {int(match[1]): path for match, path in matches if match}
+
+
+FRAME = Numbered("epoch_", ".png")
+SNAPSHOT = Numbered("generator_epoch_", ".keras")

@@ -130,6 +130,8 @@ def train(config: TrainConfig | Plan | str | None = None, *, data=None, generato
     opened (fresh, resumed or replaced) -> fit -> report.
     """
     given = config if isinstance(config, Plan) else None
+    if isinstance(data, ImageSet) and not isinstance(config, (TrainConfig, Plan)):
+        settings.setdefault("dataset", data.name)  # with that dataset's defaults (points')
     config = _settings(given.config if given else config, settings, generator, discriminator)
     # Before any other TensorFlow work: a multi-worker strategy sets up its collectives.
     strategy = runtime.strategy(config.distribute)
@@ -168,9 +170,12 @@ def _given_data(data, config) -> ImageSet | None:
         return None
     data = as_image_set(data, config.dataset)
     named = "dataset" in config.named
-    if named and data.name != config.dataset:
+    if data.name != config.dataset:
         raise DataError(f"the data is {data.name}'s but dataset={config.dataset!r} was asked: "
-                        "leave dataset out, or pass that dataset's data")
+                        "leave dataset out, or pass that dataset's data" if named else
+                        f"the data is {data.name}'s but the config's dataset is "
+                        f"{config.dataset!r} (its default): make the config with "
+                        f"dataset={data.name!r}")
     # A dataset's measures (its classifier, its mixture) take its own shape; an array of
     # other images under the default name trains, unmeasured (points: as_image_set's check).
     shape = DATASETS[data.name][0]

@@ -14,6 +14,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 
+from . import quiet
 from .quiet import native_stderr_hidden
 
 with native_stderr_hidden():
@@ -106,6 +107,7 @@ def configure(mixed_precision="auto", deterministic=False) -> str:
                 "the GPU was already in use when gan_lab set it up (memory growth: "
                 f"{error}); import gan_lab before running any TensorFlow code") from None
     keras.mixed_precision.set_global_policy(policy)
+    quiet.new_runs_retracing_hidden()
     _configured = wanted
     return policy
 

@@ -261,6 +261,24 @@ def test_points_of_another_mixture_are_refused_before_a_run_measures_them_agains
         with pytest.raises(DataError, match=rf"not the {name} its measures use: \d+% of them "
                                             r"lie within 3 standard deviations .* or name the"):
             as_image_set(points, name)
+    # Points far outside the frame, however few, are refused before they make the losses
+    # NaN and the divergence message blames the learning rate (a breaker's find).
+    ring_points = ring().sample(600)[0]
+    with pytest.raises(DataError, match=r"400 of these points lie more than 10 times the "
+                                        r"ring's frame \(1.35\) from the origin, up to 1e\+30"):
+        as_image_set(np.concatenate([ring_points, np.full((400, 2), 1e30)]), "ring")
+    with pytest.raises(DataError, match="reach 1e\\+39, beyond float32's range"):
+        as_image_set(np.concatenate([ring_points, [[1e39, 0.0]]]), "ring")
+
+    class Frame:  # what pandas' DataFrame looks like to the check
+        def to_numpy(self):
+            return ring_points
+
+    with pytest.raises(DataError, match=r"data for the ring must be an array of points "
+                                        r"\(N, 2\) or \(points, modes\); got Frame \(its "
+                                        r"\.to_numpy\(\) is one\)"):
+        as_image_set(Frame(), "ring")
+    assert as_image_set(tuple(map(tuple, ring_points)), "ring").images.shape == (600, 2)
     # A mixture's own samples pass, and so do they with a little more noise than its own.
     for name, mixture in (("ring", ring()), ("grid", grid())):
         points, modes = mixture.sample(500)

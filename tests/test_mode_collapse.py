@@ -542,13 +542,18 @@ def test_evaluate_refuses_a_config_json_edited_to_another_dataset_or_an_impossib
     # A breaker's find: evaluate measured a ring run's points against the grid once its
     # config.json was edited. The history's mode columns tell the two mixtures apart, the
     # snapshot's sample shape tells points from images, the checks of a new run the rest.
-    from gan_lab import reports, runs
+    from matplotlib.collections import PathCollection
+
+    from gan_lab import data, reports, runs
     from gan_lab.files import read_json, write_json
     from gan_lab.run_folder import HISTORY_FIELDS, RunError, RunFolder
 
+    # The ring's points as an ImageSet, no dataset named: the run is the ring's, with its
+    # defaults (it was recorded as mnist's, with mnist's batch, then refused as edited).
     out = tmp_path / "ring"
-    runs.train("gan", dataset="ring", epochs=1, limit=512, out=out, verbose=0,
-               tensorboard=False)
+    run = runs.train("gan", data=data.load_images("ring", limit=512), epochs=1, out=out,
+                     verbose=0, tensorboard=False)
+    assert (run.config.dataset, run.config.batch_size, run.config.latent_dim) == ("ring", 256, 64)
     folder = RunFolder(out)
     saved = read_json(folder.config_file)
 
@@ -557,6 +562,22 @@ def test_evaluate_refuses_a_config_json_edited_to_another_dataset_or_an_impossib
         return reports.evaluate(out, samples=500, log=None)
 
     assert evaluate_as()[0][1]["modes"] >= 0  # as trained: measured
+    # compare draws a run of points as its frames do: the whole fixed batch over the ring
+    figure = reports.compare([out, out], epochs=[1])
+    clouds = [c for axis in figure.axes for c in axis.collections
+              if isinstance(c, PathCollection) and len(c.get_offsets()) == 2_500]
+    assert len(clouds) == 2
+    for edited in ([], "ring", {"run": []}):
+        write_json(folder.config_file, edited if not isinstance(edited, dict) else {**saved, **edited})
+        with pytest.raises(RunError, match="config.json is damaged .not the settings gan_lab"):
+            reports.evaluate(out, samples=500, log=None)
+    without = {key: value for key, value in saved.items() if key != "dataset"}
+    write_json(folder.config_file, without)
+    with pytest.raises(RunError, match="does not fit its run .it names no dataset"):
+        reports.evaluate(out, samples=500, log=None)
+    with pytest.raises(RunError, match="its dataset is 'grid', but the run trained on ring"):
+        evaluate_as(dataset="grid")
+    saved["run"] = {key: value for key, value in saved["run"].items() if key != "dataset"}
     with pytest.raises(RunError, match="history tracks 8 modes or classes, but its config.json "
                                        "names grid, which has 25: was config.json edited"):
         evaluate_as(dataset="grid")

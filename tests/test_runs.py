@@ -24,12 +24,23 @@ def test_overwrite_removes_every_run_file_and_nothing_else(tmp_path):
               folder.frame(1), folder.snapshot(1), folder.checkpoint_dir / "checkpoint",
               folder.checkpoint_dir / "state-1.index",
               folder.tensorboard_dir / "events.out.tfevents.1.host"]
+    # Names that begin as the run's do are a student's too (a breaker's find: the globs
+    # epoch_*.png and generator_epoch_*.keras took them, and int() of "best" failed).
     mine = [folder.path / "notes.txt", folder.frames_dir / "annotated_for_report.png",
-            folder.snapshots_dir / "my_best.keras", folder.checkpoint_dir / "README_mine.txt"]
+            folder.snapshots_dir / "my_best.keras", folder.checkpoint_dir / "README_mine.txt",
+            folder.frames_dir / "epoch_0001_annotated.png", folder.frames_dir / "epoch_mine.png",
+            folder.snapshots_dir / "generator_epoch_best.keras",
+            folder.snapshots_dir / "generator_epoch_12.keras"]
     for path in theirs + mine:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("x")
-    folder.history_file.write_text("epoch,d_loss\n1,0.5\n")
+    folder.write_history([{"epoch": 1, "d_loss": 0.5, "g_loss": 0.7, "d_real": 0.5,
+                           "d_fake": 0.5, "seconds": 1.0}])
+    assert folder.saved_epochs() == [1] and folder.frames() == {1: folder.frame(1)}
+    folder.rewind(0)
+    assert all(p.exists() for p in mine) and not folder.frame(1).exists()
+    for path in theirs:
+        path.write_text("x")
     with pytest.raises(RunError, match="already holds a training run"):
         folder.prepare()
     folder.prepare(overwrite=True)
@@ -214,3 +225,18 @@ def test_a_resume_without_the_runs_preset_names_the_flags_it_was_started_with(tm
     error = capsys.readouterr().err
     assert "latent_dim 64 there" in error
     assert "(it was started with --preset mode_hopping --dataset ring)" in error
+
+
+def test_a_fixed_latent_batch_that_is_not_one_is_named_with_the_fix(tmp_path):
+    folder = RunFolder(tmp_path).prepare()
+    with pytest.raises(RunError, match=r"fixed_z.npy cannot be read \(FileNotFoundError\): "
+                                       "restore it, or train the run again with --overwrite"):
+        folder.read_fixed_z()
+    folder.fixed_z_file.write_text("not an array")
+    with pytest.raises(RunError, match=r"fixed_z.npy cannot be read \(ValueError\)"):
+        folder.read_fixed_z()
+    np.save(folder.fixed_z_file, np.arange(5))
+    with pytest.raises(RunError, match=r"holds int64 \(5,\), not a latent batch"):
+        folder.read_fixed_z()
+    np.save(folder.fixed_z_file, np.ones((3, 4), np.float32))
+    assert folder.read_fixed_z().shape == (3, 4)

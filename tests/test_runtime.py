@@ -90,3 +90,26 @@ def test_tensorflow_start_up_lines_are_not_shown():
     assert done.returncode == 0 and done.stderr == ""
     quiet = _python("import gan_lab; gan_lab.setup(); import gan_lab.models, gan_lab.runs")
     assert quiet.stderr == "", quiet.stderr
+
+
+def test_the_retracing_warning_of_each_new_runs_train_function_is_kept_from_students(
+        monkeypatch):
+    # From the fifth run in one notebook TensorFlow called each new run's one trace of
+    # Keras' train function retracing, twice a run (a breaker's find in Lab 4).
+    import logging
+
+    from gan_lab import quiet, runtime
+
+    runtime.configure()
+    logger = logging.getLogger("tensorflow")
+    assert quiet._RETRACING in logger.filters and logger.filters.count(quiet._RETRACING) == 1
+
+    def kept(message):
+        return quiet._RETRACING.filter(logging.makeLogRecord({"msg": message}))
+
+    assert not kept("5 out of the last 5 calls to <function TensorFlowTrainer._make_function."
+                    "<locals>.multi_step_on_iterator at 0x7f> triggered tf.function retracing.")
+    # The same warning about a function of the student's own stays, as does any other.
+    assert kept("5 out of the last 5 calls to <function my_step at 0x7f> triggered "
+                "tf.function retracing.")
+    assert kept("Model was constructed with shape (None, 2)")
