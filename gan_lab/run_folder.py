@@ -255,8 +255,11 @@ class RunFolder:
             return keras.saving.load_model(path, compile=False)
         except Exception as error:  # a damaged zip or weights file
             first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+            # Keras says "File not found" of a file it cannot read as a .keras zip.
+            detail = type(error).__name__ + ("" if "not found" in first.lower() else f": {first}")
             raise RunError(f"the generator snapshot {path} exists but cannot be loaded: the "
-                           f"file is damaged ({type(error).__name__}: {first})") from None
+                           f"file is damaged ({detail}); train the run again, or evaluate "
+                           "the epochs whose snapshots load") from None
 
     def rewind(self, epoch: int) -> list[dict]:
         """Make the folder hold epochs 1..``epoch`` only: later frames and snapshots, and

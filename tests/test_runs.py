@@ -240,3 +240,15 @@ def test_a_fixed_latent_batch_that_is_not_one_is_named_with_the_fix(tmp_path):
         folder.read_fixed_z()
     np.save(folder.fixed_z_file, np.ones((3, 4), np.float32))
     assert folder.read_fixed_z().shape == (3, 4)
+
+
+def test_a_damaged_snapshot_is_named_as_damaged_without_keras_file_not_found(tmp_path):
+    # Keras says "File not found" of a .keras file that is there but not a zip.
+    folder = RunFolder(tmp_path).prepare()
+    folder.snapshots_dir.mkdir()
+    folder.snapshot(1).write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(RunError) as refused:
+        folder.load_snapshot(1)
+    message = str(refused.value)
+    assert "generator_epoch_0001.keras exists but cannot be loaded: the file is damaged (" \
+        in message and "not found" not in message.lower(), message
