@@ -137,6 +137,8 @@ class TrainConfig:
         choice(self.source, SOURCES, "source")
         if self.arch is not None:
             choice(self.arch, ARCHS, "arch")
+        if self.preset is not None:
+            choice(self.preset, tuple(PRESETS), "preset")
         if self.distribute is not None:
             choice(self.distribute, STRATEGIES, "distribute")
         for name in ("batch_size", "latent_dim"):

@@ -585,6 +585,8 @@ def test_evaluate_refuses_a_config_json_edited_to_another_dataset_or_an_impossib
         evaluate_as(batch_size=-1)
     with pytest.raises(RunError, match="holds settings no run can have"):
         evaluate_as(dataset="imagenet")
+    with pytest.raises(RunError, match="no run can have .unknown preset 'foo'; choose one of"):
+        evaluate_as(preset="foo")  # else --resume's refusal named --preset foo to resume with
     history = folder.read_history()  # a history without its mode columns: the shape tells
     folder.write_history([{key: row[key] for key in HISTORY_FIELDS} for row in history])
     with pytest.raises(RunError, match=r"epoch 1 makes points of shape \(2,\), but its "
