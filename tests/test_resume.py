@@ -245,7 +245,7 @@ def test_compare_names_epochs_never_reached_and_other_datasets(finished, tmp_pat
 
     shutil.copytree(finished, other)
     config = json.loads((other / "config.json").read_text())
-    config["dataset"] = "fashion_mnist"
+    config["dataset"] = config["run"]["dataset"] = "fashion_mnist"  # as a fashion run says
     (other / "config.json").write_text(json.dumps(config))
     assert main(["compare", str(finished), str(other), "--epochs", "1", "--out", str(tmp_path / "c.png")]) == 2
     assert "compare runs on one dataset" in capsys.readouterr().err
