@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import mixtures
 from .data import POINT_DATASETS
 from .options import COMPARE_EPOCHS, LAST
 from .plotting import plot_comparison
@@ -30,7 +31,7 @@ def compare(run_dirs, epochs=COMPARE_EPOCHS, per_cell=16):
                        + ", ".join(f"{f} ({c.dataset})" for f, c in zip(folders, configs)))
     labels = _distinct_labels([c.model.upper() for c in configs], folders)
     dataset = configs[0].dataset
-    mixture = judge_for(dataset) if dataset in POINT_DATASETS else None
+    mixture = mixtures.mixture(dataset) if dataset in POINT_DATASETS else None
     grids, notes = {}, {}
     for label, folder in zip(labels, folders):
         z = folder.read_fixed_z()[:None if mixture else per_cell]
@@ -133,11 +134,13 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     if samples is not None and samples < 100:
         raise ValueError(f"evaluate needs at least 100 samples a snapshot, got {samples}")
     _check_tracked(folder, config.dataset)
-    _judged(folder, epochs[0], config.dataset)  # before a classifier may train for the judge
+    first = _judged(folder, epochs[0], config.dataset)  # before a classifier may train
     judge = judge_for(config.dataset, source, data_dir, log=log)
     samples = samples or judge.samples
-    results = {epoch: measure(judge, _judged(folder, epoch, config.dataset), samples)
-               for epoch in epochs}
+    results = {}
+    for epoch in epochs:
+        generator = first if epoch == epochs[0] else _judged(folder, epoch, config.dataset)
+        results[epoch] = measure(judge, generator, samples)
     classes = len(next(iter(results.values()))["histogram"])
     asked = ("label_accuracy",) if "label_accuracy" in results[epochs[0]] else ()
     fields = ["epoch", "samples", *judge.measures, *asked,
