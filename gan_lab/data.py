@@ -328,11 +328,12 @@ def check_mixture_points(points, name: str) -> None:
     from .mixtures import coverage, mixture
 
     judge = mixture(name)
-    far = np.abs(points).max(axis=1) > FAR * judge.extent
+    reach = np.abs(points).max(axis=1)  # each point's larger coordinate, as the frame's
+    far = reach > FAR * judge.extent
     if far.any():
         raise DataError(
             f"{far.sum():,} of these points lie more than {FAR} times the {name}'s frame "
-            f"({judge.extent:g}) from the origin, up to {np.abs(points).max():.3g}: the "
+            f"({judge.extent:g}) from the origin, up to {reach.max():.3g}: the "
             f"{name}'s own lie within it. Remove them, or scale the points to the {name}")
     share = coverage(points, judge)["high_quality"]
     if share < MIXTURE_FIT:

@@ -106,11 +106,9 @@ def judge_for(dataset, source="auto", data_dir=None, log=print):
     object) classifier, trained the first time (``classifier.trained``). Each has
     ``evaluate``, ``measures``, ``samples``, ``describe`` and ``reference_points``."""
     from .classifier import trained
-    from .data import POINT_DATASETS
-    from .mixtures import mixture
 
     if dataset in POINT_DATASETS:
-        return mixture(dataset)
+        return mixtures.mixture(dataset)
     return trained(dataset, source, data_dir, log=log)
 
 

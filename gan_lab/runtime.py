@@ -15,9 +15,8 @@ import os
 from dataclasses import dataclass
 
 from . import quiet
-from .quiet import native_stderr_hidden
 
-with native_stderr_hidden():
+with quiet.native_stderr_hidden():
     import keras
     import tensorflow as tf
 
