@@ -11,6 +11,10 @@ before it points at it, so a run killed while saving resumes from the previous o
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import logging
+
 import tensorflow as tf
 
 from .run_folder import RunError, RunFolder
@@ -65,15 +69,33 @@ def restore(gan, folder: RunFolder) -> int:
     if latest is None:
         raise RunError(f"{folder} has no checkpoint to resume from; start it without --resume")
     state = _state(gan)
+    # A failed restore's leftovers warn, when freed, that values were not restored: the
+    # RunError below says so in one line, so they are freed here, quietly.
+    with _tensorflow_warnings_off():
+        try:
+            state.restore(latest).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError) as error:
+            first = str(error).strip().splitlines()[0][:200]
+            failure = RunError(f"the checkpoint {latest} is damaged or holds another "
+                               f"architecture ({first}); resume it with the settings it "
+                               "was trained with, or train again without --resume")
+        except AssertionError as error:
+            first = str(error).strip().splitlines()[0][:200]
+            failure = RunError(f"the checkpoint {latest} holds another architecture "
+                               f"({first}); resume it with the settings it was trained with")
+        else:
+            return int(state.epoch.numpy())
+        del state
+        gc.collect()
+    raise failure
+
+
+@contextlib.contextmanager
+def _tensorflow_warnings_off():
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
     try:
-        state.restore(latest).assert_existing_objects_matched()
-    except (tf.errors.OpError, ValueError) as error:
-        first = str(error).strip().splitlines()[0][:200]
-        raise RunError(f"the checkpoint {latest} is damaged or holds another architecture "
-                       f"({first}); resume it with the settings it was trained with, or "
-                       "train again without --resume") from None
-    except AssertionError as error:
-        first = str(error).strip().splitlines()[0][:200]
-        raise RunError(f"the checkpoint {latest} holds another architecture ({first}); "
-                       "resume it with the settings it was trained with") from None
-    return int(state.epoch.numpy())
+        yield
+    finally:
+        logger.setLevel(level)

@@ -18,7 +18,7 @@ from . import quiet_start, setup
 from .config import TrainConfig
 from .data import DATASETS, POINT_DATASETS, SOURCES, sample_kind
 from .options import (ARCHS, COMPARE_EPOCHS, DEFAULT_SNAPSHOTS, DEFAULT_STEPS, LAST, LOSSES,
-                      MODELS, PRESETS, STRATEGIES, UPDATES, positive_int)
+                      MODELS, POINT_SETTINGS, PRESETS, STRATEGIES, UPDATES, positive_int)
 
 
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--limit", type=positive_integer,
                        help="use a class-balanced subset of N training images")
     train.add_argument("--seed", type=int, help="default 0")
+    train.add_argument("--latent-dim", type=positive_integer, metavar="Z",
+                       help=f"size of G's input noise z (default {_default('latent_dim')}; "
+                            f"{POINT_SETTINGS['latent_dim']} for the 2-D mixtures)")
     train.add_argument("--loss", choices=LOSSES,
                        help="the objective (default non_saturating); wgan_gp brings its "
                             "paper's settings: 5 critic steps, Adam(1e-4, 0, 0.9), layer norm")
@@ -126,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float,
                        help=f"Adam's learning rate for both networks (default "
                             f"{_default('learning_rate'):g})")
+    train.add_argument("--beta-1", type=float,
+                       help=f"Adam's beta_1 for both networks (default {_default('beta_1'):g}, "
+                            "Radford et al.'s)")
+    train.add_argument("--beta-2", type=float,
+                       help=f"Adam's beta_2 for both networks (default {_default('beta_2'):g})")
+    train.add_argument("--gp-weight", type=float, metavar="LAMBDA",
+                       help=f"weight of the gradient penalty with --loss wgan_gp (default "
+                            f"{_default('gp_weight'):g}, Gulrajani et al.'s)")
     train.add_argument("--epoch-metrics", action="store_true", default=None,
                        help="add modes and KL to uniform of each epoch's samples to history.csv")
     train.add_argument("--distribute", choices=STRATEGIES,

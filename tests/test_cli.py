@@ -253,3 +253,21 @@ def test_the_process_ends_at_once_after_ctrl_c_and_with_mains_status_otherwise(m
     with pytest.raises(SystemExit) as stopped:
         cli.console()
     assert stopped.value.code == 2 and ended == [130]
+
+
+def test_every_setting_a_resume_compares_has_a_flag():
+    """A refused resume says "resume it with the settings it was started with": each
+    setting it may name can be given on the command line (those a resume adopts from the
+    saved run, and networks passed from Python, aside)."""
+    import argparse
+    import dataclasses
+
+    from gan_lab.cli import build_parser
+    from gan_lab.config import TrainConfig
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    flags = {action.dest for action in commands.choices["train"]._actions}
+    adopted = {"epochs", "arch", "generator_options", "discriminator_options"}
+    compared = {f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("resume")}
+    assert compared - adopted - {"custom_networks"} - flags == set()

@@ -204,6 +204,8 @@ def finished(uninterrupted, tmp_path):
     (["--batch-size", "32"], "batch_size 64 there, 32 now"),
     (["--seed", "5"], "seed 0 there, 5 now"),
     (["--limit", "100"], "320 there, 100 now"),
+    (["--latent-dim", "16"], "latent_dim 100 there, 16 now"),
+    (["--beta-1", "0.9"], "beta_1 0.5 there, 0.9 now"),
 ])
 def test_resume_refuses_another_runs_folder(finished, change, message, capsys):
     from gan_lab.cli import main
