@@ -176,9 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--epochs", type=positive_integer, nargs="+",
                           help="snapshot epochs to measure (default: all saved)")
     evaluate.add_argument("--samples", type=positive_integer,
-                          help="generated samples per snapshot (default 10,000 images; "
-                               "2,500 points of a ring or grid, VEEGAN's protocol; 26,000 "
-                               "Stacked MNIST images, PacGAN's)")
+                          help="generated samples per snapshot, 100 to 100,000 (default "
+                               "10,000 images; 2,500 points of a ring or grid, VEEGAN's "
+                               "protocol; 26,000 Stacked MNIST images, PacGAN's)")
     evaluate.add_argument("--data-dir", help="TFDS cache or IDX folder, as for train")
 
     labs = commands.add_parser(

@@ -112,15 +112,25 @@ def judge_for(dataset, source="auto", data_dir=None, log=print):
     return trained(dataset, source, data_dir, log=log)
 
 
+# Samples a snapshot evaluate may draw: fewer make modes and Frechet distances noise; more
+# hold the generated images (and their features) in memory at once to no use.
+MIN_SAMPLES, MAX_SAMPLES = 100, 100_000
+
+
 def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     """The measures of each saved snapshot of ``run_dir`` (or the ``epochs`` given) by the
     judge of its dataset (``judge_for``: ``gan_lab.metrics``' for digits, coverage for a
     2-D mixture, modes of 1,000 for Stacked MNIST) on ``samples`` draws (default: the
     judge's), written to its metrics.csv with one share column per class or mode.
     Returns ({epoch: measures}, {reference name: measures}, the judge); the references are
-    measured on as many draws as the snapshots (modes and Frechet distances depend on it)."""
+    measured on as many draws as the snapshots (modes and Frechet distances depend on it).
+    Raises RunError for a folder without a run or snapshots, ValueError for ``samples``
+    outside ``MIN_SAMPLES``..``MAX_SAMPLES`` or a run that does not fit its dataset."""
     from .files import write_csv
 
+    if samples is not None and not MIN_SAMPLES <= samples <= MAX_SAMPLES:
+        raise ValueError(f"evaluate measures {MIN_SAMPLES:,} to {MAX_SAMPLES:,} samples a "
+                         f"snapshot (the papers' protocols use 2,500 to 26,000), got {samples:,}")
     folder = RunFolder(run_dir)
     config = folder.train_config()
     epochs = list(epochs or folder.saved_epochs())
@@ -129,8 +139,6 @@ def evaluate(run_dir, epochs=None, samples=None, data_dir=None, log=print):
     source = folder.read_config().get("run", {}).get("source_used", config.source)
     if source == "array":  # trained on the caller's array: judge it by the named dataset
         source = config.source
-    if samples is not None and samples < 100:
-        raise ValueError(f"evaluate needs at least 100 samples a snapshot, got {samples}")
     _check_tracked(folder, config.dataset)
     first = _judged(folder, epochs[0], config.dataset)  # before a classifier may train
     judge = judge_for(config.dataset, source, data_dir, log=log)

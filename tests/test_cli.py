@@ -219,6 +219,14 @@ def test_evaluate_says_a_folder_that_is_not_there_does_not_exist(tmp_path, capsy
     assert "typo does not exist: give the folder a run was trained into" in error
 
 
+@pytest.mark.parametrize("samples", ["99", "100001"])
+def test_evaluate_refuses_a_sample_count_outside_its_range(tmp_path, samples, capsys):
+    assert main(["evaluate", str(tmp_path / "typo"), "--samples", samples]) == 2
+    error = capsys.readouterr().err
+    assert "evaluate measures 100 to 100,000 samples a snapshot" in error
+    assert f"got {int(samples):,}" in error
+
+
 @pytest.mark.parametrize("command, raised, code, said", [
     ("train", KeyboardInterrupt(), 130, "interrupted (its completed epochs are kept: the same "
                                         "command with --resume goes on)"),
