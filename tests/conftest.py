@@ -22,14 +22,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 # An empty TFDS cache: tensorflow-datasets reads this once, at import.
 os.environ["TFDS_DATA_DIR"] = tempfile.mkdtemp(prefix="gan_lab_tfds_")
-# Classifiers for the metrics train once per test run, not into the user's cache; under
-# pytest-xdist (-n) the workers share one cache, and gan_lab's lock lets one of them train.
-_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-if _RUN:
-    os.environ["GAN_LAB_CACHE"] = os.path.join(tempfile.gettempdir(), f"gan_lab_cache_{_RUN}")
-    os.makedirs(os.environ["GAN_LAB_CACHE"], exist_ok=True)
-else:
-    os.environ["GAN_LAB_CACHE"] = tempfile.mkdtemp(prefix="gan_lab_cache_")
+_MADE_HERE = [os.environ["TFDS_DATA_DIR"]]  # removed when this process's pytest ends
+# Classifiers for the metrics train once per test run, not into the user's cache. The
+# pytest process makes the run's cache before pytest-xdist (-n) starts its workers, which
+# inherit it: they share one cache, and gan_lab's lock lets one of them train.
+if not os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("GAN_LAB_TEST_CACHE"):
+    os.environ["GAN_LAB_TEST_CACHE"] = tempfile.mkdtemp(prefix="gan_lab_cache_")
+    _MADE_HERE.append(os.environ["GAN_LAB_TEST_CACHE"])
+os.environ["GAN_LAB_CACHE"] = os.environ["GAN_LAB_TEST_CACHE"]
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -114,6 +114,15 @@ def pytest_collection_modifyitems(config, items):
     if slow:
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+def pytest_unconfigure(config):
+    """The temporary folders this process made go when its pytest ends (the workers' before
+    the cache they share, which the main process made and removes last)."""
+    import shutil
+
+    for folder in _MADE_HERE:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_xdist_auto_num_workers(config):

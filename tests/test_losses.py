@@ -85,11 +85,11 @@ def small_gan(**compile_kwargs):
 
 
 def test_the_critic_takes_n_critic_steps_per_generator_step(sample_digits):
-    gan = small_gan(loss="wgan_gp", d_steps=5)
+    gan = small_gan(loss="wgan_gp", d_steps=3)  # the paper's 5; 3 traces a smaller step
     d_before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
     g_before = [w.numpy().copy() for w in gan.generator.trainable_weights]
     history = gan.fit(sample_digits.images[:320], batch_size=160, epochs=1, verbose=0)
-    assert int(gan.d_optimizer.iterations.numpy()) == 10  # 2 steps x 5 critic updates
+    assert int(gan.d_optimizer.iterations.numpy()) == 6  # 2 steps x 3 critic updates
     assert int(gan.g_optimizer.iterations.numpy()) == 2
     assert all(np.isfinite(v[0]) for v in history.history.values())
     # Every kernel moves (the logit's bias cannot: E[D(G(z))] - E[D(x)] does not depend on it)

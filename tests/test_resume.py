@@ -117,7 +117,7 @@ def uninterrupted(uninterrupted_runs):
     return uninterrupted_runs("0")
 
 
-@pytest.mark.slow  # covered: writing-checkpoint-1 below reruns epoch 1 in a new process
+@pytest.mark.slow  # covered: the first kill while writing (below) reruns epoch 1 anew
 def test_same_seed_same_run(uninterrupted, tmp_path):
     again = tmp_path / "again"
     run([*TRAIN, "--out", str(again)])
@@ -130,29 +130,50 @@ def test_same_seed_same_run(uninterrupted, tmp_path):
 
 # The training state (weights, optimizers, noise stream) is cut mid-epoch on the defaults'
 # paths: XLA in float32 (AVX2 CPUs), the graph step in mixed_bfloat16 (AVX512-BF16 and
-# AMX-BF16 CPUs); the file-writing kills do not depend on the path, so they run the
-# cheaper graph step (XLA compiles the step for seconds in each process) in float32.
-@pytest.mark.parametrize("kill, rows_left, xla, precision", [
-    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "1", "float32"),
-    ({"at": "batch", "epoch": 2, "batch": 2}, 1, "0", "mixed_bfloat16"),
-    ({"at": "write", "file": "epoch_0002.png"}, 1, "0", "float32"),
-    ({"at": "checkpoint", "epoch": 2}, 2, "0", "float32"),  # epoch 2's other files written
-    ({"at": "checkpoint", "epoch": 1}, 1, "0", "float32"),  # no checkpoint yet at all
-], ids=["mid-epoch-2-xla", "mid-epoch-2-bfloat16", "writing-frame-2", "writing-checkpoint-2",
-        "writing-checkpoint-1"])
-def test_killed_run_resumes_to_the_same_result(uninterrupted_runs, tmp_path, kill, rows_left,
-                                               xla, precision):
+# AMX-BF16 CPUs).
+@pytest.mark.parametrize("xla, precision", [("1", "float32"), ("0", "mixed_bfloat16")],
+                         ids=["mid-epoch-2-xla", "mid-epoch-2-bfloat16"])
+def test_killed_run_resumes_to_the_same_result(uninterrupted_runs, tmp_path, xla, precision):
     uninterrupted = uninterrupted_runs(xla, precision)
     out = tmp_path / "run"
-    killed = run([*TRAIN, "--out", str(out)], kill=kill, check=False, xla=xla,
-                 precision=precision)
+    killed = run([*TRAIN, "--out", str(out)], kill={"at": "batch", "epoch": 2, "batch": 2},
+                 check=False, xla=xla, precision=precision)
     assert killed.returncode == -signal.SIGKILL
-    assert len(history(out)) == rows_left
+    assert len(history(out)) == 1
 
     resumed = run([*TRAIN, "--out", str(out), "--resume"], xla=xla, precision=precision)
     assert "Resuming gan to epoch 3" in resumed.stdout
+    assert_same_run(out, uninterrupted)
 
-    assert history(out) == history(uninterrupted)  # each epoch once, same values
+
+# The file-writing kills do not depend on the step's path: one run on the cheaper graph
+# step in float32 (XLA compiles the step for seconds in each process) is killed at each
+# in turn, each resume picking up what the kill before it left.
+KILLS_WHILE_WRITING = [
+    ("writing-checkpoint-1", {"at": "checkpoint", "epoch": 1}, 1),  # no checkpoint yet at all
+    ("writing-frame-2", {"at": "write", "file": "epoch_0002.png"}, 1),
+    ("writing-checkpoint-2", {"at": "checkpoint", "epoch": 2}, 2),  # epoch 2's other files written
+]
+
+
+def test_a_run_killed_while_writing_each_file_resumes_to_the_same_result(uninterrupted,
+                                                                          tmp_path):
+    out = tmp_path / "run"
+    for index, (moment, kill, rows_left) in enumerate(KILLS_WHILE_WRITING):
+        killed = run([*TRAIN, "--out", str(out), *(["--resume"] if index else [])], kill=kill,
+                     check=False)
+        assert killed.returncode == -signal.SIGKILL, (moment, killed.stderr[-2000:])
+        assert len(history(out)) == rows_left, moment
+
+    resumed = run([*TRAIN, "--out", str(out), "--resume"])
+    assert "Resuming gan to epoch 3" in resumed.stdout
+    assert_same_run(out, uninterrupted)
+
+
+def assert_same_run(out, uninterrupted):
+    """The resumed run in ``out`` equals ``uninterrupted``: each epoch once with the same
+    values, weights, frames and GIF, and no temporary file left."""
+    assert history(out) == history(uninterrupted)
     for a, b in zip(weights(out, EPOCHS), weights(uninterrupted, EPOCHS)):
         np.testing.assert_array_equal(a, b)
     frames = sorted(p.name for p in (out / "frames").iterdir())

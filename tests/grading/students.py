@@ -878,22 +878,32 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
     root = Path(root)
     expected = {}
 
-    def student(name, cases, **options):
+    def student(name, cases, whole=True, **options):
+        """``whole=False``: only the notebooks that hold ``cases`` are handed in (each
+        notebook costs the class's grading its networks' measurements; the whole solutions
+        are graded by the style students and by the students whose attacks are meant to
+        reach the notebooks after them)."""
+        if not whole:
+            options["books"] = sorted({book for book, names in _BOOKS.items()
+                                       for exercise, _, _ in cases if exercise in names})
         write_student(root / name, {exercise: source for exercise, _, source in cases},
                       **options)
         expected[name] = {exercise: phrase for exercise, phrase, _ in cases
                           if phrase is not None}
+        if not whole:
+            expected[name].update(_missing(sorted(set(_BOOKS) - set(options["books"]))))
 
     # correct in other styles: full marks
     student("alice_functional", [(k, None, v) for k, v in FUNCTIONAL.items()],
             drop_metadata=("scale_images",))
-    student("amir_keywords", [(k, None, v) for k, v in KEYWORDS.items()])
-    student("ana_subclassed", [(k, None, v) for k, v in SUBCLASSED.items()])
+    student("amir_keywords", [(k, None, v) for k, v in KEYWORDS.items()], whole=False)
+    student("ana_subclassed", [(k, None, v) for k, v in SUBCLASSED.items()], whole=False)
     # stubs everywhere but two
     partly = {k: FUNCTIONAL[k] for k in ("scale_images", "discriminator_loss")}
     write_student(root / "bob_partly_done", partly, start_from=LABS)
     expected["bob_partly_done"] = {name: "not implemented" for name in ALL if name not in partly}
-    # planted bugs, two students (one exercise holds one bug)
+    # planted bugs (one exercise holds one bug): frank's every notebook holds one, with the
+    # solutions around them; grace and gus hand in only the notebooks their bugs are in.
     for name, bugs in {
         "frank_missed_bugs": ("no_dropout", "training_false", "glorot_init",
                               "every_point_covers", "no_parallel_fallback",
@@ -903,28 +913,28 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
                               "hinge_without_relu", "channels_interleaved"),
         "gus_mistakes": ("probabilities",),
     }.items():
-        student(name, [BUGS[bug] for bug in bugs])
+        student(name, [BUGS[bug] for bug in bugs], whole=name == "frank_missed_bugs")
     student("carol_crashing", list(CRASHES.values()))
     lookup, forged = _self_check_cells()
     reading = dict(READING, self_check_table=("conv_output_size", "conv_output_size(", lookup))
     # (the self-check data lookups are made from self_check.json here, not stored above)
     student("eve_reads_answers", list(reading.values()))
     forging = dict(FORGING, patched_probe_runner=("mode_coverage", "modes covered (means nearest", forged))
-    student("faythe_forges", list(forging.values()))
-    student("faythe2_blank_errors", list(BLANK_ERRORS.values()))
+    student("faythe_forges", list(forging.values()), whole=False)
+    student("faythe2_blank_errors", list(BLANK_ERRORS.values()), whole=False)
     student("mallet_tampers", list(TAMPERING.values()))
     containment = _containment(marker)
     flood = {k: containment[k] for k in ("daemon_left_running", "writes_everywhere",
                                           "output_flood", "huge_error", "memory_hog",
                                           "huge_histogram")}
-    student("hank_escapes", list(flood.values()))
+    student("hank_escapes", list(flood.values()), whole=False)
     swarm = containment["fork_swarm"]
     student("hank2_fork_swarm", [swarm if process_cap else (swarm[0], "", swarm[2])],
             books=("04",))
     expected["hank2_fork_swarm"].update(_missing(("01", "02", "05")))
     # folder layouts
-    write_student(root / "heidi_one_level_down" / "submission" / "final")
-    expected["heidi_one_level_down"] = {}
+    write_student(root / "heidi_one_level_down" / "submission" / "final", books=("04",))
+    expected["heidi_one_level_down"] = _missing(("01", "02", "05"))
     (root / "judy_empty").mkdir()
     expected["judy_empty"] = {name: "no notebooks found" for name in ALL}
     write_student(root / "_loose", books=("01",))
@@ -937,8 +947,8 @@ def write_class(root, marker="GAN_LAB_HOSTILE", process_cap=True):
         root / "kim_duplicates",
         {name: stub.format(name) for name in ALL},
         extra_cells={name: [sources[name] + f"\n\nimport gan_lab\ngan_lab.check({name!r}, {name})"]
-                     for name in ALL})
-    expected["kim_duplicates"] = {}
+                     for name in ALL}, books=("01", "04"))
+    expected["kim_duplicates"] = _missing(("02", "05"))
     # odd names, and links
     write_student(root / ODD_NAME, books=("04",))
     expected[ODD_NAME] = _missing(("01", "02", "05"))

@@ -143,12 +143,16 @@ def test_each_exercise_scores_as_its_student_deserves(hostile):
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("student", ["alice_functional", "amir_keywords", "ana_subclassed",
-                                     "heidi_one_level_down", "kim_duplicates"])
-def test_correct_answers_in_any_style_or_layout_get_full_marks(hostile, student):
+@pytest.mark.parametrize("student, books", [
+    ("alice_functional", ("01", "02", "04", "05")), ("amir_keywords", ("01", "02", "04")),
+    ("ana_subclassed", ("01", "02")), ("heidi_one_level_down", ("04",)),
+    ("kim_duplicates", ("01", "04"))])
+def test_correct_answers_in_any_style_or_layout_get_full_marks(hostile, student, books):
     result = hostile["grades"][student]
-    assert result.total == sum(e.points for e in hostile["grading"].exercises) == 31, \
-        result.reasons
+    handed_in = [e for e in hostile["grading"].exercises if e.name in students._names(books)]
+    assert result.total == sum(e.points for e in handed_in), result.reasons
+    if len(books) == 4:
+        assert result.total == sum(e.points for e in hostile["grading"].exercises) == 31
 
 
 @pytest.mark.parametrize("student, exercise, rule", [
