@@ -17,8 +17,8 @@ SMALL = {
     # GRID off: the ring's runs take the same path (the games cell with GRID on is the
     # recorder test's, below; a grid run's, tests/test_mode_collapse.py's).
     "04_mode_collapse.ipynb": {"SEEDS": [0], "EPOCHS": 1, "GRID": False, "STACKED_EPOCHS": 1,
-                               "DIGIT_EPOCHS": 2, "LIMIT": 512, "SOURCE": "sample",
-                               "SAMPLES": 1_000},
+                               "DIGIT_EPOCHS": 1, "LIMIT": 512, "SOURCE": "sample",
+                               "SAMPLES": 500},
     "05_dcgan_paper.ipynb": {"EPOCHS": 1, "LIMIT": 1024, "SOURCE": "sample", "PER_CLASS": [10],
                              "DRAWS": 1, "CNN_STEPS": 50},
 }

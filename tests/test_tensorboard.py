@@ -33,8 +33,9 @@ def digits():
 @pytest.mark.integration
 def test_each_epoch_writes_its_scalars_and_frame_and_a_resume_continues(digits, tmp_path):
     out = tmp_path / "run"
-    runs.train("gan", data=digits, epochs=2, batch_size=64, out=out)
-    runs.train("gan", data=digits, epochs=3, batch_size=64, out=out, resume=True)
+    small = {"generator_options": {"hidden": (32,)}, "discriminator_options": {"hidden": (32,)}}
+    runs.train("gan", data=digits, epochs=2, batch_size=64, out=out, **small)
+    runs.train("gan", data=digits, epochs=3, batch_size=64, out=out, resume=True, **small)
     events = _events(out)
     for tag in ("d_loss", "g_loss", "d_real", "d_fake", "seconds"):
         assert [step for step, _ in _values(events, tag)] == [1, 2, 3], tag
