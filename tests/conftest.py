@@ -1,5 +1,6 @@
 """Shared test set-up: CPU only, quiet TensorFlow, and no network for any test."""
 
+import gc
 import os
 import socket
 import tempfile
@@ -60,6 +61,19 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", _refuse)
     monkeypatch.setattr(socket, "getaddrinfo", _refuse)
     monkeypatch.delenv("GAN_LAB_DATA_DIR", raising=False)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def freeze_what_earlier_modules_left():
+    """A worker lives for the whole run, and its heap grows to over a million objects that
+    earlier tests left alive (TensorFlow's and Keras' state, cached functions). A full
+    collection late in a run traverses them all and runs the finalizers it finds, which
+    made single tests several times slower (docs/instructors.md#tests gives the figures).
+    What is alive when a module starts is collected once and then frozen out of every
+    later collection (``gc.freeze``)."""
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 @pytest.fixture(scope="session")
