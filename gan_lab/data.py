@@ -359,10 +359,25 @@ def check_labels(labels, classes=None, count=None) -> np.ndarray:
     return labels.astype(np.int32)
 
 
+PREFETCH = 2  # batches made ahead of the step; each is one gather from memory
+
+
+def _without_autotuning(dataset):
+    """``dataset`` with tf.data's autotuning off. Its model thread could sleep through the
+    iterator's end, and deleting the iterator waited for it: ``fit`` then returned up to a
+    minute after the last step, in about one run in three (docs/performance.md, "The input
+    pipeline"). The pipeline has nothing to tune: a fixed prefetch of ``PREFETCH`` batches."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(PREFETCH).with_options(options)
+
+
 def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True, seed: int = 0,
                  epochs: int | None = None, first_epoch: int = 0, labels=None):
     """A tf.data pipeline over images (N, H, W, C) in [-1, 1] (or points (N, D)): shuffle,
-    batch, prefetch.
+    batch, prefetch (``PREFETCH`` batches; no autotuning).
 
     The last batch of an epoch may be partial; the GAN handles it. With ``epochs=None`` the
     dataset is one epoch that reshuffles each time Keras iterates it. With ``epochs`` set it
@@ -394,7 +409,7 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
         dataset = dataset.cache()
         if shuffle:
             dataset = dataset.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-        return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return _without_autotuning(dataset.batch(batch_size))
 
     tables = tuple(tf.constant(column) for column in columns)  # batches are gathered from them
     count = len(images)
@@ -414,7 +429,7 @@ def make_dataset(images: np.ndarray, batch_size: int = 128, shuffle: bool = True
         return batch if labels is not None else batch[0]
 
     dataset = tf.data.Dataset.range(first_epoch, epochs).flat_map(epoch_order)
-    return dataset.map(gather).prefetch(tf.data.AUTOTUNE)
+    return _without_autotuning(dataset.map(gather))
 
 
 # --- sources -------------------------------------------------------------------------

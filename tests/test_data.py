@@ -202,6 +202,15 @@ def test_pipeline_batches_with_partial_last_batch_and_is_seeded(sample_digits):
         make_dataset(images, 0)
 
 
+@pytest.mark.parametrize("epochs", [None, 3])
+def test_a_dataset_runs_without_tf_datas_autotuning(epochs):
+    # Its model thread could sleep through the iterator's end, and deleting the iterator
+    # waited for it: fit returned up to a minute after the last step, in one run of three.
+    dataset = make_dataset(np.zeros((10, 2), np.float32), 4, seed=0, epochs=epochs)
+    assert dataset.options().autotune.enabled is False
+    assert [len(batch) for batch in dataset][:3] == [4, 4, 2]
+
+
 def test_load_pixels_gives_the_stored_bytes(sample_digits):
     pixels = data.load_pixels("mnist", source="sample", limit=20)
     assert pixels.images.dtype == np.uint8 and pixels.images.shape == (20, 28, 28, 1)
