@@ -66,11 +66,10 @@ def no_network(monkeypatch):
 @pytest.fixture(autouse=True, scope="module")
 def freeze_what_earlier_modules_left():
     """A worker lives for the whole run, and its heap grows to over a million objects that
-    earlier tests left alive (TensorFlow's and Keras' state, cached functions). A full
-    collection late in a run traverses them all and runs the finalizers it finds, which
-    made single tests several times slower (docs/instructors.md#tests gives the figures).
-    What is alive when a module starts is collected once and then frozen out of every
-    later collection (``gc.freeze``)."""
+    earlier tests left alive (TensorFlow's and Keras' state, cached functions), which every
+    full collection traverses again. What is alive when a module starts is collected once
+    and then frozen out of every later collection (``gc.freeze``): the suite takes about a
+    tenth less CPU (docs/instructors.md#tests)."""
     gc.collect()
     gc.freeze()
     yield
