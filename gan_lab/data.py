@@ -359,14 +359,14 @@ def check_labels(labels, classes=None, count=None) -> np.ndarray:
     return labels.astype(np.int32)
 
 
-PREFETCH = 2  # batches made ahead of the step; each is one gather from memory
+PREFETCH = 2  # batches made ahead of the step, from arrays in memory
 
 
 def _without_autotuning(dataset):
     """``dataset`` with tf.data's autotuning off. Its model thread could sleep through the
-    iterator's end, and deleting the iterator waited for it: ``fit`` then returned up to a
-    minute after the last step, in about one run in three (docs/performance.md, "The input
-    pipeline"). The pipeline has nothing to tune: a fixed prefetch of ``PREFETCH`` batches."""
+    iterator's end, and deleting the iterator waited for it: ``fit`` then returned 30-40 s
+    after the last step in 5 of 26 ring runs (docs/performance.md, "The input pipeline").
+    The pipeline has nothing to tune: a fixed prefetch of ``PREFETCH`` batches."""
     import tensorflow as tf
 
     options = tf.data.Options()
