@@ -364,9 +364,9 @@ PREFETCH = 2  # batches made ahead of the step, from arrays in memory
 
 def _without_autotuning(dataset):
     """``dataset`` with tf.data's autotuning off. Its model thread could sleep through the
-    iterator's end, and deleting the iterator waited for it: ``fit`` then returned 30-40 s
-    after the last step in 5 of 26 ring runs (docs/performance.md, "The input pipeline").
-    The pipeline has nothing to tune: a fixed prefetch of ``PREFETCH`` batches."""
+    iterator's end, and deleting the iterator waited for it, so that ``fit`` could return
+    tens of seconds after its last step (docs/performance.md, "The input pipeline"). The
+    pipeline has nothing to tune: a fixed prefetch of ``PREFETCH`` batches."""
     import tensorflow as tf
 
     options = tf.data.Options()

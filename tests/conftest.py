@@ -68,8 +68,8 @@ def freeze_what_earlier_modules_left():
     """A worker lives for the whole run, and its heap grows to over a million objects that
     earlier tests left alive (TensorFlow's and Keras' state, cached functions), which every
     full collection traverses again. What is alive when a module starts is collected once
-    and then frozen out of every later collection (``gc.freeze``): the suite takes about a
-    tenth less CPU (docs/instructors.md#tests)."""
+    and then frozen out of every later collection (``gc.freeze``), which saves the suite
+    CPU time (docs/instructors.md#tests)."""
     gc.collect()
     gc.freeze()
     yield
